@@ -1,0 +1,290 @@
+//! The issuing authority: creating a CA, loading one, signing leaf certificates and CRLs.
+//!
+//! Issuance is an explicit pipeline split between crates: the caller builds a [`LeafSpec`]
+//! (validated names, lifetime), the store allocates the serial, [`CertificateAuthority::issue`]
+//! signs, the store records. The profile is Puppet Server's (see DESIGN.md, "Certificate
+//! profile"); serial and both validity dates are always set explicitly, because rcgen's
+//! defaults (a hash-derived serial, a 1975 notBefore) are wrong for a CA.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName,
+    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, RevocationReason,
+    RevokedCertParams, SanType, SerialNumber,
+};
+use rustls_pki_types::CertificateDer;
+use time::{Duration, OffsetDateTime};
+
+use crate::inspect;
+use crate::{AltName, AltNames, CertName, Error, PrivateKey, Ttl};
+
+/// Puppet backdates every certificate by a day so that clocks a little behind still accept it
+/// (`certificate_authority.clj`, `not-before = now - 1 day`).
+const BACKDATE: Duration = Duration::days(1);
+
+/// What a new CA looks like.
+#[derive(Debug, Clone)]
+pub struct CaSpec {
+    /// The CA's common name, e.g. `Puppet CA: puppet.example.net`.
+    pub common_name: String,
+    /// Lifetime of the CA certificate.
+    pub ttl: Ttl,
+}
+
+/// What a leaf certificate looks like, apart from its key and serial.
+#[derive(Debug, Clone)]
+pub struct LeafSpec {
+    /// The certname; becomes `CN=<name>` and `DNS:<name>`.
+    pub name: CertName,
+    /// All subjectAltNames (always containing `DNS:<name>`).
+    pub alt_names: AltNames,
+    /// Lifetime from now.
+    pub ttl: Ttl,
+}
+
+impl LeafSpec {
+    /// A spec for `name` with extra alt names.
+    pub fn new(name: CertName, extra: impl IntoIterator<Item = AltName>, ttl: Ttl) -> Self {
+        let alt_names = AltNames::new(&name, extra);
+        LeafSpec {
+            name,
+            alt_names,
+            ttl,
+        }
+    }
+}
+
+/// A certificate just signed, with what the inventory needs.
+#[derive(Debug, Clone)]
+pub struct IssuedCert {
+    /// The certname it was issued for.
+    pub name: CertName,
+    /// Its serial number.
+    pub serial: u64,
+    /// notBefore, whole seconds.
+    pub not_before: OffsetDateTime,
+    /// notAfter, whole seconds.
+    pub not_after: OffsetDateTime,
+    /// The subject DN in OpenSSL's one-line form, as Puppet's inventory holds it (`/CN=x`).
+    pub subject: String,
+    /// The certificate, DER.
+    pub der: Vec<u8>,
+    /// The certificate, PEM.
+    pub pem: String,
+}
+
+/// One revoked certificate in a CRL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrlEntry {
+    /// The revoked serial.
+    pub serial: u64,
+    /// When it was revoked.
+    pub revoked_at: OffsetDateTime,
+}
+
+/// What a CRL looks like.
+#[derive(Debug, Clone)]
+pub struct CrlSpec {
+    /// The CRL number (monotonically increasing).
+    pub number: u64,
+    /// thisUpdate.
+    pub this_update: OffsetDateTime,
+    /// nextUpdate.
+    pub next_update: OffsetDateTime,
+    /// The revoked certificates.
+    pub revoked: Vec<CrlEntry>,
+}
+
+/// A CA certificate (or bundle, issuing CA first) with the key that signs for it.
+pub struct CertificateAuthority {
+    chain_pem: String,
+    cert_der: Vec<u8>,
+    subject: String,
+    key_id: Option<Vec<u8>>,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl std::fmt::Debug for CertificateAuthority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertificateAuthority")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(0).unwrap_or(t)
+}
+
+impl CertificateAuthority {
+    /// A new self-signed CA with `key`, serial 1, valid from a day ago for `spec.ttl`.
+    pub fn create(spec: &CaSpec, key: PrivateKey, now: OffsetDateTime) -> Result<Self, Error> {
+        if spec.common_name.trim().is_empty() || spec.common_name.len() > 64 {
+            return Err(Error::CaMismatch {
+                reason: format!(
+                    "CA name {:?} must be 1 to 64 characters (X.520 ub-common-name)",
+                    spec.common_name
+                ),
+            });
+        }
+        let now = whole_seconds(now);
+        let mut params = CertificateParams::default();
+        params.distinguished_name = DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, spec.common_name.as_str());
+        params.serial_number = Some(SerialNumber::from(1u64));
+        params.not_before = now - BACKDATE;
+        params.not_after = now + spec.ttl.duration();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let cert = params.self_signed(key.pair()).map_err(Error::signing)?;
+        Self::load(cert.pem().as_bytes(), key)
+    }
+
+    /// A CA from its certificate (PEM bundle, issuing CA first) and its key. Refuses a first
+    /// certificate that is not a CA (basicConstraints CA:TRUE) or whose key is not `key`.
+    pub fn load(chain_pem: &[u8], key: PrivateKey) -> Result<Self, Error> {
+        let chain = inspect::certificates(chain_pem)?;
+        let first = chain.first().ok_or_else(|| Error::Malformed {
+            what: "CA certificate",
+            reason: "no CERTIFICATE block".into(),
+        })?;
+        let info = inspect::certificate_info(first, OffsetDateTime::now_utc())?;
+        if !info.basic_constraints.as_ref().is_some_and(|bc| bc.ca) {
+            return Err(Error::CaMismatch {
+                reason: format!("{} is not a CA certificate (no CA:TRUE)", info.subject),
+            });
+        }
+        if info.spki_der != key.spki_der() {
+            return Err(Error::CaMismatch {
+                reason: format!("the private key does not match the CA certificate {}", info.subject),
+            });
+        }
+        let der = CertificateDer::from(first.clone());
+        let pair = key.into_pair();
+        let issuer = Issuer::from_ca_cert_der(&der, pair).map_err(|e| Error::CaMismatch {
+            reason: format!("cannot sign as {}: {e}", info.subject),
+        })?;
+        Ok(CertificateAuthority {
+            chain_pem: String::from_utf8_lossy(chain_pem).into_owned(),
+            cert_der: first.clone(),
+            subject: info.subject_oneline,
+            key_id: info.subject_key_id,
+            issuer,
+        })
+    }
+
+    /// The CA certificate bundle as PEM (what `ca_crt.pem` holds).
+    pub fn chain_pem(&self) -> &str {
+        &self.chain_pem
+    }
+
+    /// The issuing CA certificate, DER.
+    pub fn cert_der(&self) -> &[u8] {
+        &self.cert_der
+    }
+
+    /// The CA's subject in one-line form (`/CN=Puppet CA: x`).
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The CA's private key, PKCS#8 PEM.
+    pub fn key_pem(&self) -> String {
+        self.issuer.key().serialize_pem()
+    }
+
+    /// The CA's public key, PEM (what `ca_pub.pem` holds).
+    pub fn public_key_pem(&self) -> String {
+        self.issuer.key().public_key_pem()
+    }
+
+    /// Signs a leaf certificate for `key` with Puppet's profile.
+    pub fn issue(
+        &self,
+        spec: &LeafSpec,
+        key: &PrivateKey,
+        serial: u64,
+        now: OffsetDateTime,
+    ) -> Result<IssuedCert, Error> {
+        let now = whole_seconds(now);
+        let mut params = CertificateParams::default();
+        params.distinguished_name = DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, spec.name.as_str());
+        params.subject_alt_names = spec
+            .alt_names
+            .iter()
+            .map(|n| match n {
+                AltName::Dns(d) => d
+                    .clone()
+                    .try_into()
+                    .map(SanType::DnsName)
+                    .map_err(Error::signing),
+                AltName::Ip(ip) => Ok(SanType::IpAddress(*ip)),
+            })
+            .collect::<Result<_, _>>()?;
+        params.serial_number = Some(SerialNumber::from(serial));
+        params.not_before = now - BACKDATE;
+        params.not_after = now + spec.ttl.duration();
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        if key.is_rsa() {
+            params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
+        }
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        params.use_authority_key_identifier_extension = true;
+        let cert = params
+            .signed_by(key.pair(), &self.issuer)
+            .map_err(Error::signing)?;
+        Ok(IssuedCert {
+            name: spec.name.clone(),
+            serial,
+            not_before: params.not_before,
+            not_after: params.not_after,
+            subject: format!("/CN={}", spec.name),
+            der: cert.der().to_vec(),
+            pem: cert.pem(),
+        })
+    }
+
+    /// Signs a CRL (version 2, with the CA's AKI and a CRL number); revocation reason
+    /// keyCompromise, as Puppet's.
+    pub fn crl(&self, spec: &CrlSpec) -> Result<String, Error> {
+        let params = CertificateRevocationListParams {
+            this_update: whole_seconds(spec.this_update),
+            next_update: whole_seconds(spec.next_update),
+            crl_number: SerialNumber::from(spec.number),
+            issuing_distribution_point: None,
+            revoked_certs: spec
+                .revoked
+                .iter()
+                .map(|e| RevokedCertParams {
+                    serial_number: SerialNumber::from(e.serial),
+                    revocation_time: whole_seconds(e.revoked_at),
+                    reason_code: Some(RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                })
+                .collect(),
+            // The CRL's AKI must equal the CA's SKI, whatever method made that.
+            key_identifier_method: match &self.key_id {
+                Some(id) => rcgen::KeyIdMethod::PreSpecified(id.clone()),
+                None => rcgen::KeyIdMethod::Sha256,
+            },
+        };
+        params
+            .signed_by(&self.issuer)
+            .and_then(|crl| crl.pem())
+            .map_err(Error::signing)
+    }
+}
+
+impl PrivateKey {
+    pub(crate) fn into_pair(self) -> KeyPair {
+        self.pair
+    }
+}

@@ -1,0 +1,49 @@
+//! The few DER encodings clusterca needs to write by hand: wrapping PKCS#1 RSA and SEC1 EC
+//! private keys into PKCS#8 (RFC 5208), the one private-key form ring loads.
+
+/// DER header (tag + definite length) followed by `content`.
+pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// `rsaEncryption` (1.2.840.113549.1.1.1), DER-encoded OBJECT IDENTIFIER.
+pub(crate) const OID_RSA_ENCRYPTION: &[u8] =
+    &[0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01];
+/// `id-ecPublicKey` (1.2.840.10045.2.1).
+pub(crate) const OID_EC_PUBLIC_KEY: &[u8] = &[0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01];
+/// `prime256v1` (1.2.840.10045.3.1.7).
+pub(crate) const OID_P256: &[u8] = &[0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07];
+/// `secp384r1` (1.3.132.0.34).
+pub(crate) const OID_P384: &[u8] = &[0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22];
+
+/// PKCS#8 `PrivateKeyInfo` (version 0) around a key of the algorithm `alg_params`
+/// (the AlgorithmIdentifier's contents: OID and parameters).
+pub(crate) fn pkcs8_wrap(alg_params: &[u8], private_key: &[u8]) -> Vec<u8> {
+    let mut body = vec![0x02, 0x01, 0x00];
+    body.extend(tlv(0x30, alg_params));
+    body.extend(tlv(0x04, private_key));
+    tlv(0x30, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lengths_use_the_minimal_form() {
+        assert_eq!(&tlv(0x04, &[0; 5])[..2], &[0x04, 5]);
+        assert_eq!(&tlv(0x04, &[0; 200])[..3], &[0x04, 0x81, 200]);
+        assert_eq!(&tlv(0x04, &[0; 300])[..4], &[0x04, 0x82, 0x01, 0x2C]);
+    }
+}

@@ -1,0 +1,82 @@
+//! The one error type of clusterca-pki. Every variant carries what a user needs to find the
+//! problem: the offending name, the input's role, the reason.
+
+use std::fmt;
+
+/// Errors from validating names, parsing keys and certificates, and signing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A certname breaks Puppet's rules.
+    InvalidCertName {
+        /// The name as given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A subjectAltName could not be parsed or is not allowed.
+    InvalidAltName {
+        /// The alt name as given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A lifetime such as `5y` could not be parsed.
+    InvalidTtl {
+        /// The text as given.
+        text: String,
+    },
+    /// Input bytes are not a well-formed object of the expected kind.
+    Malformed {
+        /// What was being read ("certificate", "private key", "PEM", ...).
+        what: &'static str,
+        /// The parser's complaint.
+        reason: String,
+    },
+    /// A key type is not usable for the requested operation.
+    UnsupportedKey {
+        /// Why.
+        reason: String,
+    },
+    /// A CA certificate and key do not belong together, or the certificate is not a CA.
+    CaMismatch {
+        /// Why.
+        reason: String,
+    },
+    /// Signing failed inside the crypto library.
+    Signing {
+        /// The library's message.
+        reason: String,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidCertName { name, reason } => {
+                write!(f, "invalid certname {name:?}: {reason}")
+            }
+            Error::InvalidAltName { name, reason } => {
+                write!(f, "invalid alt name {name:?}: {reason}")
+            }
+            Error::InvalidTtl { text } => write!(
+                f,
+                "invalid lifetime {text:?}: expected a number with a unit y, d, h, m or s (e.g. 5y, 90d)"
+            ),
+            Error::Malformed { what, reason } => write!(f, "malformed {what}: {reason}"),
+            Error::UnsupportedKey { reason } => write!(f, "unsupported key: {reason}"),
+            Error::CaMismatch { reason } => write!(f, "unusable CA: {reason}"),
+            Error::Signing { reason } => write!(f, "signing failed: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Error {
+    pub(crate) fn signing(e: impl fmt::Display) -> Self {
+        Error::Signing {
+            reason: e.to_string(),
+        }
+    }
+}

@@ -1,0 +1,556 @@
+//! Inspection of certificates, CSRs, CRLs and keys, PEM or DER, into plain serialisable
+//! values. `show` renders these; `list` and the store read certificates through them.
+//!
+//! The JSON form of these types is part of clusterca's contract (`clusterca show --format
+//! json`): field names are stable and documented in `docs/json.md`.
+
+use rustls_pki_types::pem::{PemObject, SectionKind};
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use x509_parser::certification_request::X509CertificationRequest;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::public_key::PublicKey;
+use x509_parser::revocation_list::CertificateRevocationList;
+use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo, X509Name};
+
+use crate::{fingerprint_sha256, Error, PrivateKey};
+
+/// One object found in the input.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Object {
+    /// An X.509 certificate.
+    Certificate(CertInfo),
+    /// A PKCS#10 certificate signing request.
+    Csr(CsrInfo),
+    /// A certificate revocation list.
+    Crl(CrlInfo),
+    /// A private key.
+    PrivateKey(PrivateKeyInfo),
+    /// A public key (SubjectPublicKeyInfo).
+    PublicKey(KeyInfo),
+}
+
+/// A public key's algorithm and size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyInfo {
+    /// `RSA`, `ECDSA`, `Ed25519`, or the algorithm OID.
+    pub algorithm: String,
+    /// Key size in bits (the curve size for ECDSA).
+    pub bits: u32,
+    /// The named curve for ECDSA keys (`P-256`, `P-384`, `P-521`).
+    pub curve: Option<String>,
+    /// The SubjectPublicKeyInfo, DER; compared to match keys and certificates.
+    #[serde(skip)]
+    pub spki_der: Vec<u8>,
+}
+
+/// basicConstraints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BasicConstraintsInfo {
+    /// cA.
+    pub ca: bool,
+    /// pathLenConstraint.
+    pub path_len: Option<u32>,
+    /// Whether the extension is marked critical.
+    pub critical: bool,
+}
+
+/// What a certificate says.
+#[derive(Debug, Clone, Serialize)]
+pub struct CertInfo {
+    /// Subject DN, RFC 4514 style (`CN=puppet.example.net`).
+    pub subject: String,
+    /// Subject DN in OpenSSL's one-line form (`/CN=puppet.example.net`), as Puppet's
+    /// inventory holds it.
+    pub subject_oneline: String,
+    /// Issuer DN, RFC 4514 style.
+    pub issuer: String,
+    /// Serial number, uppercase hex (even number of digits).
+    pub serial_hex: String,
+    /// Serial number, decimal (a string: serials may exceed 64 bits).
+    pub serial_decimal: String,
+    /// notBefore, RFC 3339.
+    pub not_before: String,
+    /// notAfter, RFC 3339.
+    pub not_after: String,
+    /// Seconds from the time of inspection to notAfter (negative when expired).
+    pub seconds_left: i64,
+    /// All subjectAltNames as `DNS:x`, `IP:a`, `URI:u`, `email:e`.
+    pub subject_alt_names: Vec<String>,
+    /// The DNS names among them, without prefix (Puppet's `dns_alt_names`).
+    pub dns_alt_names: Vec<String>,
+    /// The public key.
+    pub public_key: KeyInfo,
+    /// Signature algorithm name (`ecdsa-with-SHA256`, `sha256WithRSAEncryption`, ...).
+    pub signature_algorithm: String,
+    /// basicConstraints, when present.
+    pub basic_constraints: Option<BasicConstraintsInfo>,
+    /// keyUsage bits by OpenSSL's names (`digitalSignature`, `keyCertSign`, ...).
+    pub key_usage: Vec<String>,
+    /// extendedKeyUsage by name (`serverAuth`, `clientAuth`, ...) or OID.
+    pub extended_key_usage: Vec<String>,
+    /// subjectKeyIdentifier, colon hex.
+    pub subject_key_identifier: Option<String>,
+    /// SHA-256 fingerprint, uppercase colon hex (Puppet's form).
+    pub fingerprint: String,
+    /// The raw subjectKeyIdentifier.
+    #[serde(skip)]
+    pub subject_key_id: Option<Vec<u8>>,
+    /// SubjectPublicKeyInfo DER.
+    #[serde(skip)]
+    pub spki_der: Vec<u8>,
+    /// notAfter as a time.
+    #[serde(skip)]
+    pub not_after_time: Option<OffsetDateTime>,
+    /// notBefore as a time.
+    #[serde(skip)]
+    pub not_before_time: Option<OffsetDateTime>,
+}
+
+/// What a CSR says.
+#[derive(Debug, Clone, Serialize)]
+pub struct CsrInfo {
+    /// Subject DN, RFC 4514 style.
+    pub subject: String,
+    /// Requested subjectAltNames.
+    pub subject_alt_names: Vec<String>,
+    /// The DNS names among them, without prefix.
+    pub dns_alt_names: Vec<String>,
+    /// The public key.
+    pub public_key: KeyInfo,
+    /// Signature algorithm name.
+    pub signature_algorithm: String,
+    /// Whether the CSR's self-signature verifies.
+    pub signature_valid: bool,
+    /// OIDs of all requested extensions.
+    pub requested_extensions: Vec<String>,
+    /// SHA-256 fingerprint of the CSR DER.
+    pub fingerprint: String,
+}
+
+/// One revoked certificate in a CRL.
+#[derive(Debug, Clone, Serialize)]
+pub struct RevokedInfo {
+    /// Serial, uppercase hex.
+    pub serial_hex: String,
+    /// Serial, decimal.
+    pub serial_decimal: String,
+    /// Revocation time, RFC 3339.
+    pub revoked_at: String,
+    /// Reason code name, when given.
+    pub reason: Option<String>,
+}
+
+/// What a CRL says.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrlInfo {
+    /// Issuer DN, RFC 4514 style.
+    pub issuer: String,
+    /// thisUpdate, RFC 3339.
+    pub this_update: String,
+    /// nextUpdate, RFC 3339, when present.
+    pub next_update: Option<String>,
+    /// The CRL number, decimal.
+    pub crl_number: Option<String>,
+    /// Signature algorithm name.
+    pub signature_algorithm: String,
+    /// The revoked certificates.
+    pub revoked: Vec<RevokedInfo>,
+}
+
+/// What a private key file holds (never the secret itself).
+#[derive(Debug, Clone, Serialize)]
+pub struct PrivateKeyInfo {
+    /// `pkcs8`, `pkcs1` or `sec1`.
+    pub format: String,
+    /// The public half.
+    pub public_key: KeyInfo,
+    /// Whether it matches the certificate it was compared with, if any.
+    pub matches_certificate: Option<bool>,
+}
+
+/// True when `bytes` hold a PEM block rather than DER.
+pub fn looks_like_pem(bytes: &[u8]) -> bool {
+    bytes.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
+fn malformed(what: &'static str, reason: impl ToString) -> Error {
+    Error::Malformed {
+        what,
+        reason: reason.to_string(),
+    }
+}
+
+fn pem_sections(bytes: &[u8]) -> Result<Vec<(SectionKind, Vec<u8>)>, Error> {
+    <(SectionKind, Vec<u8>)>::pem_slice_iter(bytes)
+        .map(|s| {
+            s.map_err(|e| match e {
+                rustls_pki_types::pem::Error::MissingSectionEnd { end_marker } => malformed(
+                    "PEM",
+                    format!(
+                        "truncated: no {} line",
+                        String::from_utf8_lossy(&end_marker)
+                    ),
+                ),
+                other => malformed("PEM", other),
+            })
+        })
+        .collect()
+}
+
+/// The certificates (DER) in PEM text or one DER certificate.
+pub fn certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+    if looks_like_pem(bytes) {
+        Ok(pem_sections(bytes)?
+            .into_iter()
+            .filter(|(k, _)| *k == SectionKind::Certificate)
+            .map(|(_, der)| der)
+            .collect())
+    } else {
+        certificate_info(bytes, OffsetDateTime::now_utc())?;
+        Ok(vec![bytes.to_vec()])
+    }
+}
+
+/// Every object in `bytes` (PEM with any number of blocks, or one DER object), described as
+/// of `now`.
+pub fn parse(bytes: &[u8], now: OffsetDateTime) -> Result<Vec<Object>, Error> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(malformed("input", "empty"));
+    }
+    if looks_like_pem(bytes) {
+        let sections = pem_sections(bytes)?;
+        let objects: Vec<Object> = sections
+            .iter()
+            .filter_map(|(kind, der)| section_object(*kind, der, now).transpose())
+            .collect::<Result<_, _>>()?;
+        if objects.is_empty() {
+            return Err(malformed(
+                "PEM",
+                "no certificate, CSR, CRL or key block in it",
+            ));
+        }
+        return Ok(objects);
+    }
+    // DER: whichever structure parses completely.
+    [
+        SectionKind::Certificate,
+        SectionKind::Csr,
+        SectionKind::Crl,
+        SectionKind::PrivateKey,
+        SectionKind::PublicKey,
+    ]
+    .into_iter()
+    .find_map(|kind| section_object(kind, bytes, now).ok().flatten())
+    .map(|o| vec![o])
+    .ok_or_else(|| {
+        malformed(
+            "input",
+            "neither PEM nor a DER certificate, CSR, CRL or key",
+        )
+    })
+}
+
+fn section_object(
+    kind: SectionKind,
+    der: &[u8],
+    now: OffsetDateTime,
+) -> Result<Option<Object>, Error> {
+    Ok(Some(match kind {
+        SectionKind::Certificate => Object::Certificate(certificate_info(der, now)?),
+        SectionKind::Csr => Object::Csr(csr_info(der)?),
+        SectionKind::Crl => Object::Crl(crl_info(der)?),
+        SectionKind::PublicKey => {
+            let (rest, spki) = SubjectPublicKeyInfo::from_der(der)
+                .map_err(|e| malformed("public key", e))?;
+            if !rest.is_empty() {
+                return Err(malformed("public key", "trailing bytes"));
+            }
+            Object::PublicKey(key_info(&spki))
+        }
+        SectionKind::PrivateKey | SectionKind::RsaPrivateKey | SectionKind::EcPrivateKey => {
+            let key = match PrivateKey::from_section(kind, der) {
+                Some(k) => k?,
+                None => return Ok(None),
+            };
+            let format = match kind {
+                SectionKind::PrivateKey => "pkcs8",
+                SectionKind::RsaPrivateKey => "pkcs1",
+                _ => "sec1",
+            };
+            Object::PrivateKey(PrivateKeyInfo {
+                format: format.into(),
+                public_key: spki_info(&key.spki_der())?,
+                matches_certificate: None,
+            })
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// Describes DER SubjectPublicKeyInfo bytes.
+pub fn spki_info(spki_der: &[u8]) -> Result<KeyInfo, Error> {
+    let (_, spki) =
+        SubjectPublicKeyInfo::from_der(spki_der).map_err(|e| malformed("public key", e))?;
+    Ok(key_info(&spki))
+}
+
+fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> KeyInfo {
+    let oid = spki.algorithm.algorithm.to_id_string();
+    let parsed = spki.parsed().ok();
+    let bits = parsed.as_ref().map_or(0, |k| k.key_size()) as u32;
+    let (algorithm, bits, curve) = match (oid.as_str(), parsed) {
+        (_, Some(PublicKey::RSA(_))) => ("RSA".to_owned(), bits, None),
+        ("1.2.840.10045.2.1", _) => {
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok())
+                .map(|c| c.to_id_string());
+            let (name, size) = match curve.as_deref() {
+                Some("1.2.840.10045.3.1.7") => ("P-256".to_owned(), 256),
+                Some("1.3.132.0.34") => ("P-384".to_owned(), 384),
+                Some("1.3.132.0.35") => ("P-521".to_owned(), 521),
+                other => (other.unwrap_or("unknown").to_owned(), bits),
+            };
+            ("ECDSA".to_owned(), size, Some(name))
+        }
+        ("1.3.101.112", _) => ("Ed25519".to_owned(), 256, None),
+        ("1.3.101.113", _) => ("Ed448".to_owned(), 456, None),
+        (other, _) => (other.to_owned(), bits, None),
+    };
+    KeyInfo {
+        algorithm,
+        bits,
+        curve,
+        spki_der: spki.raw.to_vec(),
+    }
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+fn sig_name(alg: &AlgorithmIdentifier<'_>) -> String {
+    let oid = &alg.algorithm;
+    let registry = x509_parser::objects::oid_registry();
+    x509_parser::objects::oid2sn(oid, registry)
+        .map(str::to_owned)
+        .unwrap_or_else(|_| oid.to_id_string())
+}
+
+/// The DN in OpenSSL's one-line form, `/CN=x/O=y`, as Puppet writes it into `inventory.txt`.
+pub fn slash_dn(name: &X509Name<'_>) -> String {
+    let registry = x509_parser::objects::oid_registry();
+    let mut out = String::new();
+    for attr in name.iter_attributes() {
+        let key = x509_parser::objects::oid2abbrev(attr.attr_type(), registry)
+            .map(str::to_owned)
+            .unwrap_or_else(|_| attr.attr_type().to_id_string());
+        let value = attr
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|_| crate::colon_hex(attr.attr_value().data.as_ref()));
+        out.push('/');
+        out.push_str(&key);
+        out.push('=');
+        out.push_str(&value);
+    }
+    out
+}
+
+fn general_names(names: &[GeneralName<'_>]) -> (Vec<String>, Vec<String>) {
+    let mut all = Vec::new();
+    let mut dns = Vec::new();
+    for n in names {
+        all.push(match n {
+            GeneralName::DNSName(d) => {
+                dns.push((*d).to_owned());
+                format!("DNS:{d}")
+            }
+            GeneralName::IPAddress(b) => match b.len() {
+                4 => format!("IP:{}", std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*b).unwrap_or_default())),
+                16 => format!("IP:{}", std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*b).unwrap_or_default())),
+                _ => format!("IP:{}", crate::colon_hex(b)),
+            },
+            GeneralName::URI(u) => format!("URI:{u}"),
+            GeneralName::RFC822Name(e) => format!("email:{e}"),
+            GeneralName::DirectoryName(d) => format!("DirName:{d}"),
+            other => format!("othername:{other:?}"),
+        });
+    }
+    (all, dns)
+}
+
+fn serial_strings(serial: &x509_parser::num_bigint::BigUint) -> (String, String) {
+    let mut hex = serial.to_str_radix(16).to_uppercase();
+    if hex.len() % 2 == 1 {
+        hex.insert(0, '0');
+    }
+    (hex, serial.to_string())
+}
+
+/// Describes one DER certificate as of `now`. Trailing bytes are an error.
+pub fn certificate_info(der: &[u8], now: OffsetDateTime) -> Result<CertInfo, Error> {
+    let (rest, cert) = X509Certificate::from_der(der).map_err(|e| malformed("certificate", e))?;
+    if !rest.is_empty() {
+        return Err(malformed("certificate", "trailing bytes after the certificate"));
+    }
+    describe_certificate(&cert, der, now)
+}
+
+fn describe_certificate(
+    cert: &X509Certificate<'_>,
+    der: &[u8],
+    now: OffsetDateTime,
+) -> Result<CertInfo, Error> {
+    let bad = |e: x509_parser::error::X509Error| malformed("certificate", e);
+    let (all, dns) = match cert.subject_alternative_name().map_err(bad)? {
+        Some(san) => general_names(&san.value.general_names),
+        None => (Vec::new(), Vec::new()),
+    };
+    let basic_constraints = cert
+        .basic_constraints()
+        .map_err(bad)?
+        .map(|bc| BasicConstraintsInfo {
+            ca: bc.value.ca,
+            path_len: bc.value.path_len_constraint,
+            critical: bc.critical,
+        });
+    let mut key_usage = Vec::new();
+    if let Some(ku) = cert.key_usage().map_err(bad)? {
+        let ku = ku.value;
+        for (set, name) in [
+            (ku.digital_signature(), "digitalSignature"),
+            (ku.non_repudiation(), "nonRepudiation"),
+            (ku.key_encipherment(), "keyEncipherment"),
+            (ku.data_encipherment(), "dataEncipherment"),
+            (ku.key_agreement(), "keyAgreement"),
+            (ku.key_cert_sign(), "keyCertSign"),
+            (ku.crl_sign(), "cRLSign"),
+            (ku.encipher_only(), "encipherOnly"),
+            (ku.decipher_only(), "decipherOnly"),
+        ] {
+            if set {
+                key_usage.push(name.to_owned());
+            }
+        }
+    }
+    let mut extended_key_usage = Vec::new();
+    if let Some(eku) = cert.extended_key_usage().map_err(bad)? {
+        let e = eku.value;
+        for (set, name) in [
+            (e.any, "anyExtendedKeyUsage"),
+            (e.server_auth, "serverAuth"),
+            (e.client_auth, "clientAuth"),
+            (e.code_signing, "codeSigning"),
+            (e.email_protection, "emailProtection"),
+            (e.time_stamping, "timeStamping"),
+            (e.ocsp_signing, "OCSPSigning"),
+        ] {
+            if set {
+                extended_key_usage.push(name.to_owned());
+            }
+        }
+        extended_key_usage.extend(e.other.iter().map(|o| o.to_id_string()));
+    }
+    let subject_key_id = cert.iter_extensions().find_map(|ext| match ext.parsed_extension() {
+        ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0.to_vec()),
+        _ => None,
+    });
+    let validity = cert.validity();
+    let not_before = validity.not_before.to_datetime();
+    let not_after = validity.not_after.to_datetime();
+    let (serial_hex, serial_decimal) = serial_strings(&cert.tbs_certificate.serial);
+    Ok(CertInfo {
+        subject: cert.subject().to_string(),
+        subject_oneline: slash_dn(cert.subject()),
+        issuer: cert.issuer().to_string(),
+        serial_hex,
+        serial_decimal,
+        not_before: rfc3339(not_before),
+        not_after: rfc3339(not_after),
+        seconds_left: (not_after - now).whole_seconds(),
+        subject_alt_names: all,
+        dns_alt_names: dns,
+        public_key: key_info(cert.public_key()),
+        signature_algorithm: sig_name(&cert.signature_algorithm),
+        basic_constraints,
+        key_usage,
+        extended_key_usage,
+        subject_key_identifier: subject_key_id.as_deref().map(crate::colon_hex),
+        fingerprint: fingerprint_sha256(der),
+        subject_key_id,
+        spki_der: cert.public_key().raw.to_vec(),
+        not_after_time: Some(not_after),
+        not_before_time: Some(not_before),
+    })
+}
+
+fn csr_info(der: &[u8]) -> Result<CsrInfo, Error> {
+    let (rest, csr) =
+        X509CertificationRequest::from_der(der).map_err(|e| malformed("CSR", e))?;
+    if !rest.is_empty() {
+        return Err(malformed("CSR", "trailing bytes after the request"));
+    }
+    let mut requested_extensions = Vec::new();
+    let (mut all, mut dns) = (Vec::new(), Vec::new());
+    if let Some(exts) = csr.requested_extensions() {
+        for ext in exts {
+            if let ParsedExtension::SubjectAlternativeName(san) = ext {
+                (all, dns) = general_names(&san.general_names);
+            }
+        }
+    }
+    for attr in csr.certification_request_info.iter_attributes() {
+        if let x509_parser::cri_attributes::ParsedCriAttribute::ExtensionRequest(req) =
+            attr.parsed_attribute()
+        {
+            requested_extensions.extend(req.extensions.iter().map(|e| e.oid.to_id_string()));
+        }
+    }
+    let info = &csr.certification_request_info;
+    Ok(CsrInfo {
+        subject: info.subject.to_string(),
+        subject_alt_names: all,
+        dns_alt_names: dns,
+        public_key: key_info(&info.subject_pki),
+        signature_algorithm: sig_name(&csr.signature_algorithm),
+        signature_valid: csr.verify_signature().is_ok(),
+        requested_extensions,
+        fingerprint: fingerprint_sha256(der),
+    })
+}
+
+fn crl_info(der: &[u8]) -> Result<CrlInfo, Error> {
+    let (rest, crl) =
+        CertificateRevocationList::from_der(der).map_err(|e| malformed("CRL", e))?;
+    if !rest.is_empty() {
+        return Err(malformed("CRL", "trailing bytes after the CRL"));
+    }
+    let revoked = crl
+        .iter_revoked_certificates()
+        .map(|r| {
+            let (serial_hex, serial_decimal) = serial_strings(r.serial());
+            RevokedInfo {
+                serial_hex,
+                serial_decimal,
+                revoked_at: rfc3339(r.revocation_date.to_datetime()),
+                reason: r.reason_code().map(|(_, code)| format!("{code}")),
+            }
+        })
+        .collect();
+    Ok(CrlInfo {
+        issuer: crl.issuer().to_string(),
+        this_update: rfc3339(crl.last_update().to_datetime()),
+        next_update: crl.next_update().map(|t| rfc3339(t.to_datetime())),
+        crl_number: crl.crl_number().map(ToString::to_string),
+        signature_algorithm: sig_name(&crl.signature_algorithm),
+        revoked,
+    })
+}

@@ -1,0 +1,41 @@
+//! clusterca-pki: the certificate side of clusterca.
+//!
+//! Validated names ([`CertName`], [`AltName`], [`AltNames`]), keys ([`PrivateKey`],
+//! [`KeyType`]), lifetimes ([`Ttl`]), the issuing authority ([`CertificateAuthority`]) and
+//! inspection of certificates, CSRs, CRLs and keys ([`inspect`]). This crate knows nothing of
+//! files or the network: it turns bytes into validated values and values into DER/PEM.
+#![deny(missing_docs)]
+
+mod ca;
+mod der;
+mod error;
+pub mod inspect;
+mod key;
+mod name;
+mod ttl;
+
+pub use ca::{CaSpec, CertificateAuthority, CrlEntry, CrlSpec, IssuedCert, LeafSpec};
+pub use error::Error;
+pub use key::{KeyType, PrivateKey};
+pub use name::{AltName, AltNames, CertName};
+pub use ttl::Ttl;
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// SHA-256 fingerprint of DER bytes in Puppet's form: uppercase hex pairs joined by colons.
+pub fn fingerprint_sha256(der: &[u8]) -> String {
+    colon_hex(ring::digest::digest(&ring::digest::SHA256, der).as_ref())
+}
+
+/// Uppercase hex pairs joined by colons (`AB:CD:01`).
+pub fn colon_hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        out.push_str(&format!("{b:02X}"));
+    }
+    out
+}
