@@ -130,6 +130,9 @@ pub struct CsrInfo {
     pub requested_extensions: Vec<String>,
     /// SHA-256 fingerprint of the CSR DER.
     pub fingerprint: String,
+    /// The CSR, DER.
+    #[serde(skip)]
+    pub der: Vec<u8>,
 }
 
 /// One revoked certificate in a CRL.
@@ -524,6 +527,7 @@ fn csr_info(der: &[u8]) -> Result<CsrInfo, Error> {
         signature_valid: csr.verify_signature().is_ok(),
         requested_extensions,
         fingerprint: fingerprint_sha256(der),
+        der: der.to_vec(),
     })
 }
 

@@ -28,6 +28,13 @@ pub fn fingerprint_sha256(der: &[u8]) -> String {
     colon_hex(ring::digest::digest(&ring::digest::SHA256, der).as_ref())
 }
 
+/// SHA-1, SHA-256 and SHA-512 fingerprints of DER bytes, colon hex (Puppet's
+/// `fingerprints` object). SHA-1 here identifies, it does not secure.
+pub fn fingerprints(der: &[u8]) -> [String; 3] {
+    use ring::digest::{digest, SHA1_FOR_LEGACY_USE_ONLY, SHA256, SHA512};
+    [&SHA1_FOR_LEGACY_USE_ONLY, &SHA256, &SHA512].map(|alg| colon_hex(digest(alg, der).as_ref()))
+}
+
 /// Uppercase hex pairs joined by colons (`AB:CD:01`).
 pub fn colon_hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 3);

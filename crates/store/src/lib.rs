@@ -1,1 +1,411 @@
-//! stub
+//! clusterca-store: the CA directory, laid out as Puppet Server's `cadir`.
+//!
+//! `ca_crt.pem`, `ca_key.pem`, `ca_pub.pem`, `ca_crl.pem`, `serial`, `inventory.txt`,
+//! `signed/<name>.pem`, `requests/<name>.pem`, plus our own `clusterca.lock`, which Puppet
+//! Server ignores. Reads take no lock; every mutation goes through [`Store::signer`], which
+//! takes the store lock and returns a [`Signer`] guard (see `lock`). The crash-safety rules:
+//! serials are advanced durably before use (a crash leaves a gap, never a reuse); every file
+//! replacement is atomic (see `fsutil`); inventory lines are appended whole and fsync-ed.
+#![deny(missing_docs)]
+
+mod error;
+pub mod fsutil;
+pub mod inventory;
+mod lock;
+pub mod serial;
+mod status;
+
+use std::collections::HashSet;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clusterca_pki::{CaSpec, CertName, CertificateAuthority, IssuedCert, LeafSpec, PrivateKey};
+use time::OffsetDateTime;
+
+pub use error::Error;
+use error::IoContext;
+pub use fsutil::{FileSpec, Owner};
+pub use inventory::InventoryLine;
+pub use status::{CertState, CertStatus, Fingerprints};
+
+/// The files every CA directory has; Puppet Server refuses to start with some missing.
+pub const REQUIRED_FILES: [&str; 5] = [
+    "ca_crt.pem",
+    "ca_key.pem",
+    "ca_crl.pem",
+    "inventory.txt",
+    "serial",
+];
+
+/// Name of the lock file inside the CA directory.
+pub const LOCK_FILE: &str = "clusterca.lock";
+
+/// Mode of public files (certificates, CRLs, CSRs, `serial`, `inventory.txt`), as Puppet
+/// Server writes them.
+pub const PUBLIC_MODE: u32 = 0o644;
+
+/// How long a new CRL is valid: Puppet's five years.
+const CRL_LIFETIME: time::Duration = time::Duration::days(5 * 365);
+
+/// An opened CA directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+    owner: Option<Owner>,
+}
+
+impl Store {
+    /// Creates a new CA in `dir` (absent or empty): key, self-signed certificate (serial 1),
+    /// public key, empty CRL, `serial` = `0002`, the CA's inventory line, `signed/` and
+    /// `requests/`. Everything is built in a staging directory beside `dir` and renamed into
+    /// place, so a crash leaves either no CA or a whole one. With `owner`, files are given to
+    /// that user and group and the CA key is 0640; without, the key is 0600.
+    pub fn create(
+        dir: &Path,
+        spec: &CaSpec,
+        key: PrivateKey,
+        owner: Option<Owner>,
+        now: OffsetDateTime,
+    ) -> Result<(Store, CertificateAuthority), Error> {
+        if let Some(found) = first_entry(dir)? {
+            return Err(Error::AlreadyExists {
+                dir: dir.to_path_buf(),
+                found,
+            });
+        }
+        let ca = CertificateAuthority::create(spec, key, now).map_err(|source| Error::Pki {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let crl = ca
+            .crl(&clusterca_pki::CrlSpec {
+                number: 0,
+                this_update: now,
+                next_update: now + CRL_LIFETIME,
+                revoked: Vec::new(),
+            })
+            .map_err(|source| Error::Pki {
+                path: dir.join("ca_crl.pem"),
+                source,
+            })?;
+        let info = clusterca_pki::inspect::certificate_info(ca.cert_der(), now).map_err(
+            |source| Error::Pki {
+                path: dir.join("ca_crt.pem"),
+                source,
+            },
+        )?;
+        let ca_line = InventoryLine {
+            serial: 1,
+            not_before: info.not_before_time.unwrap_or(now),
+            not_after: info.not_after_time.unwrap_or(now),
+            subject: ca.subject().to_owned(),
+        };
+
+        let staging = fsutil::parent(dir).join(format!(
+            ".{}.init.{}",
+            dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+            std::process::id()
+        ));
+        let staged = StagingDir(staging.clone());
+        make_dir(&staging, 0o750, owner)?;
+        make_dir(&staging.join("signed"), 0o755, owner)?;
+        make_dir(&staging.join("requests"), 0o755, owner)?;
+        let public = FileSpec {
+            mode: PUBLIC_MODE,
+            owner,
+        };
+        let secret = FileSpec {
+            mode: if owner.is_some() { 0o640 } else { 0o600 },
+            owner,
+        };
+        let files: [(&str, String, FileSpec); 6] = [
+            ("ca_key.pem", ca.key_pem(), secret),
+            ("ca_crt.pem", ca.chain_pem().to_owned(), public),
+            ("ca_pub.pem", ca.public_key_pem(), public),
+            ("ca_crl.pem", crl, public),
+            ("serial", serial::format(2), public),
+            ("inventory.txt", ca_line.to_line(), public),
+        ];
+        for (name, content, spec) in files {
+            let path = staging.join(name);
+            let mut f = fsutil::create_exclusive(&path, spec)?;
+            std::io::Write::write_all(&mut f, content.as_bytes()).ctx("write", &path)?;
+            f.sync_all().ctx("fsync", &path)?;
+        }
+        for sub in ["signed", "requests", ""] {
+            fsutil::sync_dir(&staging.join(sub))?;
+        }
+        // rename(2) replaces an empty directory; a non-empty one (a racing init) fails.
+        std::fs::rename(&staging, dir).ctx("move new CA into", dir)?;
+        std::mem::forget(staged);
+        fsutil::sync_dir(fsutil::parent(dir))?;
+        Ok((
+            Store {
+                dir: dir.to_path_buf(),
+                owner,
+            },
+            ca,
+        ))
+    }
+
+    /// Opens an existing CA directory, refusing a missing or partial one. New files will be
+    /// given the directory's owner when running as root.
+    pub fn open(dir: &Path) -> Result<Store, Error> {
+        let meta = std::fs::metadata(dir).ctx("open CA directory", dir)?;
+        if !meta.is_dir() {
+            return Err(Error::NotACa {
+                dir: dir.to_path_buf(),
+                missing: REQUIRED_FILES.to_vec(),
+            });
+        }
+        let missing: Vec<&'static str> = REQUIRED_FILES
+            .into_iter()
+            .filter(|f| !dir.join(f).exists())
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::NotACa {
+                dir: dir.to_path_buf(),
+                missing,
+            });
+        }
+        let owner = nix::unistd::geteuid().is_root().then_some(Owner {
+            uid: meta.uid(),
+            gid: meta.gid(),
+        });
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            owner,
+        })
+    }
+
+    /// The CA directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Path of a file in the CA directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// `signed/<name>.pem`.
+    pub fn signed_path(&self, name: &CertName) -> PathBuf {
+        self.dir.join("signed").join(format!("{name}.pem"))
+    }
+
+    /// `requests/<name>.pem`.
+    pub fn request_path(&self, name: &CertName) -> PathBuf {
+        self.dir.join("requests").join(format!("{name}.pem"))
+    }
+
+    /// Loads the CA certificate bundle and key.
+    pub fn load_ca(&self) -> Result<CertificateAuthority, Error> {
+        let key_path = self.path("ca_key.pem");
+        let crt_path = self.path("ca_crt.pem");
+        let key_bytes = std::fs::read(&key_path).ctx("read", &key_path)?;
+        let key = PrivateKey::from_bytes(&key_bytes).map_err(|source| Error::Pki {
+            path: key_path,
+            source,
+        })?;
+        let crt = std::fs::read(&crt_path).ctx("read", &crt_path)?;
+        CertificateAuthority::load(&crt, key).map_err(|source| Error::Pki {
+            path: crt_path,
+            source,
+        })
+    }
+
+    /// The next serial, as `serial` holds it.
+    pub fn read_serial(&self) -> Result<u64, Error> {
+        let path = self.path("serial");
+        let text = std::fs::read_to_string(&path).ctx("read", &path)?;
+        serial::parse(&text, &path)
+    }
+
+    /// Every line of `inventory.txt`, parsed, with its 1-based line number.
+    pub fn read_inventory(&self) -> Result<Vec<(usize, Result<InventoryLine, String>)>, Error> {
+        let path = self.path("inventory.txt");
+        let text = std::fs::read_to_string(&path).ctx("read", &path)?;
+        Ok(text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| (i + 1, InventoryLine::parse(l)))
+            .collect())
+    }
+
+    /// Takes the store lock, waiting at most `timeout`. Every mutation happens through the
+    /// returned guard; dropping it releases the lock.
+    pub fn signer(&self, timeout: Duration) -> Result<Signer<'_>, Error> {
+        let host = nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "unknown-host".into());
+        let since = OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let holder = format!("pid {} on {host} since {since}\n", std::process::id());
+        let guard = lock::acquire(&self.path(LOCK_FILE), timeout, &holder)?;
+        Ok(Signer {
+            store: self,
+            _guard: guard,
+        })
+    }
+
+    /// Serials revoked by the CA's own CRL (the first in `ca_crl.pem`), decimal.
+    pub fn revoked_serials(&self) -> Result<HashSet<String>, Error> {
+        let path = self.path("ca_crl.pem");
+        let bytes = std::fs::read(&path).ctx("read", &path)?;
+        let objects = clusterca_pki::inspect::parse(&bytes, OffsetDateTime::now_utc())
+            .map_err(|source| Error::Pki { path, source })?;
+        Ok(objects
+            .into_iter()
+            .find_map(|o| match o {
+                clusterca_pki::inspect::Object::Crl(crl) => Some(crl),
+                _ => None,
+            })
+            .map(|crl| crl.revoked.into_iter().map(|r| r.serial_decimal).collect())
+            .unwrap_or_default())
+    }
+
+    /// The certnames filed under `signed/` and `requests/`, each with its status, sorted by
+    /// name. Files whose names are not valid certnames are skipped: no path is built from them.
+    pub fn statuses(&self, now: OffsetDateTime) -> Result<Vec<CertStatus>, Error> {
+        status::collect(self, now)
+    }
+
+    fn public_spec(&self) -> FileSpec {
+        FileSpec {
+            mode: PUBLIC_MODE,
+            owner: self.owner,
+        }
+    }
+}
+
+/// Removes a half-built staging directory when `create` fails.
+struct StagingDir(PathBuf);
+
+impl Drop for StagingDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn make_dir(path: &Path, mode: u32, owner: Option<Owner>) -> Result<(), Error> {
+    std::fs::DirBuilder::new()
+        .mode(mode)
+        .create(path)
+        .ctx("create directory", path)?;
+    if let Some(o) = owner {
+        nix::unistd::chown(
+            path,
+            Some(nix::unistd::Uid::from_raw(o.uid)),
+            Some(nix::unistd::Gid::from_raw(o.gid)),
+        )
+        .map_err(std::io::Error::from)
+        .ctx("chown", path)?;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).ctx("chmod", path)
+}
+
+/// The first entry of `dir` (CA files first), or `None` when it is absent or empty.
+fn first_entry(dir: &Path) -> Result<Option<String>, Error> {
+    if let Some(f) = REQUIRED_FILES.iter().find(|f| dir.join(f).exists()) {
+        return Ok(Some((*f).to_owned()));
+    }
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries
+            .next()
+            .transpose()
+            .ctx("read directory", dir)?
+            .map(|e| e.file_name().to_string_lossy().into_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).ctx("read directory", dir),
+    }
+}
+
+/// The holder of the store lock: the only way to change a CA directory.
+#[derive(Debug)]
+pub struct Signer<'a> {
+    store: &'a Store,
+    _guard: lock::LockGuard,
+}
+
+impl Signer<'_> {
+    /// Reserves `count` serials: reads `serial`, durably writes `serial + count`, and returns
+    /// the first reserved one. A crash after this leaves a gap, never a reuse.
+    pub fn allocate_serials(&mut self, count: u64) -> Result<u64, Error> {
+        let first = self.store.read_serial()?;
+        let path = self.store.path("serial");
+        let next = first.checked_add(count).ok_or_else(|| Error::Corrupt {
+            path: path.clone(),
+            line: None,
+            reason: "serial number space exhausted".into(),
+        })?;
+        fsutil::write_atomic(&path, serial::format(next).as_bytes(), self.store.public_spec())?;
+        Ok(first)
+    }
+
+    /// Issues one certificate per `(spec, key)`: refuses names that already have a signed
+    /// certificate, reserves the serials in one step, signs, writes `signed/<name>.pem`
+    /// (synced, renamed, directory synced once) and appends the inventory lines in one write.
+    pub fn issue(
+        &mut self,
+        ca: &CertificateAuthority,
+        batch: &[(LeafSpec, &PrivateKey)],
+        now: OffsetDateTime,
+    ) -> Result<Vec<IssuedCert>, Error> {
+        for (spec, _) in batch {
+            if self.store.signed_path(&spec.name).exists() {
+                return Err(Error::AlreadySigned {
+                    name: spec.name.to_string(),
+                });
+            }
+        }
+        let mut seen = HashSet::new();
+        if let Some((dup, _)) = batch.iter().find(|(s, _)| !seen.insert(&s.name)) {
+            return Err(Error::AlreadySigned {
+                name: dup.name.to_string(),
+            });
+        }
+        let first = self.allocate_serials(batch.len() as u64)?;
+        let issued = batch
+            .iter()
+            .zip(first..)
+            .map(|((spec, key), serial)| {
+                ca.issue(spec, key, serial, now).map_err(|source| Error::Pki {
+                    path: self.store.signed_path(&spec.name),
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.record(&issued)?;
+        Ok(issued)
+    }
+
+    /// Writes `signed/` files and inventory lines for certificates just signed.
+    fn record(&mut self, issued: &[IssuedCert]) -> Result<(), Error> {
+        let spec = self.store.public_spec();
+        let staged = issued
+            .iter()
+            .map(|c| fsutil::stage(&self.store.signed_path(&c.name), c.pem.as_bytes(), spec))
+            .collect::<Result<Vec<_>, _>>()?;
+        for s in staged {
+            s.commit()?;
+        }
+        fsutil::sync_dir(&self.store.path("signed"))?;
+        let lines: String = issued
+            .iter()
+            .map(|c| {
+                InventoryLine {
+                    serial: c.serial,
+                    not_before: c.not_before,
+                    not_after: c.not_after,
+                    subject: c.subject.clone(),
+                }
+                .to_line()
+            })
+            .collect();
+        fsutil::append_durable(&self.store.path("inventory.txt"), lines.as_bytes())
+    }
+}

@@ -1,0 +1,147 @@
+//! Durable, atomic file writes: the one way clusterca replaces or creates a file.
+//!
+//! A new file is written to a temporary name in the target directory, created with
+//! `O_EXCL|O_NOFOLLOW`; its mode (and owner, when one is asked for) is set on the open file
+//! *before* any content is written, so a key is never readable by anyone it should not be;
+//! then it is fsync-ed, renamed over the final name and the directory fsync-ed.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use nix::unistd::{Gid, Uid};
+
+use crate::error::{Error, IoContext};
+
+/// Owner and group to give new files (applied only when it differs from the creator's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    /// User id.
+    pub uid: u32,
+    /// Group id.
+    pub gid: u32,
+}
+
+/// How a file is to be written.
+#[derive(Debug, Clone, Copy)]
+pub struct FileSpec {
+    /// Permission bits, exactly (the umask does not apply).
+    pub mode: u32,
+    /// Owner to set on the open file, if any.
+    pub owner: Option<Owner>,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A temporary file name next to `path`, unique within this machine for this process.
+fn temp_path(path: &Path) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp.{}.{n}", std::process::id()))
+}
+
+/// Creates `path` exclusively with `spec`'s mode and owner set before anything is written.
+pub fn create_exclusive(path: &Path, spec: FileSpec) -> Result<File, Error> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(spec.mode)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .open(path)
+        .ctx("create", path)?;
+    if let Some(o) = spec.owner {
+        nix::unistd::fchown(&file, Some(Uid::from_raw(o.uid)), Some(Gid::from_raw(o.gid)))
+            .map_err(std::io::Error::from)
+            .ctx("chown", path)?;
+    }
+    // After fchown: changing the owner may clear set-id bits, and the umask applied at open.
+    file.set_permissions(std::fs::Permissions::from_mode(spec.mode))
+        .ctx("chmod", path)?;
+    Ok(file)
+}
+
+/// A file written to its temporary name and synced, not yet in place.
+#[derive(Debug)]
+pub struct Staged {
+    temp: PathBuf,
+    target: PathBuf,
+}
+
+impl Staged {
+    /// Moves the staged file into place. The caller fsyncs the directory afterwards.
+    pub fn commit(self) -> Result<(), Error> {
+        std::fs::rename(&self.temp, &self.target).ctx("rename into place", &self.target)?;
+        std::mem::forget(self);
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.temp);
+    }
+}
+
+/// Writes `content` to a synced temporary file beside `path`.
+pub fn stage(path: &Path, content: &[u8], spec: FileSpec) -> Result<Staged, Error> {
+    let temp = temp_path(path);
+    let mut file = create_exclusive(&temp, spec)?;
+    let staged = Staged {
+        temp,
+        target: path.to_path_buf(),
+    };
+    file.write_all(content).ctx("write", path)?;
+    file.sync_all().ctx("fsync", path)?;
+    Ok(staged)
+}
+
+/// Replaces (or creates) `path` atomically and durably with `content`.
+pub fn write_atomic(path: &Path, content: &[u8], spec: FileSpec) -> Result<(), Error> {
+    stage(path, content, spec)?.commit()?;
+    sync_dir(parent(path))
+}
+
+/// The directory holding `path` (`.` for a bare name).
+pub fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// fsync a directory, making renames and creations in it durable.
+pub fn sync_dir(dir: &Path) -> Result<(), Error> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .ctx("fsync directory", dir)
+}
+
+/// Appends `bytes` with one `write` and fsyncs. If the file does not end in a newline (a torn
+/// last line), a newline is written first so the new lines stay whole.
+pub fn append_durable(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .open(path)
+        .ctx("open for append", path)?;
+    let len = file.metadata().ctx("stat", path)?.len();
+    let mut buf = Vec::with_capacity(bytes.len() + 1);
+    if len > 0 {
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1)).ctx("seek", path)?;
+        file.read_exact(&mut last).ctx("read", path)?;
+        if last[0] != b'\n' {
+            buf.push(b'\n');
+        }
+    }
+    buf.extend_from_slice(bytes);
+    file.write_all(&buf).ctx("append to", path)?;
+    file.sync_data().ctx("fsync", path)
+}

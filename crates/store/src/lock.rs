@@ -1,0 +1,100 @@
+//! The store lock: one exclusive OFD lock (`F_OFD_SETLKW`) on `clusterca.lock`, a file that is
+//! never replaced, so every process locks the same inode.
+//!
+//! OFD locks belong to the open file description, not the process: they are safe between
+//! threads, are released when the file is closed (or the process dies, even by SIGKILL), and
+//! are forwarded to the server on NFSv4. Waiting has a deadline: the blocking `fcntl` runs on
+//! a helper thread that hands the locked file back over a channel; if the caller gave up, the
+//! send fails, the file is dropped and the lock released at once. The holder writes who it is
+//! into the file so a waiter that times out can name it.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use nix::fcntl::{fcntl, FcntlArg};
+use nix::libc;
+
+use crate::error::{Error, IoContext};
+
+/// Proof that this process holds the store lock; dropping it releases the lock.
+#[derive(Debug)]
+pub struct LockGuard {
+    _file: File,
+}
+
+fn whole_file(kind: libc::c_short) -> libc::flock {
+    libc::flock {
+        l_type: kind,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    }
+}
+
+fn open_lock_file(path: &Path) -> Result<File, Error> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .ctx("open lock file", path)
+}
+
+/// Takes the exclusive lock on `path`, waiting at most `timeout`, then records `holder`.
+pub fn acquire(path: &Path, timeout: Duration, holder: &str) -> Result<LockGuard, Error> {
+    let start = Instant::now();
+    let file = open_lock_file(path)?;
+    let lock = whole_file(libc::F_WRLCK as libc::c_short);
+    // Uncontended: no thread needed.
+    let file = match fcntl(&file, FcntlArg::F_OFD_SETLK(&lock)) {
+        Ok(_) => file,
+        Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EACCES) => {
+            drop(file);
+            wait_for(path, timeout, start)?
+        }
+        Err(e) => return Err(std::io::Error::from(e)).ctx("lock", path),
+    };
+    file.set_len(0).ctx("write lock holder to", path)?;
+    file.write_all_at(holder.as_bytes(), 0)
+        .ctx("write lock holder to", path)?;
+    Ok(LockGuard { _file: file })
+}
+
+fn wait_for(path: &Path, timeout: Duration, start: Instant) -> Result<File, Error> {
+    let (tx, rx) = mpsc::sync_channel::<Result<File, Error>>(1);
+    let owned: PathBuf = path.to_path_buf();
+    std::thread::spawn(move || {
+        let result = open_lock_file(&owned).and_then(|file| {
+            let lock = whole_file(libc::F_WRLCK as libc::c_short);
+            fcntl(&file, FcntlArg::F_OFD_SETLKW(&lock))
+                .map(|_| file)
+                .map_err(std::io::Error::from)
+                .ctx("lock", &owned)
+        });
+        // If the waiter has gone, this fails and the file (with its lock) is dropped here.
+        let _ = tx.send(result);
+    });
+    match rx.recv_timeout(timeout.saturating_sub(start.elapsed())) {
+        Ok(result) => result,
+        Err(_) => Err(Error::Busy {
+            path: path.to_path_buf(),
+            holder: holder_of(path),
+            waited_secs: start.elapsed().as_secs_f64(),
+        }),
+    }
+}
+
+/// What the current holder wrote into the lock file, on one line.
+pub fn holder_of(path: &Path) -> String {
+    match std::fs::read_to_string(path) {
+        Ok(s) if !s.trim().is_empty() => s.trim().replace('\n', " "),
+        _ => "an unknown process".into(),
+    }
+}

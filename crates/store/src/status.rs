@@ -1,0 +1,182 @@
+//! Certificate statuses in the shape of Puppet's `certificate_status` JSON, shared by `list`
+//! and the CA HTTP API.
+
+use std::path::Path;
+
+use clusterca_pki::inspect::{self, Object};
+use clusterca_pki::CertName;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::error::{Error, IoContext};
+use crate::{inventory, Store};
+
+/// Where a certname stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CertState {
+    /// A CSR waits in `requests/`.
+    Requested,
+    /// A certificate is in `signed/`.
+    Signed,
+    /// The certificate in `signed/` is on the CA's CRL.
+    Revoked,
+}
+
+/// Puppet's `fingerprints` object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fingerprints {
+    /// SHA-1, colon hex.
+    #[serde(rename = "SHA1")]
+    pub sha1: String,
+    /// SHA-256, colon hex.
+    #[serde(rename = "SHA256")]
+    pub sha256: String,
+    /// SHA-512, colon hex.
+    #[serde(rename = "SHA512")]
+    pub sha512: String,
+    /// The default: SHA-256.
+    pub default: String,
+}
+
+/// One certname's status, field for field as Puppet Server's `certificate_status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CertStatus {
+    /// The certname.
+    pub name: String,
+    /// `requested`, `signed` or `revoked`.
+    pub state: CertState,
+    /// DNS subjectAltNames, without prefix.
+    pub dns_alt_names: Vec<String>,
+    /// All subjectAltNames, IP addresses first (as Puppet orders them).
+    pub subject_alt_names: Vec<String>,
+    /// Puppet authorization extensions (not issued by clusterca yet: always empty).
+    pub authorization_extensions: serde_json_map::Empty,
+    /// SHA-256 fingerprint, colon hex.
+    pub fingerprint: String,
+    /// All fingerprints.
+    pub fingerprints: Fingerprints,
+    /// Serial number (certificates only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial_number: Option<u64>,
+    /// notBefore in the inventory's time format (certificates only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<String>,
+    /// notAfter in the inventory's time format (certificates only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<String>,
+}
+
+/// A tiny stand-in for an empty JSON object, so this crate needs no JSON library.
+pub mod serde_json_map {
+    /// Serialises as `{}`.
+    #[derive(Debug, Clone, Copy, Default)]
+    pub struct Empty;
+
+    impl serde::Serialize for Empty {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            s.serialize_map(Some(0))?.end()
+        }
+    }
+}
+
+fn fingerprints(der: &[u8]) -> Fingerprints {
+    let [sha1, sha256, sha512] = clusterca_pki::fingerprints(der);
+    Fingerprints {
+        sha1,
+        default: sha256.clone(),
+        sha256,
+        sha512,
+    }
+}
+
+fn ips_first(mut names: Vec<String>) -> Vec<String> {
+    names.sort_by_key(|n| !n.starts_with("IP:"));
+    names
+}
+
+/// Certnames named by `*.pem` files in `dir` (invalid names skipped).
+fn names_in(dir: &Path) -> Result<Vec<CertName>, Error> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).ctx("read directory", dir),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.ctx("read directory", dir)?;
+        let file = entry.file_name();
+        if let Some(name) = file
+            .to_str()
+            .and_then(|f| f.strip_suffix(".pem"))
+            .and_then(|n| n.parse::<CertName>().ok())
+        {
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
+
+pub(crate) fn collect(store: &Store, now: OffsetDateTime) -> Result<Vec<CertStatus>, Error> {
+    let revoked = store.revoked_serials()?;
+    let mut out = Vec::new();
+    for name in names_in(&store.path("signed"))? {
+        let path = store.signed_path(&name);
+        let bytes = std::fs::read(&path).ctx("read", &path)?;
+        let der = inspect::certificates(&bytes)
+            .ok()
+            .and_then(|c| c.into_iter().next())
+            .ok_or_else(|| Error::Corrupt {
+                path: path.clone(),
+                line: None,
+                reason: "not a PEM certificate".into(),
+            })?;
+        let info = inspect::certificate_info(&der, now)
+            .map_err(|source| Error::Pki { path, source })?;
+        let state = if revoked.contains(&info.serial_decimal) {
+            CertState::Revoked
+        } else {
+            CertState::Signed
+        };
+        out.push(CertStatus {
+            name: name.to_string(),
+            state,
+            dns_alt_names: info.dns_alt_names,
+            subject_alt_names: ips_first(info.subject_alt_names),
+            authorization_extensions: serde_json_map::Empty,
+            fingerprint: info.fingerprint,
+            fingerprints: fingerprints(&der),
+            serial_number: info.serial_decimal.parse().ok(),
+            not_before: info.not_before_time.map(inventory::format_time),
+            not_after: info.not_after_time.map(inventory::format_time),
+        });
+    }
+    for name in names_in(&store.path("requests"))? {
+        let path = store.request_path(&name);
+        let bytes = std::fs::read(&path).ctx("read", &path)?;
+        let objects =
+            inspect::parse(&bytes, now).map_err(|source| Error::Pki { path: path.clone(), source })?;
+        let Some(Object::Csr(csr)) = objects.into_iter().next() else {
+            return Err(Error::Corrupt {
+                path,
+                line: None,
+                reason: "not a certificate request".into(),
+            });
+        };
+        out.push(CertStatus {
+            name: name.to_string(),
+            state: CertState::Requested,
+            dns_alt_names: csr.dns_alt_names,
+            subject_alt_names: ips_first(csr.subject_alt_names),
+            authorization_extensions: serde_json_map::Empty,
+            fingerprint: csr.fingerprint,
+            fingerprints: fingerprints(&csr.der),
+            serial_number: None,
+            not_before: None,
+            not_after: None,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name).then(a.state.cmp(&b.state)));
+    Ok(out)
+}
