@@ -157,7 +157,10 @@ impl CertificateAuthority {
         }
         if info.spki_der != key.spki_der() {
             return Err(Error::CaMismatch {
-                reason: format!("the private key does not match the CA certificate {}", info.subject),
+                reason: format!(
+                    "the private key does not match the CA certificate {}",
+                    info.subject
+                ),
             });
         }
         let der = CertificateDer::from(first.clone());

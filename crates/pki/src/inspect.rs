@@ -195,8 +195,10 @@ fn pem_sections(bytes: &[u8]) -> Result<Vec<(SectionKind, Vec<u8>)>, Error> {
                 rustls_pki_types::pem::Error::MissingSectionEnd { end_marker } => malformed(
                     "PEM",
                     format!(
-                        "truncated: no {} line",
+                        "truncated: no -----END {}----- line",
                         String::from_utf8_lossy(&end_marker)
+                            .trim_start_matches("-----END ")
+                            .trim_end_matches('-')
                     ),
                 ),
                 other => malformed("PEM", other),
@@ -223,7 +225,7 @@ pub fn certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
 /// of `now`.
 pub fn parse(bytes: &[u8], now: OffsetDateTime) -> Result<Vec<Object>, Error> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(malformed("input", "empty"));
+        return Err(malformed("input", "it is empty"));
     }
     if looks_like_pem(bytes) {
         let sections = pem_sections(bytes)?;
@@ -268,8 +270,8 @@ fn section_object(
         SectionKind::Csr => Object::Csr(csr_info(der)?),
         SectionKind::Crl => Object::Crl(crl_info(der)?),
         SectionKind::PublicKey => {
-            let (rest, spki) = SubjectPublicKeyInfo::from_der(der)
-                .map_err(|e| malformed("public key", e))?;
+            let (rest, spki) =
+                SubjectPublicKeyInfo::from_der(der).map_err(|e| malformed("public key", e))?;
             if !rest.is_empty() {
                 return Err(malformed("public key", "trailing bytes"));
             }
@@ -377,8 +379,14 @@ fn general_names(names: &[GeneralName<'_>]) -> (Vec<String>, Vec<String>) {
                 format!("DNS:{d}")
             }
             GeneralName::IPAddress(b) => match b.len() {
-                4 => format!("IP:{}", std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*b).unwrap_or_default())),
-                16 => format!("IP:{}", std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*b).unwrap_or_default())),
+                4 => format!(
+                    "IP:{}",
+                    std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*b).unwrap_or_default())
+                ),
+                16 => format!(
+                    "IP:{}",
+                    std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*b).unwrap_or_default())
+                ),
                 _ => format!("IP:{}", crate::colon_hex(b)),
             },
             GeneralName::URI(u) => format!("URI:{u}"),
@@ -402,7 +410,10 @@ fn serial_strings(serial: &x509_parser::num_bigint::BigUint) -> (String, String)
 pub fn certificate_info(der: &[u8], now: OffsetDateTime) -> Result<CertInfo, Error> {
     let (rest, cert) = X509Certificate::from_der(der).map_err(|e| malformed("certificate", e))?;
     if !rest.is_empty() {
-        return Err(malformed("certificate", "trailing bytes after the certificate"));
+        return Err(malformed(
+            "certificate",
+            "trailing bytes after the certificate",
+        ));
     }
     describe_certificate(&cert, der, now)
 }
@@ -462,10 +473,12 @@ fn describe_certificate(
         }
         extended_key_usage.extend(e.other.iter().map(|o| o.to_id_string()));
     }
-    let subject_key_id = cert.iter_extensions().find_map(|ext| match ext.parsed_extension() {
-        ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0.to_vec()),
-        _ => None,
-    });
+    let subject_key_id = cert
+        .iter_extensions()
+        .find_map(|ext| match ext.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0.to_vec()),
+            _ => None,
+        });
     let validity = cert.validity();
     let not_before = validity.not_before.to_datetime();
     let not_after = validity.not_after.to_datetime();
@@ -496,8 +509,7 @@ fn describe_certificate(
 }
 
 fn csr_info(der: &[u8]) -> Result<CsrInfo, Error> {
-    let (rest, csr) =
-        X509CertificationRequest::from_der(der).map_err(|e| malformed("CSR", e))?;
+    let (rest, csr) = X509CertificationRequest::from_der(der).map_err(|e| malformed("CSR", e))?;
     if !rest.is_empty() {
         return Err(malformed("CSR", "trailing bytes after the request"));
     }
@@ -532,8 +544,7 @@ fn csr_info(der: &[u8]) -> Result<CsrInfo, Error> {
 }
 
 fn crl_info(der: &[u8]) -> Result<CrlInfo, Error> {
-    let (rest, crl) =
-        CertificateRevocationList::from_der(der).map_err(|e| malformed("CRL", e))?;
+    let (rest, crl) = CertificateRevocationList::from_der(der).map_err(|e| malformed("CRL", e))?;
     if !rest.is_empty() {
         return Err(malformed("CRL", "trailing bytes after the CRL"));
     }

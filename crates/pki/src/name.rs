@@ -243,8 +243,12 @@ mod tests {
     #[test]
     fn alt_names_always_hold_the_certname_sorted_and_deduplicated() {
         let name: CertName = "proxy01.example.net".parse().unwrap();
-        let extra = ["IP:10.0.0.2", "smartproxy.example.net", "DNS:PROXY01.example.net"]
-            .map(|s| s.parse::<AltName>().unwrap());
+        let extra = [
+            "IP:10.0.0.2",
+            "smartproxy.example.net",
+            "DNS:PROXY01.example.net",
+        ]
+        .map(|s| s.parse::<AltName>().unwrap());
         let names = AltNames::new(&name, extra);
         let shown: Vec<String> = names.iter().map(ToString::to_string).collect();
         assert_eq!(

@@ -52,7 +52,9 @@ impl FromStr for Ttl {
             _ => return Err(bad()),
         };
         // Refuse zero and anything past the year 9999 from now: X.509 time ends there.
-        let secs = n.checked_mul(mult).filter(|&v| v > 0 && v < 7_900 * 365 * 86_400);
+        let secs = n
+            .checked_mul(mult)
+            .filter(|&v| v > 0 && v < 7_900 * 365 * 86_400);
         secs.map(Ttl).ok_or_else(bad)
     }
 }
@@ -85,7 +87,16 @@ mod tests {
 
     #[test]
     fn refuses_nonsense() {
-        for bad in ["", "y", "5w", "-1d", "0d", "1.5y", "99999999999999999999y", "10000y"] {
+        for bad in [
+            "",
+            "y",
+            "5w",
+            "-1d",
+            "0d",
+            "1.5y",
+            "99999999999999999999y",
+            "10000y",
+        ] {
             assert!(bad.parse::<Ttl>().is_err(), "{bad:?} accepted");
         }
     }

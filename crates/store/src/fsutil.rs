@@ -55,9 +55,13 @@ pub fn create_exclusive(path: &Path, spec: FileSpec) -> Result<File, Error> {
         .open(path)
         .ctx("create", path)?;
     if let Some(o) = spec.owner {
-        nix::unistd::fchown(&file, Some(Uid::from_raw(o.uid)), Some(Gid::from_raw(o.gid)))
-            .map_err(std::io::Error::from)
-            .ctx("chown", path)?;
+        nix::unistd::fchown(
+            &file,
+            Some(Uid::from_raw(o.uid)),
+            Some(Gid::from_raw(o.gid)),
+        )
+        .map_err(std::io::Error::from)
+        .ctx("chown", path)?;
     }
     // After fchown: changing the owner may clear set-id bits, and the umask applied at open.
     file.set_permissions(std::fs::Permissions::from_mode(spec.mode))

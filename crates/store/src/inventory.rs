@@ -113,7 +113,10 @@ mod tests {
             ("0xZZ x y /CN=a", "hexadecimal"),
             ("0x0002 2026-11-20T11:59UTC y /CN=a", "notBefore"),
             ("0x0002 2026-11-20T11:59:11UTC", "missing notAfter"),
-            ("0x0002 2026-11-20T11:59:11UTC 2031-11-20T11:59:11UTC CN=a", "'/'"),
+            (
+                "0x0002 2026-11-20T11:59:11UTC 2031-11-20T11:59:11UTC CN=a",
+                "'/'",
+            ),
         ] {
             let err = InventoryLine::parse(line).unwrap_err();
             assert!(err.contains(want), "{line:?}: {err}");

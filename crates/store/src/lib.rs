@@ -89,12 +89,13 @@ impl Store {
                 path: dir.join("ca_crl.pem"),
                 source,
             })?;
-        let info = clusterca_pki::inspect::certificate_info(ca.cert_der(), now).map_err(
-            |source| Error::Pki {
-                path: dir.join("ca_crt.pem"),
-                source,
-            },
-        )?;
+        let info =
+            clusterca_pki::inspect::certificate_info(ca.cert_der(), now).map_err(|source| {
+                Error::Pki {
+                    path: dir.join("ca_crt.pem"),
+                    source,
+                }
+            })?;
         let ca_line = InventoryLine {
             serial: 1,
             not_before: info.not_before_time.unwrap_or(now),
@@ -104,7 +105,9 @@ impl Store {
 
         let staging = fsutil::parent(dir).join(format!(
             ".{}.init.{}",
-            dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+            dir.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
             std::process::id()
         ));
         let staged = StagingDir(staging.clone());
@@ -342,7 +345,11 @@ impl Signer<'_> {
             line: None,
             reason: "serial number space exhausted".into(),
         })?;
-        fsutil::write_atomic(&path, serial::format(next).as_bytes(), self.store.public_spec())?;
+        fsutil::write_atomic(
+            &path,
+            serial::format(next).as_bytes(),
+            self.store.public_spec(),
+        )?;
         Ok(first)
     }
 
@@ -373,10 +380,11 @@ impl Signer<'_> {
             .iter()
             .zip(first..)
             .map(|((spec, key), serial)| {
-                ca.issue(spec, key, serial, now).map_err(|source| Error::Pki {
-                    path: self.store.signed_path(&spec.name),
-                    source,
-                })
+                ca.issue(spec, key, serial, now)
+                    .map_err(|source| Error::Pki {
+                        path: self.store.signed_path(&spec.name),
+                        source,
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.record(&issued)?;

@@ -132,8 +132,8 @@ pub(crate) fn collect(store: &Store, now: OffsetDateTime) -> Result<Vec<CertStat
                 line: None,
                 reason: "not a PEM certificate".into(),
             })?;
-        let info = inspect::certificate_info(&der, now)
-            .map_err(|source| Error::Pki { path, source })?;
+        let info =
+            inspect::certificate_info(&der, now).map_err(|source| Error::Pki { path, source })?;
         let state = if revoked.contains(&info.serial_decimal) {
             CertState::Revoked
         } else {
@@ -155,8 +155,10 @@ pub(crate) fn collect(store: &Store, now: OffsetDateTime) -> Result<Vec<CertStat
     for name in names_in(&store.path("requests"))? {
         let path = store.request_path(&name);
         let bytes = std::fs::read(&path).ctx("read", &path)?;
-        let objects =
-            inspect::parse(&bytes, now).map_err(|source| Error::Pki { path: path.clone(), source })?;
+        let objects = inspect::parse(&bytes, now).map_err(|source| Error::Pki {
+            path: path.clone(),
+            source,
+        })?;
         let Some(Object::Csr(csr)) = objects.into_iter().next() else {
             return Err(Error::Corrupt {
                 path,

@@ -1,0 +1,150 @@
+//! The command line, declared once: clap builds `--help`, the man pages (`cargo xtask man`)
+//! and the shell completions (`cargo xtask completions`) from these definitions. Values stay
+//! strings here; `cmd/*` turns them into validated types first thing.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Generic-name cluster certificates: a Puppet-compatible CA with a file-locked store.
+///
+/// clusterca issues certificates valid for one shared, load-balanced name
+/// (puppet.example.net) on every member of a cluster, from a CA directory laid out exactly
+/// as Puppet Server's cadir, with a serial counter and inventory that two signers can never
+/// corrupt.
+#[derive(Debug, Parser)]
+#[command(
+    name = "clusterca",
+    version,
+    propagate_version = true,
+    after_help = "Exit status: 0 success; 1 the command ran and found problems; 2 bad usage or bad input; 3 the CA store is busy (lock timeout); 4 an I/O or system error.",
+    after_long_help = "EXAMPLES:\n  clusterca init --dir ./ca\n  clusterca issue puppet.example.net --alt-name puppet --alt-name puppet.example.net\n  clusterca issue proxy01.example.net proxy02.example.net --alt-name smartproxy.example.net\n  clusterca list --all --format json\n\nExit status: 0 success; 1 the command ran and found problems; 2 bad usage or bad input; 3 the CA store is busy (lock timeout); 4 an I/O or system error."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The CA directory (Puppet Server's cadir layout).
+    #[arg(
+        long,
+        global = true,
+        env = "CLUSTERCA_DIR",
+        default_value = "ca",
+        value_name = "DIR"
+    )]
+    pub dir: PathBuf,
+
+    /// Output format: text for people, json for scripts.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// How long to wait for another signer holding the CA store lock (e.g. 30s, 2m, 500ms).
+    #[arg(long, global = true, default_value = "30s", value_name = "DURATION")]
+    pub lock_timeout: String,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned text for people.
+    Text,
+    /// JSON for scripts (documented in docs/json.md).
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a CA directory with a new CA.
+    #[command(
+        long_about = "Create a CA directory with a new CA, in Puppet Server's cadir layout: ca_crt.pem, ca_key.pem (0640 when owned by the puppet group, else 0600), ca_pub.pem, ca_crl.pem (an empty CRL), serial (0002), inventory.txt (the CA's own line), signed/ and requests/. The directory must be absent or empty: an existing CA is never overwritten. Run as root on a machine with a `puppet` user, the files are given to puppet:puppet, as Puppet Server does.",
+        after_long_help = "EXAMPLES:\n  clusterca init --dir /etc/puppet/puppetserver/ca --ca-name 'Puppet CA: puppet.example.net'\n  CLUSTERCA_DIR=./ca clusterca init --key-type ec-p384 --ttl 20y"
+    )]
+    Init(InitArgs),
+
+    /// Generate keys and certificates for one or many certnames, with shared alt names.
+    #[command(
+        long_about = "Generate a key and a certificate for each NAME, signed by the CA, each with the next serial, an inventory line and a copy under signed/. Every certificate carries DNS:NAME plus every --alt-name, so one command makes either pattern: one shared certificate (`issue puppet.example.net --alt-name puppet`) or per-node certificates that all carry the shared name (`issue proxy01.example.net proxy02.example.net --alt-name smartproxy.example.net`). Keys are written to --out as NAME.key.pem (0600), certificates as NAME.pem (0644). A name that already has a signed certificate is refused, and an existing key file is never overwritten.",
+        after_long_help = "EXAMPLES:\n  clusterca issue puppet.example.net --alt-name puppet --alt-name DNS:puppet.example.net --out /tmp/pki\n  clusterca issue proxy01.example.net proxy02.example.net --alt-name smartproxy.example.net --alt-name IP:192.0.2.10"
+    )]
+    Issue(IssueArgs),
+
+    /// Inspect a certificate, CSR, CRL or key (PEM or DER), or a certname's signed certificate.
+    #[command(
+        long_about = "Inspect a file: every block of a PEM bundle, or one DER object. For certificates: subject, issuer, serial (hex and decimal), validity with time left, subjectAltNames, key type and size, basicConstraints, keyUsage, extendedKeyUsage and the SHA-256 fingerprint in Puppet's colon-hex form. For a private key: its type and, with --cert, whether it matches that certificate (never the key itself). A certname instead of a file shows signed/NAME.pem from the CA directory.",
+        after_long_help = "EXAMPLES:\n  clusterca show puppet.example.net.pem\n  clusterca show puppet.example.net.key.pem --cert puppet.example.net.pem\n  clusterca show puppet.example.net --format json"
+    )]
+    Show(ShowArgs),
+
+    /// List the CA's certnames with state, serial, expiry and alt names.
+    #[command(
+        long_about = "List certnames known to the CA: by default those waiting in requests/, as `puppetserver ca list`; with --all also signed and revoked ones. JSON output is an array of objects shaped like Puppet Server's certificate_status (name, state, dns_alt_names, subject_alt_names, fingerprint, fingerprints, serial_number, not_before, not_after)."
+    )]
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The CA certificate's common name [default: "Puppet CA: <hostname>"].
+    #[arg(long, value_name = "NAME")]
+    pub ca_name: Option<String>,
+
+    /// Key type of the CA key: ec-p256, ec-p384 or ed25519.
+    #[arg(long, default_value = "ec-p256", value_name = "TYPE")]
+    pub key_type: String,
+
+    /// Lifetime of the CA certificate: a number with unit y, d, h, m or s.
+    #[arg(long, default_value = "15y", value_name = "TTL")]
+    pub ttl: String,
+}
+
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// Certnames to issue for (lowercase; each becomes CN=NAME and DNS:NAME).
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// An extra subjectAltName for every certificate: DNS:name, IP:address, or a bare name
+    /// (an address if it parses as one). Repeat, or separate with commas.
+    #[arg(long = "alt-name", value_name = "NAME", value_delimiter = ',')]
+    pub alt_names: Vec<String>,
+
+    /// Certificate lifetime: a number with unit y, d, h, m or s.
+    #[arg(long, default_value = "5y", value_name = "TTL")]
+    pub ttl: String,
+
+    /// Key type of the new keys: ec-p256, ec-p384 or ed25519.
+    #[arg(long, default_value = "ec-p256", value_name = "TYPE")]
+    pub key_type: String,
+
+    /// Directory for NAME.key.pem (0600) and NAME.pem (0644).
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Allow wildcard alt names such as *.example.net (risky: any host in the domain).
+    #[arg(long)]
+    pub allow_wildcard: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A file (PEM or DER; a bundle shows every block), or a certname in the CA directory.
+    #[arg(value_name = "FILE|NAME")]
+    pub target: String,
+
+    /// With a private key: the certificate to check it against.
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Also list signed and revoked certnames, not only pending requests.
+    #[arg(long)]
+    pub all: bool,
+}

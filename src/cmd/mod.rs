@@ -1,0 +1,101 @@
+//! One module per verb. Each turns its arguments into validated values, calls the libraries,
+//! and renders the result; none of them decides exit codes (that is `main`'s job).
+
+mod init;
+mod issue;
+mod list;
+mod show;
+
+use std::time::Duration;
+
+use clusterca_pki::Error as PkiError;
+use clusterca_store::Error as StoreError;
+
+use crate::cli::{Cli, Command};
+use crate::{Failure, Kind, Outcome};
+
+pub fn run(cli: Cli) -> Result<Outcome, Failure> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Init(args) => init::run(g, args),
+        Command::Issue(args) => issue::run(g, args),
+        Command::Show(args) => show::run(g, args),
+        Command::List(args) => list::run(g, args),
+    }
+}
+
+impl From<PkiError> for Failure {
+    fn from(e: PkiError) -> Self {
+        Failure::input(e.to_string())
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        let kind = match &e {
+            StoreError::Busy { .. } => Kind::Busy,
+            StoreError::Io { .. } => Kind::System,
+            _ => Kind::Input,
+        };
+        Failure {
+            kind,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Parses `--lock-timeout`: a number with unit ms, s or m; a bare number is seconds.
+pub fn parse_timeout(text: &str) -> Result<Duration, Failure> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale = match unit {
+        "ms" => 0.001,
+        "" | "s" => 1.0,
+        "m" => 60.0,
+        _ => f64::NAN,
+    };
+    num.parse::<f64>()
+        .ok()
+        .map(|n| n * scale)
+        .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e9)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| {
+            Failure::input(format!(
+                "invalid --lock-timeout {text:?}: expected a duration such as 30s, 2m or 500ms"
+            ))
+        })
+}
+
+/// Reads a file the user named, with an error that names it.
+pub fn read_input(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| Failure {
+        kind: if e.kind() == std::io::ErrorKind::NotFound
+            || e.kind() == std::io::ErrorKind::PermissionDenied
+            || e.kind() == std::io::ErrorKind::IsADirectory
+        {
+            Kind::Input
+        } else {
+            Kind::System
+        },
+        message: format!("cannot read {}: {e}", path.display()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(parse_timeout("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_timeout("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_timeout("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_timeout("1.5").unwrap(), Duration::from_millis(1500));
+        for bad in ["", "x", "5h", "-1s", "1e99"] {
+            assert!(parse_timeout(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! `clusterca show`: inspect certificates, CSRs, CRLs and keys.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clusterca_pki::inspect::{self, CertInfo, KeyInfo, Object};
+use clusterca_pki::CertName;
+use clusterca_store::Store;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::cli::{Format, Global, ShowArgs};
+use crate::output::{self, sanitize};
+use crate::{Failure, Outcome};
+
+/// `--format json` output of `show`.
+#[derive(Serialize)]
+struct Shown {
+    source: String,
+    objects: Vec<Object>,
+}
+
+/// The file to show: the path as given, or `signed/NAME.pem` for a certname.
+fn resolve(g: &Global, target: &str) -> Result<PathBuf, Failure> {
+    let path = PathBuf::from(target);
+    if path.exists() {
+        return Ok(path);
+    }
+    match target.parse::<CertName>() {
+        Ok(name) => {
+            let store = Store::open(&g.dir)?;
+            let signed = store.signed_path(&name);
+            if signed.exists() {
+                Ok(signed)
+            } else {
+                Err(Failure::input(format!(
+                    "{target}: no such file, and no signed certificate for that certname in {}",
+                    g.dir.display()
+                )))
+            }
+        }
+        Err(_) => Err(Failure::input(format!("{target}: no such file"))),
+    }
+}
+
+fn parse_file(path: &std::path::Path, now: OffsetDateTime) -> Result<Vec<Object>, Failure> {
+    let bytes = super::read_input(path)?;
+    inspect::parse(&bytes, now).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
+}
+
+pub fn run(g: &Global, args: &ShowArgs) -> Result<Outcome, Failure> {
+    let now = OffsetDateTime::now_utc();
+    let path = resolve(g, &args.target)?;
+    let mut objects = parse_file(&path, now)?;
+    let mut outcome = Outcome::Clean;
+    if let Some(cert_path) = &args.cert {
+        let cert = parse_file(cert_path, now)?
+            .into_iter()
+            .find_map(|o| match o {
+                Object::Certificate(c) => Some(c),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                Failure::input(format!("{}: no certificate in it", cert_path.display()))
+            })?;
+        let mut any_key = false;
+        for o in &mut objects {
+            if let Object::PrivateKey(k) = o {
+                any_key = true;
+                let matches = k.public_key.spki_der == cert.spki_der;
+                k.matches_certificate = Some(matches);
+                if !matches {
+                    outcome = Outcome::Findings;
+                }
+            }
+        }
+        if !any_key {
+            return Err(Failure::input(format!(
+                "{}: --cert compares a private key with a certificate, and this file holds no private key",
+                path.display()
+            )));
+        }
+    }
+    if g.format == Format::Json {
+        output::json(&Shown {
+            source: path.display().to_string(),
+            objects,
+        })?;
+        return Ok(outcome);
+    }
+    let mut out = std::io::stdout().lock();
+    for (i, o) in objects.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        render(&mut out, o)?;
+    }
+    Ok(outcome)
+}
+
+fn key_text(k: &KeyInfo) -> String {
+    match &k.curve {
+        Some(c) => format!("{} {c} ({} bits)", k.algorithm, k.bits),
+        None => format!("{} ({} bits)", k.algorithm, k.bits),
+    }
+}
+
+fn time_left(secs: i64) -> String {
+    let days = secs.abs() / 86_400;
+    if secs < 0 {
+        format!("EXPIRED {days} days ago")
+    } else if days == 0 {
+        format!("{} hours left", secs / 3_600)
+    } else {
+        format!("{days} days left")
+    }
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".into()
+    } else {
+        sanitize(&items.join(", ")).into_owned()
+    }
+}
+
+fn render_cert(out: &mut impl Write, c: &CertInfo) -> std::io::Result<()> {
+    writeln!(out, "certificate")?;
+    writeln!(out, "  subject         {}", sanitize(&c.subject))?;
+    writeln!(out, "  issuer          {}", sanitize(&c.issuer))?;
+    writeln!(
+        out,
+        "  serial          0x{} ({})",
+        c.serial_hex, c.serial_decimal
+    )?;
+    writeln!(out, "  not before      {}", c.not_before)?;
+    writeln!(
+        out,
+        "  not after       {} ({})",
+        c.not_after,
+        time_left(c.seconds_left)
+    )?;
+    writeln!(out, "  alt names       {}", list(&c.subject_alt_names))?;
+    writeln!(out, "  public key      {}", key_text(&c.public_key))?;
+    writeln!(out, "  signature       {}", c.signature_algorithm)?;
+    let bc = match &c.basic_constraints {
+        Some(bc) => format!(
+            "CA:{}{}{}",
+            if bc.ca { "TRUE" } else { "FALSE" },
+            bc.path_len
+                .map(|p| format!(", pathlen:{p}"))
+                .unwrap_or_default(),
+            if bc.critical { " (critical)" } else { "" }
+        ),
+        None => "(absent)".into(),
+    };
+    writeln!(out, "  constraints     {bc}")?;
+    writeln!(out, "  key usage       {}", list(&c.key_usage))?;
+    writeln!(out, "  extended usage  {}", list(&c.extended_key_usage))?;
+    writeln!(out, "  fingerprint     (SHA256) {}", c.fingerprint)
+}
+
+fn render(out: &mut impl Write, o: &Object) -> std::io::Result<()> {
+    match o {
+        Object::Certificate(c) => render_cert(out, c),
+        Object::Csr(r) => {
+            writeln!(out, "certificate request")?;
+            writeln!(out, "  subject         {}", sanitize(&r.subject))?;
+            writeln!(out, "  alt names       {}", list(&r.subject_alt_names))?;
+            writeln!(out, "  public key      {}", key_text(&r.public_key))?;
+            writeln!(
+                out,
+                "  signature       {} ({})",
+                r.signature_algorithm,
+                if r.signature_valid {
+                    "valid"
+                } else {
+                    "INVALID"
+                }
+            )?;
+            writeln!(out, "  extensions      {}", list(&r.requested_extensions))?;
+            writeln!(out, "  fingerprint     (SHA256) {}", r.fingerprint)
+        }
+        Object::Crl(l) => {
+            writeln!(out, "certificate revocation list")?;
+            writeln!(out, "  issuer          {}", sanitize(&l.issuer))?;
+            writeln!(
+                out,
+                "  CRL number      {}",
+                l.crl_number.as_deref().unwrap_or("(none)")
+            )?;
+            writeln!(out, "  this update     {}", l.this_update)?;
+            writeln!(
+                out,
+                "  next update     {}",
+                l.next_update.as_deref().unwrap_or("(none)")
+            )?;
+            writeln!(out, "  signature       {}", l.signature_algorithm)?;
+            writeln!(out, "  revoked         {}", l.revoked.len())?;
+            for r in &l.revoked {
+                writeln!(
+                    out,
+                    "    serial 0x{} ({}) at {}{}",
+                    r.serial_hex,
+                    r.serial_decimal,
+                    r.revoked_at,
+                    r.reason
+                        .as_deref()
+                        .map(|x| format!(", {x}"))
+                        .unwrap_or_default()
+                )?;
+            }
+            Ok(())
+        }
+        Object::PrivateKey(k) => {
+            writeln!(out, "private key ({})", k.format)?;
+            writeln!(out, "  public key      {}", key_text(&k.public_key))?;
+            if let Some(m) = k.matches_certificate {
+                writeln!(out, "  matches cert    {}", if m { "yes" } else { "NO" })?;
+            }
+            Ok(())
+        }
+        Object::PublicKey(k) => {
+            writeln!(out, "public key")?;
+            writeln!(out, "  public key      {}", key_text(k))
+        }
+        _ => writeln!(out, "(an object this version cannot describe)"),
+    }
+}
