@@ -194,7 +194,7 @@ impl CertificateAuthority {
 
     /// The CA's private key, PKCS#8 PEM.
     pub fn key_pem(&self) -> String {
-        self.issuer.key().serialize_pem()
+        crate::key::pkcs8_pem(self.issuer.key())
     }
 
     /// The CA's public key, PEM (what `ca_pub.pem` holds).

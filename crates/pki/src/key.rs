@@ -151,7 +151,7 @@ impl PrivateKey {
 
     /// The key as PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
     pub fn to_pem(&self) -> String {
-        self.pair.serialize_pem()
+        pkcs8_pem(&self.pair)
     }
 
     /// The public key as SubjectPublicKeyInfo PEM (`-----BEGIN PUBLIC KEY-----`).
@@ -174,6 +174,55 @@ impl PrivateKey {
     }
 }
 
+/// ring writes Ed25519 keys as PKCS#8 v2 (RFC 5958, with the public key), which OpenSSL
+/// 3.0 refuses to load ("unsupported"); the v1 form (RFC 8410 section 7) is read everywhere.
+/// After the outer SEQUENCE header: version 1, id-Ed25519, and the seed's two headers.
+const ED25519_V2_BODY: [u8; 14] = [
+    0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+const ED25519_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2E, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// A key pair as PKCS#8 PEM, Ed25519 in the v1 form every TLS stack reads.
+pub(crate) fn pkcs8_pem(pair: &KeyPair) -> String {
+    let der = pair.serialized_der();
+    match der
+        .get(2..)
+        .and_then(|d| d.strip_prefix(&ED25519_V2_BODY[..]))
+    {
+        Some(rest) if der[0] == 0x30 && rest.len() >= 32 => {
+            let v1 = [&ED25519_V1_PREFIX[..], &rest[..32]].concat();
+            pem_encode("PRIVATE KEY", &v1)
+        }
+        _ => pair.serialize_pem(),
+    }
+}
+
+/// PEM armour around DER (RFC 7468): base64 in 64-column lines.
+fn pem_encode(label: &str, der: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::with_capacity(der.len() * 4 / 3 + 4);
+    for chunk in der.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                b64.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                b64.push('=');
+            }
+        }
+    }
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +235,38 @@ mod tests {
             assert_eq!(key.spki_der(), back.spki_der(), "{kind}");
             assert!(!format!("{key:?}").contains("PRIVATE"));
         }
+    }
+
+    #[test]
+    fn ed25519_keys_are_written_as_pkcs8_v1() {
+        let key = PrivateKey::generate(KeyType::Ed25519).unwrap();
+        let pem = key.to_pem();
+        let der: Vec<u8> = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes())
+            .unwrap()
+            .secret_pkcs8_der()
+            .to_vec();
+        assert_eq!(der.len(), 48);
+        assert_eq!(der[..16], ED25519_V1_PREFIX);
+        assert_eq!(
+            PrivateKey::from_bytes(pem.as_bytes()).unwrap().spki_der(),
+            key.spki_der()
+        );
+    }
+
+    #[test]
+    fn pem_encoding_matches_base64_padding_rules() {
+        assert_eq!(
+            pem_encode("X", b"ab"),
+            "-----BEGIN X-----\nYWI=\n-----END X-----\n"
+        );
+        assert_eq!(
+            pem_encode("X", b"abc"),
+            "-----BEGIN X-----\nYWJj\n-----END X-----\n"
+        );
+        assert_eq!(
+            pem_encode("X", b"a"),
+            "-----BEGIN X-----\nYQ==\n-----END X-----\n"
+        );
     }
 
     #[test]

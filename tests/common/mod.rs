@@ -1,0 +1,113 @@
+//! Helpers for tests that drive the real `clusterca` binary in a temporary directory with a
+//! scrubbed environment, and check its work with the real `openssl` CLI.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A scratch directory; `run` executes clusterca inside it.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+/// What a finished command left behind.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+fn finish(out: Output) -> Run {
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        Scratch {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// clusterca with `args`, in the scratch dir, with only PATH from the environment.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_clusterca"));
+        c.args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        finish(self.cmd(args).output().expect("run clusterca"))
+    }
+
+    /// `openssl` with `args` in the scratch dir.
+    pub fn openssl(&self, args: &[&str]) -> Run {
+        finish(
+            Command::new("openssl")
+                .args(args)
+                .current_dir(self.dir.path())
+                .output()
+                .expect("run openssl"),
+        )
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+    }
+
+    pub fn mode(&self, rel: &str) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(self.path(rel))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
+    }
+
+    /// Every file under the scratch dir with its bytes and mode: compare two to prove that a
+    /// command wrote nothing.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
+        let mut out = BTreeMap::new();
+        walk(self.dir.path(), self.dir.path(), &mut out);
+        out
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (Vec<u8>, u32)>) {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let rel = path.strip_prefix(root).unwrap().to_path_buf();
+        let mode = meta.permissions().mode();
+        if meta.is_dir() {
+            out.insert(rel, (Vec::new(), mode));
+            walk(root, &path, out);
+        } else {
+            out.insert(rel, (std::fs::read(&path).unwrap(), mode));
+        }
+    }
+}
