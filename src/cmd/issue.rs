@@ -86,6 +86,8 @@ pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
     // 2. The CA, and conflicts we can see before doing any work.
     let store = Store::open(&g.dir)?;
     let ca = store.load_ca()?;
+    // A broken `serial` would stop us under the lock anyway; find out before making keys.
+    store.read_serial()?;
     for name in &names {
         if store.signed_path(name).exists() {
             return Err(clusterca_store::Error::AlreadySigned {

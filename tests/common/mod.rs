@@ -96,6 +96,21 @@ impl Scratch {
     }
 }
 
+/// Asserts two snapshots are equal, naming only the paths that differ.
+#[track_caller]
+pub fn assert_unchanged(
+    before: &BTreeMap<PathBuf, (Vec<u8>, u32)>,
+    after: &BTreeMap<PathBuf, (Vec<u8>, u32)>,
+    context: &str,
+) {
+    let changed: Vec<_> = before
+        .keys()
+        .chain(after.keys())
+        .filter(|k| before.get(*k) != after.get(*k))
+        .collect();
+    assert!(changed.is_empty(), "{context}: changed {changed:?}");
+}
+
 fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (Vec<u8>, u32)>) {
     use std::os::unix::fs::PermissionsExt;
     for entry in std::fs::read_dir(dir).unwrap() {

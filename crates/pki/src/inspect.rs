@@ -23,7 +23,7 @@ use crate::{fingerprint_sha256, Error, PrivateKey};
 #[non_exhaustive]
 pub enum Object {
     /// An X.509 certificate.
-    Certificate(CertInfo),
+    Certificate(Box<CertInfo>),
     /// A PKCS#10 certificate signing request.
     Csr(CsrInfo),
     /// A certificate revocation list.
@@ -266,7 +266,7 @@ fn section_object(
     now: OffsetDateTime,
 ) -> Result<Option<Object>, Error> {
     Ok(Some(match kind {
-        SectionKind::Certificate => Object::Certificate(certificate_info(der, now)?),
+        SectionKind::Certificate => Object::Certificate(Box::new(certificate_info(der, now)?)),
         SectionKind::Csr => Object::Csr(csr_info(der)?),
         SectionKind::Crl => Object::Crl(crl_info(der)?),
         SectionKind::PublicKey => {
@@ -360,7 +360,7 @@ pub fn slash_dn(name: &X509Name<'_>) -> String {
         let value = attr
             .as_str()
             .map(str::to_owned)
-            .unwrap_or_else(|_| crate::colon_hex(attr.attr_value().data.as_ref()));
+            .unwrap_or_else(|_| crate::colon_hex(attr.attr_value().data));
         out.push('/');
         out.push_str(&key);
         out.push('=');

@@ -48,6 +48,9 @@ pub const PUBLIC_MODE: u32 = 0o644;
 /// How long a new CRL is valid: Puppet's five years.
 const CRL_LIFETIME: time::Duration = time::Duration::days(5 * 365);
 
+/// One line of `inventory.txt`: its 1-based number and the line parsed, or what is wrong.
+pub type ParsedLine = (usize, Result<InventoryLine, String>);
+
 /// An opened CA directory.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -155,13 +158,16 @@ impl Store {
     /// Opens an existing CA directory, refusing a missing or partial one. New files will be
     /// given the directory's owner when running as root.
     pub fn open(dir: &Path) -> Result<Store, Error> {
-        let meta = std::fs::metadata(dir).ctx("open CA directory", dir)?;
-        if !meta.is_dir() {
+        let meta = match std::fs::metadata(dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            other => Some(other.ctx("open CA directory", dir)?),
+        };
+        let Some(meta) = meta.filter(std::fs::Metadata::is_dir) else {
             return Err(Error::NotACa {
                 dir: dir.to_path_buf(),
                 missing: REQUIRED_FILES.to_vec(),
             });
-        }
+        };
         let missing: Vec<&'static str> = REQUIRED_FILES
             .into_iter()
             .filter(|f| !dir.join(f).exists())
@@ -226,7 +232,7 @@ impl Store {
     }
 
     /// Every line of `inventory.txt`, parsed, with its 1-based line number.
-    pub fn read_inventory(&self) -> Result<Vec<(usize, Result<InventoryLine, String>)>, Error> {
+    pub fn read_inventory(&self) -> Result<Vec<ParsedLine>, Error> {
         let path = self.path("inventory.txt");
         let text = std::fs::read_to_string(&path).ctx("read", &path)?;
         Ok(text

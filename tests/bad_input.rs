@@ -1,0 +1,179 @@
+//! Bad input gets one line on stderr naming the input and the problem, exit 2, no panic, and
+//! nothing written.
+
+mod common;
+
+use common::Scratch;
+
+fn ready() -> Scratch {
+    let s = Scratch::new();
+    s.run(&["init"]).ok();
+    s.run(&["issue", "good.example.net"]).ok();
+    std::fs::write(s.path("empty.pem"), b"").unwrap();
+    let good = s.read("good.example.net.pem");
+    std::fs::write(s.path("truncated.pem"), &good[..good.len() / 2]).unwrap();
+    // Deterministic "random" bytes: an xorshift stream, not valid PEM or DER.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let noise: Vec<u8> = (0..4096)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(s.path("random.bin"), noise).unwrap();
+    let mut bad_b64 = good.replace("MII", "M!I");
+    bad_b64.push('\n');
+    std::fs::write(s.path("badbase64.pem"), bad_b64).unwrap();
+    s
+}
+
+#[test]
+fn each_bad_input_exits_2_with_one_line_and_writes_nothing() {
+    let s = ready();
+    let cases: &[(&[&str], &str)] = &[
+        (&["issue", "../etc"], "../etc"),
+        (&["issue", "UPPER.example.net"], "UPPER.example.net"),
+        (&["issue", ""], "empty"),
+        (&["issue", "ok.example.net", "../x"], "../x"),
+        (
+            &["issue", "x.example.net", "--alt-name", "IP:999.1.1.1"],
+            "IP:999.1.1.1",
+        ),
+        (
+            &["issue", "x.example.net", "--alt-name", "DNS:a b"],
+            "DNS:a b",
+        ),
+        (
+            &["issue", "x.example.net", "--alt-name", "*.example.net"],
+            "--allow-wildcard",
+        ),
+        (&["issue", "x.example.net", "--ttl", "5w"], "5w"),
+        (&["issue", "x.example.net", "--key-type", "dsa"], "dsa"),
+        (
+            &["issue", "x.example.net", "--key-type", "rsa-4096"],
+            "rsa-keygen",
+        ),
+        (
+            &["issue", "x.example.net", "--out", "missing-dir"],
+            "missing-dir",
+        ),
+        (
+            &["issue", "good.example.net"],
+            "already has a signed certificate",
+        ),
+        (
+            &["issue", "x.example.net", "--lock-timeout", "soon"],
+            "soon",
+        ),
+        (&["issue", "x.example.net", "--dir", "nowhere"], "nowhere"),
+        (
+            &["show", "truncated.pem"],
+            "truncated.pem: malformed PEM: truncated",
+        ),
+        (&["show", "random.bin"], "random.bin"),
+        (&["show", "empty.pem"], "empty.pem"),
+        (&["show", "badbase64.pem"], "badbase64.pem"),
+        (&["show", "no-such-file.pem"], "no-such-file.pem"),
+        (
+            &["show", "good.example.net.key.pem", "--cert", "random.bin"],
+            "random.bin",
+        ),
+        (&["init"], "refusing to create a CA"),
+        (&["init", "--dir", "new", "--ca-name", ""], "CA name"),
+        (&["list", "--dir", "nowhere"], "nowhere"),
+    ];
+    for (args, needle) in cases {
+        let before = s.snapshot();
+        let run = s.run(args);
+        assert_eq!(run.code, 2, "{args:?}: exit {}\n{}", run.code, run.stderr);
+        assert_eq!(run.stdout, "", "{args:?} printed to stdout");
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{args:?}: not one line:\n{}", run.stderr);
+        assert!(
+            lines[0].starts_with("clusterca: error: "),
+            "{args:?}: {}",
+            lines[0]
+        );
+        assert!(
+            lines[0].contains(needle),
+            "{args:?}: {:?} not in {}",
+            needle,
+            lines[0]
+        );
+        assert!(!run.stderr.contains("panicked"), "{args:?} panicked");
+        common::assert_unchanged(&before, &s.snapshot(), &format!("{args:?}"));
+    }
+}
+
+#[test]
+fn an_existing_key_file_is_never_overwritten() {
+    let s = ready();
+    std::fs::write(s.path("new.example.net.key.pem"), b"precious").unwrap();
+    let before = s.snapshot();
+    let run = s.run(&["issue", "new.example.net"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("new.example.net.key.pem already exists"),
+        "{}",
+        run.stderr
+    );
+    common::assert_unchanged(&before, &s.snapshot(), "refused");
+}
+
+#[test]
+fn a_symlink_at_the_key_path_is_refused_and_its_target_untouched() {
+    let s = ready();
+    std::fs::write(s.path("outside"), b"outside").unwrap();
+    std::os::unix::fs::symlink(s.path("outside"), s.path("link.example.net.key.pem")).unwrap();
+    let run = s.run(&["issue", "link.example.net"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(std::fs::read(s.path("outside")).unwrap(), b"outside");
+}
+
+#[test]
+fn init_over_a_partial_or_foreign_directory_changes_nothing() {
+    let s = Scratch::new();
+    std::fs::create_dir(s.path("other")).unwrap();
+    std::fs::write(s.path("other/notes.txt"), b"keep").unwrap();
+    let before = s.snapshot();
+    let run = s.run(&["init", "--dir", "other"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("notes.txt"), "{}", run.stderr);
+    common::assert_unchanged(&before, &s.snapshot(), "refused");
+    // An empty directory is fine, as for `puppetserver ca setup`.
+    std::fs::create_dir(s.path("empty")).unwrap();
+    s.run(&["init", "--dir", "empty"]).ok();
+    assert!(s.path("empty/ca_key.pem").exists());
+}
+
+#[test]
+fn a_partial_ca_is_named_as_such() {
+    let s = ready();
+    std::fs::remove_file(s.path("ca/serial")).unwrap();
+    let run = s.run(&["issue", "x.example.net"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("partial CA: missing serial"),
+        "{}",
+        run.stderr
+    );
+    assert!(!s.path("x.example.net.key.pem").exists());
+}
+
+#[test]
+fn a_corrupt_serial_file_stops_issuance_and_leaves_no_key() {
+    let s = ready();
+    std::fs::write(s.path("ca/serial"), b"zz\n").unwrap();
+    let before = s.snapshot();
+    let run = s.run(&["issue", "x.example.net"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("serial") && run.stderr.contains("hexadecimal"),
+        "{}",
+        run.stderr
+    );
+    common::assert_unchanged(&before, &s.snapshot(), "corrupt serial");
+}
