@@ -106,6 +106,9 @@ impl Store {
             subject: ca.subject().to_owned(),
         };
 
+        // Like `mkdir -p`: the CA directory's parents may not exist yet.
+        std::fs::create_dir_all(fsutil::parent(dir))
+            .ctx("create directory", fsutil::parent(dir))?;
         let staging = fsutil::parent(dir).join(format!(
             ".{}.init.{}",
             dir.file_name()

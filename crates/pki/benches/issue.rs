@@ -1,0 +1,39 @@
+//! The cost of the pieces of one issuance, in-process: key generation, signing a leaf with
+//! an ECDSA P-256 CA, and inspecting the result (what `list` and `check` do per file).
+
+use std::hint::black_box;
+
+use clusterca_pki::{inspect, CaSpec, CertificateAuthority, KeyType, LeafSpec, PrivateKey, Ttl};
+use criterion::{criterion_group, criterion_main, Criterion};
+use time::OffsetDateTime;
+
+fn bench(c: &mut Criterion) {
+    let now = OffsetDateTime::now_utc();
+    let spec = CaSpec {
+        common_name: "Puppet CA: bench".into(),
+        ttl: Ttl::CA_DEFAULT,
+    };
+    let ca =
+        CertificateAuthority::create(&spec, PrivateKey::generate(KeyType::EcP256).unwrap(), now)
+            .unwrap();
+    let leaf = LeafSpec::new(
+        "proxy01.example.net".parse().unwrap(),
+        ["smartproxy.example.net".parse().unwrap()],
+        Ttl::LEAF_DEFAULT,
+    );
+    let key = PrivateKey::generate(KeyType::EcP256).unwrap();
+
+    c.bench_function("keygen ec-p256", |b| {
+        b.iter(|| PrivateKey::generate(black_box(KeyType::EcP256)).unwrap())
+    });
+    c.bench_function("sign leaf (ec-p256 CA)", |b| {
+        b.iter(|| ca.issue(black_box(&leaf), &key, 2, now).unwrap())
+    });
+    let cert = ca.issue(&leaf, &key, 2, now).unwrap();
+    c.bench_function("inspect leaf", |b| {
+        b.iter(|| inspect::certificate_info(black_box(&cert.der), now).unwrap())
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
