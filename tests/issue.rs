@@ -39,34 +39,17 @@ fn shared_certificate_verifies_for_the_generic_name_with_openssl() {
     );
 
     for host in ["puppet.example.net", "puppet"] {
-        let v = s.openssl(&[
-            "verify",
-            "-CAfile",
-            "ca/ca_crt.pem",
-            "-verify_hostname",
-            host,
-            "puppet.example.net.pem",
-        ]);
+        let v = s.verify("puppet.example.net.pem", "-verify_hostname", host);
         assert_eq!(v.code, 0, "verify {host}: {}{}", v.stdout, v.stderr);
     }
-    let v = s.openssl(&[
-        "verify",
-        "-CAfile",
-        "ca/ca_crt.pem",
-        "-verify_ip",
-        "192.0.2.10",
-        "puppet.example.net.pem",
-    ]);
+    let v = s.verify("puppet.example.net.pem", "-verify_ip", "192.0.2.10");
     assert_eq!(v.code, 0, "verify_ip: {}{}", v.stdout, v.stderr);
     // The check is real: a name the cert does not carry fails.
-    let v = s.openssl(&[
-        "verify",
-        "-CAfile",
-        "ca/ca_crt.pem",
+    let v = s.verify(
+        "puppet.example.net.pem",
         "-verify_hostname",
         "other.example.net",
-        "puppet.example.net.pem",
-    ]);
+    );
     assert_ne!(v.code, 0, "a foreign hostname verified");
 
     let text = s
@@ -113,28 +96,18 @@ fn per_node_certificates_all_carry_the_shared_name() {
     for node in ["proxy01.example.net", "proxy02.example.net"] {
         let cert = format!("out/{node}.pem");
         for host in [node, "smartproxy.example.net"] {
-            let v = s.openssl(&[
-                "verify",
-                "-CAfile",
-                "ca/ca_crt.pem",
-                "-verify_hostname",
-                host,
-                &cert,
-            ]);
+            let v = s.verify(&cert, "-verify_hostname", host);
             assert_eq!(v.code, 0, "{node} for {host}: {}{}", v.stdout, v.stderr);
         }
         let (c, k) = pubkeys(&s, &cert, &format!("out/{node}.key.pem"));
         assert_eq!(c, k, "{node}: key does not match");
     }
     // Each node's cert is its own: proxy01's does not verify for proxy02.
-    let v = s.openssl(&[
-        "verify",
-        "-CAfile",
-        "ca/ca_crt.pem",
+    let v = s.verify(
+        "out/proxy01.example.net.pem",
         "-verify_hostname",
         "proxy02.example.net",
-        "out/proxy01.example.net.pem",
-    ]);
+    );
     assert_ne!(v.code, 0);
 }
 
@@ -148,14 +121,7 @@ fn every_key_type_issues_certificates_openssl_accepts() {
             s.run(&["issue", &name, "--key-type", leaf_type, "--ttl", "30d"])
                 .ok();
             let cert = format!("{name}.pem");
-            let v = s.openssl(&[
-                "verify",
-                "-CAfile",
-                "ca/ca_crt.pem",
-                "-verify_hostname",
-                &name,
-                &cert,
-            ]);
+            let v = s.verify(&cert, "-verify_hostname", &name);
             assert_eq!(
                 v.code, 0,
                 "CA {ca_type}, leaf {leaf_type}: {}{}",

@@ -74,6 +74,11 @@ impl Scratch {
         )
     }
 
+    /// `openssl verify -CAfile ca/ca_crt.pem CHECK VALUE CERT`, e.g. `-verify_hostname x`.
+    pub fn verify(&self, cert: &str, check: &str, value: &str) -> Run {
+        self.openssl(&["verify", "-CAfile", "ca/ca_crt.pem", check, value, cert])
+    }
+
     pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
     }
