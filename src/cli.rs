@@ -69,8 +69,8 @@ pub enum Command {
 
     /// Generate keys and certificates for one or many certnames, with shared alt names.
     #[command(
-        long_about = "Generate a key and a certificate for each NAME, signed by the CA, each with the next serial, an inventory line and a copy under signed/. Every certificate carries DNS:NAME plus every --alt-name, so one command makes either pattern: one shared certificate (`issue puppet.example.net --alt-name puppet`) or per-node certificates that all carry the shared name (`issue proxy01.example.net proxy02.example.net --alt-name smartproxy.example.net`). Keys are written to --out as NAME.key.pem (0600), certificates as NAME.pem (0644). A name that already has a signed certificate is refused, and an existing key file is never overwritten.",
-        after_long_help = "EXAMPLES:\n  clusterca issue puppet.example.net --alt-name puppet --alt-name DNS:puppet.example.net --out /tmp/pki\n  clusterca issue proxy01.example.net proxy02.example.net --alt-name smartproxy.example.net --alt-name IP:192.0.2.10"
+        long_about = "Generate a key and a certificate for each NAME, signed by the CA, each with the next serial, an inventory line and a copy under signed/. Every certificate carries DNS:NAME plus every --alt-name, so one command makes either pattern: one shared certificate (`issue puppet.example.net --alt-name puppet`) or per-node certificates that all carry the shared name (`issue proxy01.example.net proxy02.example.net --alt-name smartproxy.example.net`). Keys are written to --out as NAME.key.pem (0600), certificates as NAME.pem (0644). A name that already has a signed certificate is refused, and an existing key file is never overwritten. Many names (arguments or --from-file) are issued as one batch: serials reserved in one locked step, signed in parallel, and made durable with one group commit.",
+        after_long_help = "EXAMPLES:\n  clusterca issue puppet.example.net --alt-name puppet --alt-name DNS:puppet.example.net --out /tmp/pki\n  clusterca issue proxy01.example.net proxy02.example.net --alt-name smartproxy.example.net --alt-name IP:192.0.2.10\n  clusterca issue --from-file nodes.txt --out /srv/pki    # nodes.txt: 'web01.example.net www.example.net' per line"
     )]
     Issue(IssueArgs),
 
@@ -86,6 +86,20 @@ pub enum Command {
         long_about = "List certnames known to the CA: by default those waiting in requests/, as `puppetserver ca list`; with --all also signed and revoked ones. JSON output is an array of objects shaped like Puppet Server's certificate_status (name, state, dns_alt_names, subject_alt_names, fingerprint, fingerprints, serial_number, not_before, not_after)."
     )]
     List(ListArgs),
+
+    /// Check the CA directory's consistency; --repair fixes what is safe to fix.
+    #[command(
+        long_about = "Check the CA directory: `serial` parses and is above every serial in inventory.txt and signed/; every inventory line parses (Puppet's variants included); every signed/NAME.pem is signed by this CA, carries CN=NAME and has an inventory line; no serial is used twice; the CRL is signed by the CA and not expired; modes are no looser than Puppet's (CA key 0640 at most; nothing else writable by group or others). Serial gaps and temporary files left by an interrupted write are reported as info. With --repair, under the store lock: truncate a torn last inventory line, advance `serial` past the highest serial in use, append missing inventory lines for certificates in signed/, remove stale temporary files; then check again. Exit 0 when nothing above info remains, 1 otherwise.",
+        after_long_help = "EXAMPLES:\n  clusterca check\n  clusterca check --repair --format json"
+    )]
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Fix what is safe to fix (under the store lock), then check again.
+    #[arg(long)]
+    pub repair: bool,
 }
 
 #[derive(Debug, Args)]
@@ -106,8 +120,13 @@ pub struct InitArgs {
 #[derive(Debug, Args)]
 pub struct IssueArgs {
     /// Certnames to issue for (lowercase; each becomes CN=NAME and DNS:NAME).
-    #[arg(required = true, value_name = "NAME")]
+    #[arg(value_name = "NAME", required_unless_present = "from_file")]
     pub names: Vec<String>,
+
+    /// Read more certnames from FILE: one `NAME [ALT...]` per line, `#` comments allowed. The
+    /// line's alt names are added to that certificate only; --alt-name applies to all.
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
 
     /// An extra subjectAltName for every certificate: DNS:name, IP:address, or a bare name
     /// (an address if it parses as one). Repeat, or separate with commas.

@@ -16,7 +16,6 @@ pub enum Outcome {
     /// Nothing to report: exit 0.
     Clean,
     /// The command ran and found problems (`check`, `audit`, `probe`, `verify`): exit 1.
-    #[allow(dead_code)]
     Findings,
 }
 

@@ -1,16 +1,10 @@
 //! `clusterca issue`: keys and certificates for one or many certnames.
-//!
-//! Order of work, chosen so that bad input writes nothing and a crash loses no key: validate
-//! every argument; load the CA; refuse names already signed and key files already present;
-//! generate the keys and write them (0600); then, under the store lock, reserve serials, sign
-//! and record; last, write the certificates beside the keys. If signing fails, the keys just
-//! written are removed again.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use clusterca_pki::{AltName, CertName, KeyType, LeafSpec, PrivateKey, Ttl};
-use clusterca_store::{fsutil, inventory, FileSpec, Store};
+use clusterca_pki::{AltName, CertName, KeyType, LeafSpec, Ttl};
+use clusterca_store::{inventory, IssueJob, Store};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -31,51 +25,68 @@ struct Issued {
     key: String,
 }
 
-const KEY_MODE: u32 = 0o600;
-const CERT_MODE: u32 = 0o644;
-
-fn out_paths(out: &Path, name: &CertName) -> (PathBuf, PathBuf) {
-    (
-        out.join(format!("{name}.key.pem")),
-        out.join(format!("{name}.pem")),
-    )
+fn parse_alt_names<'a>(items: impl Iterator<Item = &'a str>) -> Result<Vec<AltName>, Failure> {
+    Ok(items
+        .filter(|a| !a.is_empty())
+        .map(str::parse)
+        .collect::<Result<Vec<AltName>, _>>()?)
 }
 
-/// Removes the key files written so far unless disarmed: a failed issuance leaves no keys.
-struct KeyCleanup(Vec<PathBuf>);
-
-impl Drop for KeyCleanup {
-    fn drop(&mut self) {
-        for p in &self.0 {
-            let _ = std::fs::remove_file(p);
-        }
+/// `--from-file`: one `NAME [ALT...]` per line; blank lines and `#` comments are skipped.
+fn read_name_file(path: &Path) -> Result<Vec<(CertName, Vec<AltName>)>, Failure> {
+    let bytes = super::read_input(path)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Failure::input(format!("{}: not UTF-8 text", path.display())))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        let mut words = line.split_whitespace();
+        let Some(name) = words.next() else { continue };
+        let at =
+            |e: Failure| Failure::input(format!("{}:{}: {}", path.display(), i + 1, e.message));
+        let name = name.parse::<CertName>().map_err(|e| at(e.into()))?;
+        let alts = parse_alt_names(words.flat_map(|w| w.split(','))).map_err(at)?;
+        out.push((name, alts));
     }
+    if out.is_empty() {
+        return Err(Failure::input(format!(
+            "{}: no certnames in it",
+            path.display()
+        )));
+    }
+    Ok(out)
 }
 
 pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
-    // 1. Everything from the command line, validated before anything is touched.
-    let names = args
+    // Everything from the command line, validated before anything is touched.
+    let mut requests = args
         .names
         .iter()
-        .map(|n| n.parse::<CertName>())
-        .collect::<Result<Vec<_>, _>>()?;
-    let extra = args
-        .alt_names
-        .iter()
-        .filter(|a| !a.is_empty())
-        .map(|a| a.parse::<AltName>())
-        .collect::<Result<Vec<_>, _>>()?;
-    if let Some(w) = extra.iter().find(|a| a.is_wildcard()) {
-        if !args.allow_wildcard {
+        .map(|n| Ok((n.parse::<CertName>()?, Vec::new())))
+        .collect::<Result<Vec<_>, Failure>>()?;
+    if let Some(file) = &args.from_file {
+        requests.extend(read_name_file(file)?);
+    }
+    if requests.is_empty() {
+        return Err(Failure::input(
+            "no certnames: give NAME arguments or --from-file FILE",
+        ));
+    }
+    let shared = parse_alt_names(args.alt_names.iter().map(String::as_str))?;
+    let ttl: Ttl = args.ttl.parse()?;
+    let specs: Vec<LeafSpec> = requests
+        .into_iter()
+        .map(|(name, own)| LeafSpec::new(name, shared.iter().cloned().chain(own), ttl))
+        .collect();
+    if !args.allow_wildcard {
+        if let Some(w) = specs.iter().find_map(|s| s.alt_names.wildcard()) {
             return Err(Failure::input(format!(
-                "alt name {w:?} is a wildcard, valid for every host in its domain; pass --allow-wildcard to issue it",
-                w = w.to_string()
+                "alt name \"{w}\" is a wildcard, valid for every host in its domain; pass --allow-wildcard to issue it"
             )));
         }
     }
-    let ttl: Ttl = args.ttl.parse()?;
     let key_type: KeyType = args.key_type.parse()?;
-    let timeout = super::parse_timeout(&g.lock_timeout)?;
+    let lock_timeout = super::parse_timeout(&g.lock_timeout)?;
     if !args.out.is_dir() {
         return Err(Failure::input(format!(
             "--out {}: not a directory",
@@ -83,93 +94,34 @@ pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
         )));
     }
 
-    // 2. The CA, and conflicts we can see before doing any work.
     let store = Store::open(&g.dir)?;
     let ca = store.load_ca()?;
-    // A broken `serial` would stop us under the lock anyway; find out before making keys.
-    store.read_serial()?;
-    for name in &names {
-        if store.signed_path(name).exists() {
-            return Err(clusterca_store::Error::AlreadySigned {
-                name: name.to_string(),
-            }
-            .into());
-        }
-        let (key_path, _) = out_paths(&args.out, name);
-        if key_path.symlink_metadata().is_ok() {
-            return Err(Failure::input(format!(
-                "{} already exists; refusing to overwrite a private key (move it away or choose another --out)",
-                key_path.display()
-            )));
-        }
-    }
-
-    // 3. Keys first, on disk with their final mode, so that no issued cert lacks its key.
-    let specs: Vec<LeafSpec> = names
-        .iter()
-        .map(|n| LeafSpec::new(n.clone(), extra.iter().cloned(), ttl))
-        .collect();
-    let keys = specs
-        .iter()
-        .map(|_| PrivateKey::generate(key_type))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut cleanup = KeyCleanup(Vec::new());
-    for (spec, key) in specs.iter().zip(&keys) {
-        let (key_path, _) = out_paths(&args.out, &spec.name);
-        let mut file = fsutil::create_exclusive(
-            &key_path,
-            FileSpec {
-                mode: KEY_MODE,
-                owner: None,
-            },
-        )?;
-        cleanup.0.push(key_path.clone());
-        file.write_all(key.to_pem().as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|e| Failure {
-                kind: crate::Kind::System,
-                message: format!("cannot write {}: {e}", key_path.display()),
-            })?;
-    }
-
-    // 4. Serials, signatures and records, under the store lock.
-    let batch: Vec<(LeafSpec, &PrivateKey)> = specs.into_iter().zip(&keys).collect();
-    let issued = {
-        let mut signer = store.signer(timeout)?;
-        signer.issue(&ca, &batch, OffsetDateTime::now_utc())?
+    let job = IssueJob {
+        specs,
+        key_type,
+        out: &args.out,
+        lock_timeout,
     };
-    cleanup.0.clear();
+    let issued = store.issue_with_new_keys(&ca, job, OffsetDateTime::now_utc())?;
 
-    // 5. Certificates beside their keys.
-    let mut report = Vec::with_capacity(issued.len());
-    for (cert, (spec, _)) in issued.iter().zip(&batch) {
-        let (key_path, cert_path) = out_paths(&args.out, &cert.name);
-        fsutil::write_atomic(
-            &cert_path,
-            cert.pem.as_bytes(),
-            FileSpec {
-                mode: CERT_MODE,
-                owner: None,
-            },
-        )?;
-        report.push(Issued {
-            name: cert.name.to_string(),
-            serial_number: cert.serial,
-            not_before: inventory::format_time(cert.not_before),
-            not_after: inventory::format_time(cert.not_after),
-            subject_alt_names: spec.alt_names.iter().map(ToString::to_string).collect(),
-            fingerprint: clusterca_pki::fingerprint_sha256(&cert.der),
-            certificate: cert_path.display().to_string(),
-            key: key_path.display().to_string(),
-        });
-    }
-    fsutil::sync_dir(&args.out)?;
-
+    let report: Vec<Issued> = issued
+        .iter()
+        .map(|f| Issued {
+            name: f.cert.name.to_string(),
+            serial_number: f.cert.serial,
+            not_before: inventory::format_time(f.cert.not_before),
+            not_after: inventory::format_time(f.cert.not_after),
+            subject_alt_names: f.spec.alt_names.iter().map(ToString::to_string).collect(),
+            fingerprint: clusterca_pki::fingerprint_sha256(&f.cert.der),
+            certificate: f.cert_path.display().to_string(),
+            key: f.key_path.display().to_string(),
+        })
+        .collect();
     if g.format == Format::Json {
         output::json(&report)?;
         return Ok(Outcome::Clean);
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for r in &report {
         writeln!(
             out,
@@ -182,5 +134,6 @@ pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
         writeln!(out, "  certificate  {}", sanitize(&r.certificate))?;
         writeln!(out, "  key          {}", sanitize(&r.key))?;
     }
+    out.flush()?;
     Ok(Outcome::Clean)
 }

@@ -1,6 +1,7 @@
 //! One module per verb. Each turns its arguments into validated values, calls the libraries,
 //! and renders the result; none of them decides exit codes (that is `main`'s job).
 
+mod check;
 mod init;
 mod issue;
 mod list;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Issue(args) => issue::run(g, args),
         Command::Show(args) => show::run(g, args),
         Command::List(args) => list::run(g, args),
+        Command::Check(args) => check::run(g, args),
     }
 }
 

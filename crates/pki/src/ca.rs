@@ -187,6 +187,12 @@ impl CertificateAuthority {
         &self.cert_der
     }
 
+    /// The CA's public key as DER SubjectPublicKeyInfo.
+    pub fn spki_der(&self) -> Vec<u8> {
+        use rcgen::PublicKeyData;
+        self.issuer.key().subject_public_key_info()
+    }
+
     /// The CA's subject in one-line form (`/CN=Puppet CA: x`).
     pub fn subject(&self) -> &str {
         &self.subject

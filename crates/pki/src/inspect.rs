@@ -163,6 +163,9 @@ pub struct CrlInfo {
     pub signature_algorithm: String,
     /// The revoked certificates.
     pub revoked: Vec<RevokedInfo>,
+    /// nextUpdate as a time.
+    #[serde(skip)]
+    pub next_update_time: Option<OffsetDateTime>,
 }
 
 /// What a private key file holds (never the secret itself).
@@ -508,6 +511,37 @@ fn describe_certificate(
     })
 }
 
+/// Whether the certificate `der` carries a valid signature by the key in `issuer_spki_der`.
+/// `Err` when the certificate does not parse.
+pub fn signed_by(der: &[u8], issuer_spki_der: &[u8]) -> Result<bool, Error> {
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| malformed("certificate", e))?;
+    let (_, spki) =
+        SubjectPublicKeyInfo::from_der(issuer_spki_der).map_err(|e| malformed("public key", e))?;
+    Ok(cert.verify_signature(Some(&spki)).is_ok())
+}
+
+/// Whether the CRL `der` carries a valid signature by the key in `issuer_spki_der`.
+pub fn crl_signed_by(der: &[u8], issuer_spki_der: &[u8]) -> Result<bool, Error> {
+    let (_, crl) = CertificateRevocationList::from_der(der).map_err(|e| malformed("CRL", e))?;
+    let (_, spki) =
+        SubjectPublicKeyInfo::from_der(issuer_spki_der).map_err(|e| malformed("public key", e))?;
+    Ok(crl.verify_signature(&spki).is_ok())
+}
+
+/// The CRLs (DER) in PEM text, in order.
+pub fn crls(bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+    Ok(pem_sections(bytes)?
+        .into_iter()
+        .filter(|(k, _)| *k == SectionKind::Crl)
+        .map(|(_, der)| der)
+        .collect())
+}
+
+/// Describes one DER CRL.
+pub fn crl_info_der(der: &[u8]) -> Result<CrlInfo, Error> {
+    crl_info(der)
+}
+
 fn csr_info(der: &[u8]) -> Result<CsrInfo, Error> {
     let (rest, csr) = X509CertificationRequest::from_der(der).map_err(|e| malformed("CSR", e))?;
     if !rest.is_empty() {
@@ -567,5 +601,6 @@ fn crl_info(der: &[u8]) -> Result<CrlInfo, Error> {
         crl_number: crl.crl_number().map(ToString::to_string),
         signature_algorithm: sig_name(&crl.signature_algorithm),
         revoked,
+        next_update_time: crl.next_update().map(|t| t.to_datetime()),
     })
 }

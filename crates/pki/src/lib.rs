@@ -9,6 +9,7 @@
 mod ca;
 mod der;
 mod error;
+mod finding;
 pub mod inspect;
 mod key;
 mod name;
@@ -16,6 +17,7 @@ mod ttl;
 
 pub use ca::{CaSpec, CertificateAuthority, CrlEntry, CrlSpec, IssuedCert, LeafSpec};
 pub use error::Error;
+pub use finding::{Finding, Severity};
 pub use key::{KeyType, PrivateKey};
 pub use name::{AltName, AltNames, CertName};
 pub use ttl::Ttl;

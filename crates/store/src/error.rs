@@ -52,6 +52,11 @@ pub enum Error {
         /// The certname.
         name: String,
     },
+    /// A private key file is already where a new one would go.
+    KeyExists {
+        /// The existing file.
+        path: PathBuf,
+    },
     /// Another process held the store lock past the deadline.
     Busy {
         /// The lock file.
@@ -93,6 +98,11 @@ impl fmt::Display for Error {
             Error::AlreadySigned { name } => write!(
                 f,
                 "{name} already has a signed certificate; revoke and clean it before issuing again"
+            ),
+            Error::KeyExists { path } => write!(
+                f,
+                "{} already exists; refusing to overwrite a private key (move it away or choose another --out)",
+                path.display()
             ),
             Error::Busy {
                 path,

@@ -118,6 +118,28 @@ pub fn parent(path: &Path) -> &Path {
     }
 }
 
+/// Makes everything written to the filesystem holding `dir` durable with one `syncfs(2)`:
+/// the group commit of a batch, one call instead of one fsync per file.
+pub fn sync_filesystem(dir: &Path) -> Result<(), Error> {
+    let d = File::open(dir).ctx("open directory", dir)?;
+    nix::unistd::syncfs(&d)
+        .map_err(std::io::Error::from)
+        .ctx("syncfs", dir)
+}
+
+/// Writes `content` to a temporary file beside `path` *without* syncing it: the caller syncs
+/// the whole batch with [`sync_filesystem`] before committing any of it.
+pub fn stage_unsynced(path: &Path, content: &[u8], spec: FileSpec) -> Result<Staged, Error> {
+    let temp = temp_path(path);
+    let mut file = create_exclusive(&temp, spec)?;
+    let staged = Staged {
+        temp,
+        target: path.to_path_buf(),
+    };
+    file.write_all(content).ctx("write", path)?;
+    Ok(staged)
+}
+
 /// fsync a directory, making renames and creations in it durable.
 pub fn sync_dir(dir: &Path) -> Result<(), Error> {
     File::open(dir)

@@ -8,9 +8,11 @@
 //! replacement is atomic (see `fsutil`); inventory lines are appended whole and fsync-ed.
 #![deny(missing_docs)]
 
+mod check;
 mod error;
 pub mod fsutil;
 pub mod inventory;
+mod issue;
 mod lock;
 pub mod serial;
 mod status;
@@ -27,6 +29,7 @@ pub use error::Error;
 use error::IoContext;
 pub use fsutil::{FileSpec, Owner};
 pub use inventory::InventoryLine;
+pub use issue::{IssueJob, IssuedFiles};
 pub use status::{CertState, CertStatus, Fingerprints};
 
 /// The files every CA directory has; Puppet Server refuses to start with some missing.
@@ -363,33 +366,22 @@ impl Signer<'_> {
     }
 
     /// Issues one certificate per `(spec, key)`: refuses names that already have a signed
-    /// certificate, reserves the serials in one step, signs, writes `signed/<name>.pem`
-    /// (synced, renamed, directory synced once) and appends the inventory lines in one write.
+    /// certificate (or appear twice), reserves all serials in one step, signs in parallel, and
+    /// records the batch with a group commit (see [`Signer::record`]).
     pub fn issue(
         &mut self,
         ca: &CertificateAuthority,
         batch: &[(LeafSpec, &PrivateKey)],
         now: OffsetDateTime,
     ) -> Result<Vec<IssuedCert>, Error> {
-        for (spec, _) in batch {
-            if self.store.signed_path(&spec.name).exists() {
-                return Err(Error::AlreadySigned {
-                    name: spec.name.to_string(),
-                });
-            }
-        }
-        let mut seen = HashSet::new();
-        if let Some((dup, _)) = batch.iter().find(|(s, _)| !seen.insert(&s.name)) {
-            return Err(Error::AlreadySigned {
-                name: dup.name.to_string(),
-            });
-        }
+        use rayon::prelude::*;
+        check_new_names(self.store, batch.iter().map(|(s, _)| &s.name))?;
         let first = self.allocate_serials(batch.len() as u64)?;
         let issued = batch
-            .iter()
-            .zip(first..)
-            .map(|((spec, key), serial)| {
-                ca.issue(spec, key, serial, now)
+            .par_iter()
+            .enumerate()
+            .map(|(i, (spec, key))| {
+                ca.issue(spec, key, first + i as u64, now)
                     .map_err(|source| Error::Pki {
                         path: self.store.signed_path(&spec.name),
                         source,
@@ -400,17 +392,26 @@ impl Signer<'_> {
         Ok(issued)
     }
 
-    /// Writes `signed/` files and inventory lines for certificates just signed.
-    fn record(&mut self, issued: &[IssuedCert]) -> Result<(), Error> {
+    /// Records certificates just signed, in an order that keeps every crash consistent:
+    /// 1. `signed/` files are written under temporary names (not yet visible);
+    /// 2. one `syncfs` makes them durable (the group commit);
+    /// 3. the inventory lines are appended in one write and fsync-ed: from here the issuance
+    ///    is on record, as Puppet's append-only inventory expects;
+    /// 4. the files are renamed into place and the directory fsync-ed.
+    ///
+    /// A crash before 3 leaves only a serial gap and temporary files (`check --repair` removes
+    /// them); between 3 and 4, inventory lines without `signed/` files, which is what a
+    /// cleaned certificate looks like and is valid.
+    pub fn record(&mut self, issued: &[IssuedCert]) -> Result<(), Error> {
         let spec = self.store.public_spec();
         let staged = issued
             .iter()
-            .map(|c| fsutil::stage(&self.store.signed_path(&c.name), c.pem.as_bytes(), spec))
+            .map(|c| {
+                fsutil::stage_unsynced(&self.store.signed_path(&c.name), c.pem.as_bytes(), spec)
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        for s in staged {
-            s.commit()?;
-        }
-        fsutil::sync_dir(&self.store.path("signed"))?;
+        let signed_dir = self.store.path("signed");
+        fsutil::sync_filesystem(&signed_dir)?;
         let lines: String = issued
             .iter()
             .map(|c| {
@@ -423,6 +424,26 @@ impl Signer<'_> {
                 .to_line()
             })
             .collect();
-        fsutil::append_durable(&self.store.path("inventory.txt"), lines.as_bytes())
+        fsutil::append_durable(&self.store.path("inventory.txt"), lines.as_bytes())?;
+        for s in staged {
+            s.commit()?;
+        }
+        fsutil::sync_dir(&signed_dir)
     }
+}
+
+/// Refuses certnames that already have a signed certificate or appear twice in one batch.
+pub(crate) fn check_new_names<'a>(
+    store: &Store,
+    names: impl Iterator<Item = &'a CertName>,
+) -> Result<(), Error> {
+    let mut seen = HashSet::new();
+    for name in names {
+        if !seen.insert(name) || store.signed_path(name).exists() {
+            return Err(Error::AlreadySigned {
+                name: name.to_string(),
+            });
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,541 @@
+//! `check`: is the CA directory consistent, and `repair`: fix what is safe to fix.
+//!
+//! Reads take no lock, so `check` runs beside a live signer (it may then see a batch half
+//! recorded: run it again, or with `--repair`, which takes the lock). `repair` runs under the
+//! store lock and only does what cannot lose information: truncate a torn last inventory line,
+//! move `serial` past the highest serial in use, append inventory lines for certificates in
+//! `signed/` that lack one, and remove temporary files left by a crash.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clusterca_pki::inspect::{self, CertInfo};
+use clusterca_pki::{CertName, Finding, Severity};
+use time::OffsetDateTime;
+
+use crate::error::IoContext;
+use crate::{fsutil, serial, Error, InventoryLine, Store};
+
+/// What `check` looked at, beyond the findings: used by `repair`.
+struct Scan {
+    findings: Vec<Finding>,
+    next_serial: Option<u64>,
+    highest_used: u64,
+    torn_tail: Option<u64>,
+    missing_lines: Vec<InventoryLine>,
+    temp_files: Vec<PathBuf>,
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}
+
+impl Store {
+    /// Checks the CA directory; see the module documentation. Never changes anything.
+    pub fn check(&self, now: OffsetDateTime) -> Result<Vec<Finding>, Error> {
+        Ok(self.scan(now)?.findings)
+    }
+
+    /// Fixes what is safe to fix, under the store lock, and returns what it did, one line per
+    /// action. Run [`Store::check`] afterwards to see what is left.
+    pub fn repair(&self, timeout: Duration, now: OffsetDateTime) -> Result<Vec<String>, Error> {
+        let _lock = self.signer(timeout)?;
+        let scan = self.scan(now)?;
+        let mut done = Vec::new();
+        let inventory = self.path("inventory.txt");
+        if let Some(len) = scan.torn_tail {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&inventory)
+                .ctx("open", &inventory)?;
+            file.set_len(len).ctx("truncate", &inventory)?;
+            file.sync_all().ctx("fsync", &inventory)?;
+            done.push(format!(
+                "truncated the torn last line of {} (now {len} bytes)",
+                display(&inventory)
+            ));
+        }
+        for temp in &scan.temp_files {
+            std::fs::remove_file(temp).ctx("remove", temp)?;
+            done.push(format!("removed stale temporary file {}", display(temp)));
+        }
+        if !scan.missing_lines.is_empty() {
+            let lines: String = scan
+                .missing_lines
+                .iter()
+                .map(InventoryLine::to_line)
+                .collect();
+            fsutil::append_durable(&inventory, lines.as_bytes())?;
+            for l in &scan.missing_lines {
+                done.push(format!(
+                    "appended the missing inventory line for serial 0x{:04X} {}",
+                    l.serial, l.subject
+                ));
+            }
+        }
+        let wanted = scan.highest_used + 1;
+        if scan.next_serial.is_some_and(|n| n < wanted) || scan.next_serial.is_none() {
+            let path = self.path("serial");
+            fsutil::write_atomic(&path, serial::format(wanted).as_bytes(), self.public_spec())?;
+            done.push(format!(
+                "set {} to {} (past the highest serial in use)",
+                display(&path),
+                serial::format(wanted)
+            ));
+        }
+        Ok(done)
+    }
+
+    fn scan(&self, now: OffsetDateTime) -> Result<Scan, Error> {
+        let mut f = Vec::new();
+        let mut temp_files = Vec::new();
+
+        // The CA itself.
+        let ca = match self.load_ca() {
+            Ok(ca) => Some(ca),
+            Err(e) => {
+                f.push(Finding::new(
+                    display(&self.path("ca_crt.pem")),
+                    "ca-unusable",
+                    Severity::Error,
+                    e.to_string(),
+                ));
+                None
+            }
+        };
+        let ca_spki = ca.as_ref().map(|c| c.spki_der());
+
+        // serial
+        let serial_path = self.path("serial");
+        let next_serial = match self.read_serial() {
+            Ok(n) => Some(n),
+            Err(e) => {
+                f.push(Finding::new(
+                    display(&serial_path),
+                    "serial-unreadable",
+                    Severity::Error,
+                    e.to_string(),
+                ));
+                None
+            }
+        };
+
+        // inventory.txt
+        let inv_path = self.path("inventory.txt");
+        let raw = std::fs::read(&inv_path).ctx("read", &inv_path)?;
+        let mut torn_tail = None;
+        let mut by_serial: BTreeMap<u64, Vec<InventoryLine>> = BTreeMap::new();
+        let text = String::from_utf8_lossy(&raw);
+        let complete = raw.last().is_none_or(|&b| b == b'\n');
+        let line_count = text.lines().count();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let last = i + 1 == line_count;
+            match InventoryLine::parse(line) {
+                Ok(l) if !(last && !complete) => by_serial.entry(l.serial).or_default().push(l),
+                result => {
+                    if last && !complete {
+                        torn_tail = Some(
+                            raw.iter()
+                                .rposition(|&b| b == b'\n')
+                                .map_or(0, |p| p as u64 + 1),
+                        );
+                        f.push(Finding::new(
+                            format!("{}:{}", display(&inv_path), i + 1),
+                            "torn-inventory-line",
+                            Severity::Error,
+                            format!("the last line is cut off ({line:?}); `check --repair` truncates it"),
+                        ));
+                    } else {
+                        f.push(Finding::new(
+                            format!("{}:{}", display(&inv_path), i + 1),
+                            "inventory-line",
+                            Severity::Error,
+                            result.err().unwrap_or_default(),
+                        ));
+                    }
+                }
+            }
+        }
+        for (serial, lines) in &by_serial {
+            if lines.len() > 1 {
+                let subjects: Vec<&str> = lines.iter().map(|l| l.subject.as_str()).collect();
+                f.push(Finding::new(
+                    format!("serial 0x{serial:04X}"),
+                    "duplicate-serial",
+                    Severity::Error,
+                    format!(
+                        "inventory.txt records serial 0x{serial:04X} {} times ({})",
+                        lines.len(),
+                        subjects.join(", ")
+                    ),
+                ));
+            }
+        }
+
+        // signed/
+        let signed_dir = self.path("signed");
+        let mut signed_serials: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+        let mut missing_lines = Vec::new();
+        let mut entries: Vec<_> = std::fs::read_dir(&signed_dir)
+            .ctx("read directory", &signed_dir)?
+            .collect::<Result<_, _>>()
+            .ctx("read directory", &signed_dir)?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = entry.path();
+            let file = entry.file_name().to_string_lossy().into_owned();
+            if file.starts_with('.') && file.contains(".tmp.") {
+                temp_files.push(path.clone());
+                f.push(Finding::new(
+                    display(&path),
+                    "stale-temp-file",
+                    Severity::Info,
+                    "left by an interrupted write; `check --repair` removes it",
+                ));
+                continue;
+            }
+            let Some(stem) = file.strip_suffix(".pem") else {
+                f.push(Finding::new(
+                    display(&path),
+                    "unexpected-file",
+                    Severity::Warning,
+                    "not a .pem file",
+                ));
+                continue;
+            };
+            let name = match stem.parse::<CertName>() {
+                Ok(n) => n,
+                Err(e) => {
+                    f.push(Finding::new(
+                        display(&path),
+                        "invalid-certname",
+                        Severity::Error,
+                        e.to_string(),
+                    ));
+                    continue;
+                }
+            };
+            let info = match read_cert(&path, now) {
+                Ok(info) => info,
+                Err(msg) => {
+                    f.push(Finding::new(
+                        display(&path),
+                        "unparseable-certificate",
+                        Severity::Error,
+                        msg,
+                    ));
+                    continue;
+                }
+            };
+            let cn = info
+                .subject_oneline
+                .strip_prefix("/CN=")
+                .unwrap_or(&info.subject_oneline);
+            if cn != name.as_str() {
+                f.push(Finding::new(
+                    display(&path),
+                    "name-mismatch",
+                    Severity::Error,
+                    format!("filed as {name} but its subject is {}", info.subject),
+                ));
+            }
+            if let (Some(spki), Ok(bytes)) = (&ca_spki, std::fs::read(&path)) {
+                let signed = inspect::certificates(&bytes)
+                    .ok()
+                    .and_then(|c| c.into_iter().next())
+                    .and_then(|der| inspect::signed_by(&der, spki).ok())
+                    .unwrap_or(false);
+                if !signed {
+                    f.push(Finding::new(
+                        display(&path),
+                        "foreign-certificate",
+                        Severity::Error,
+                        format!("not signed by this CA (issuer {})", info.issuer),
+                    ));
+                }
+            }
+            let Ok(serial) = info.serial_decimal.parse::<u64>() else {
+                f.push(Finding::new(
+                    display(&path),
+                    "serial-too-large",
+                    Severity::Error,
+                    format!("serial 0x{} does not fit 64 bits", info.serial_hex),
+                ));
+                continue;
+            };
+            signed_serials
+                .entry(serial)
+                .or_default()
+                .push(name.to_string());
+            if !by_serial.contains_key(&serial) {
+                f.push(Finding::new(
+                    display(&path),
+                    "not-in-inventory",
+                    Severity::Warning,
+                    format!(
+                        "serial 0x{serial:04X} has no inventory line; `check --repair` appends it"
+                    ),
+                ));
+                if let (Some(nb), Some(na)) = (info.not_before_time, info.not_after_time) {
+                    missing_lines.push(InventoryLine {
+                        serial,
+                        not_before: nb,
+                        not_after: na,
+                        subject: info.subject_oneline.clone(),
+                    });
+                }
+            }
+        }
+        for (serial, names) in &signed_serials {
+            if names.len() > 1 {
+                f.push(Finding::new(
+                    format!("serial 0x{serial:04X}"),
+                    "duplicate-serial",
+                    Severity::Error,
+                    format!(
+                        "signed/ holds {} certificates with serial 0x{serial:04X}: {}",
+                        names.len(),
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+
+        // Serial counter against what is in use, and gaps.
+        let used: BTreeSet<u64> = by_serial
+            .keys()
+            .chain(signed_serials.keys())
+            .copied()
+            .collect();
+        let highest_used = used.iter().next_back().copied().unwrap_or(1);
+        if let Some(next) = next_serial {
+            if next <= highest_used {
+                f.push(Finding::new(display(&serial_path), "serial-behind", Severity::Error,
+                    format!("next serial {} is not above the highest serial in use, 0x{highest_used:04X}; the next issuance would reuse a serial. `check --repair` advances it",
+                        serial::format(next))));
+            }
+            let top = next.max(highest_used + 1);
+            let gaps = gap_ranges(&used, 1, top);
+            if !gaps.is_empty() {
+                f.push(Finding::new(display(&inv_path), "serial-gap", Severity::Info,
+                    format!("serials {} were reserved but never recorded (an interrupted issuance, or files from other tools); harmless", gaps.join(", "))));
+            }
+        }
+
+        // Stale temporary files in the CA directory itself.
+        for entry in std::fs::read_dir(self.dir()).ctx("read directory", self.dir())? {
+            let entry = entry.ctx("read directory", self.dir())?;
+            let file = entry.file_name().to_string_lossy().into_owned();
+            if file.starts_with('.') && file.contains(".tmp.") && entry.path().is_file() {
+                temp_files.push(entry.path());
+                f.push(Finding::new(
+                    display(&entry.path()),
+                    "stale-temp-file",
+                    Severity::Info,
+                    "left by an interrupted write; `check --repair` removes it",
+                ));
+            }
+        }
+
+        self.check_crl(&mut f, ca_spki.as_deref(), now)?;
+        self.check_modes(&mut f)?;
+        Ok(Scan {
+            findings: f,
+            next_serial,
+            highest_used,
+            torn_tail,
+            missing_lines,
+            temp_files,
+        })
+    }
+
+    fn check_crl(
+        &self,
+        f: &mut Vec<Finding>,
+        ca_spki: Option<&[u8]>,
+        now: OffsetDateTime,
+    ) -> Result<(), Error> {
+        let path = self.path("ca_crl.pem");
+        let bytes = std::fs::read(&path).ctx("read", &path)?;
+        let first = match inspect::crls(&bytes) {
+            Ok(crls) if !crls.is_empty() => crls.into_iter().next().unwrap_or_default(),
+            Ok(_) => {
+                f.push(Finding::new(
+                    display(&path),
+                    "crl-unparseable",
+                    Severity::Error,
+                    "no X509 CRL block",
+                ));
+                return Ok(());
+            }
+            Err(e) => {
+                f.push(Finding::new(
+                    display(&path),
+                    "crl-unparseable",
+                    Severity::Error,
+                    e.to_string(),
+                ));
+                return Ok(());
+            }
+        };
+        match inspect::crl_info_der(&first) {
+            Ok(info) => {
+                if info.next_update_time.is_some_and(|t| t <= now) {
+                    f.push(Finding::new(
+                        display(&path),
+                        "crl-expired",
+                        Severity::Error,
+                        format!(
+                            "nextUpdate {} has passed; clients refuse an expired CRL",
+                            info.next_update.unwrap_or_default()
+                        ),
+                    ));
+                }
+            }
+            Err(e) => f.push(Finding::new(
+                display(&path),
+                "crl-unparseable",
+                Severity::Error,
+                e.to_string(),
+            )),
+        }
+        if let Some(spki) = ca_spki {
+            if !inspect::crl_signed_by(&first, spki).unwrap_or(false) {
+                f.push(Finding::new(
+                    display(&path),
+                    "crl-signature",
+                    Severity::Error,
+                    "the CRL is not signed by this CA",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Modes no looser than Puppet's: keys 0640 at most, everything else not writable by
+    /// group or others.
+    fn check_modes(&self, f: &mut Vec<Finding>) -> Result<(), Error> {
+        let checks: [(&str, u32, Severity, &str); 8] = [
+            (
+                "ca_key.pem",
+                0o137,
+                Severity::Error,
+                "the CA key must be 0640 or tighter",
+            ),
+            (
+                "ca_crt.pem",
+                0o022,
+                Severity::Warning,
+                "writable by group or others",
+            ),
+            (
+                "ca_pub.pem",
+                0o022,
+                Severity::Warning,
+                "writable by group or others",
+            ),
+            (
+                "ca_crl.pem",
+                0o022,
+                Severity::Warning,
+                "writable by group or others",
+            ),
+            (
+                "serial",
+                0o022,
+                Severity::Warning,
+                "writable by group or others",
+            ),
+            (
+                "inventory.txt",
+                0o022,
+                Severity::Warning,
+                "writable by group or others",
+            ),
+            (
+                "signed",
+                0o022,
+                Severity::Warning,
+                "directory writable by group or others",
+            ),
+            (
+                "requests",
+                0o002,
+                Severity::Warning,
+                "directory writable by others",
+            ),
+        ];
+        for (name, forbidden, severity, why) in checks {
+            let path = self.path(name);
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & forbidden != 0 {
+                f.push(Finding::new(
+                    display(&path),
+                    "loose-mode",
+                    severity,
+                    format!("mode {mode:04o}: {why}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read_cert(path: &Path, now: OffsetDateTime) -> Result<CertInfo, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let der = inspect::certificates(&bytes)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .next()
+        .ok_or_else(|| "no CERTIFICATE block".to_owned())?;
+    inspect::certificate_info(&der, now).map_err(|e| e.to_string())
+}
+
+/// Serials in `from..to` not in `used`, as ranges (`0x0005-0x0007`, `0x000C`), at most 20.
+/// Walks the used serials, not the range, so a huge serial costs nothing.
+fn gap_ranges(used: &BTreeSet<u64>, from: u64, to: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut next = from;
+    for &u in used.range(from..to).chain(std::iter::once(&to)) {
+        if u > next {
+            if out.len() == 20 {
+                out.push("...".into());
+                break;
+            }
+            out.push(range(next, u - 1));
+        }
+        next = u + 1;
+    }
+    out
+}
+
+fn range(a: u64, b: u64) -> String {
+    if a == b {
+        format!("0x{a:04X}")
+    } else {
+        format!("0x{a:04X}-0x{b:04X}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_are_reported_as_ranges() {
+        let used: BTreeSet<u64> = [1, 2, 5, 9].into_iter().collect();
+        assert_eq!(
+            gap_ranges(&used, 1, 12),
+            ["0x0003-0x0004", "0x0006-0x0008", "0x000A-0x000B"]
+        );
+        assert!(gap_ranges(&used, 1, 3).is_empty());
+    }
+}

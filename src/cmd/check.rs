@@ -1,0 +1,69 @@
+//! `clusterca check [--repair]`: consistency of the CA directory.
+
+use std::io::Write;
+
+use clusterca_pki::{Finding, Severity};
+use clusterca_store::Store;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::cli::{CheckArgs, Format, Global};
+use crate::output::{self, sanitize};
+use crate::{Failure, Outcome};
+
+/// `--format json` output of `check`.
+#[derive(Serialize)]
+struct Report {
+    findings: Vec<Finding>,
+    repaired: Vec<String>,
+}
+
+pub fn run(g: &Global, args: &CheckArgs) -> Result<Outcome, Failure> {
+    let store = Store::open(&g.dir)?;
+    let repaired = if args.repair {
+        store.repair(
+            super::parse_timeout(&g.lock_timeout)?,
+            OffsetDateTime::now_utc(),
+        )?
+    } else {
+        Vec::new()
+    };
+    let findings = store.check(OffsetDateTime::now_utc())?;
+    let outcome = if findings.iter().any(|f| f.severity > Severity::Info) {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    };
+    if g.format == Format::Json {
+        output::json(&Report { findings, repaired })?;
+        return Ok(outcome);
+    }
+    let mut out = std::io::stdout().lock();
+    for r in &repaired {
+        writeln!(out, "repaired: {}", sanitize(r))?;
+    }
+    for f in &findings {
+        writeln!(
+            out,
+            "{:<7}  {:<22}  {}: {}",
+            f.severity,
+            f.rule,
+            sanitize(&f.subject),
+            sanitize(&f.message)
+        )?;
+    }
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    writeln!(
+        out,
+        "{}: {} errors, {} warnings, {} notes",
+        if outcome == Outcome::Clean {
+            "clean"
+        } else {
+            "problems found"
+        },
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info)
+    )?;
+    Ok(outcome)
+}

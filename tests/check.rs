@@ -1,0 +1,248 @@
+//! `check` finds each kind of damage, `check --repair` fixes exactly the safe ones.
+
+#![allow(dead_code)] // schema structs: every field is part of the contract, not all asserted
+
+mod common;
+
+use common::Scratch;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Report {
+    findings: Vec<Finding>,
+    repaired: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Finding {
+    subject: String,
+    rule: String,
+    severity: String,
+    message: String,
+}
+
+fn check(s: &Scratch, repair: bool) -> (i32, Report) {
+    let mut args = vec!["--format", "json", "check"];
+    if repair {
+        args.push("--repair");
+    }
+    let run = s.run(&args);
+    let report =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    (run.code, report)
+}
+
+fn rules(r: &Report) -> Vec<(&str, &str)> {
+    let mut v: Vec<_> = r
+        .findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.severity.as_str()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn ready() -> Scratch {
+    let s = Scratch::new();
+    s.run(&["init"]).ok();
+    s.run(&["issue", "a.example.net", "b.example.net"]).ok();
+    s
+}
+
+#[test]
+fn a_fresh_store_is_clean() {
+    let s = ready();
+    let (code, report) = check(&s, false);
+    assert_eq!(code, 0);
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    assert!(s
+        .run(&["check"])
+        .ok()
+        .stdout
+        .contains("clean: 0 errors, 0 warnings, 0 notes"));
+}
+
+#[test]
+fn repair_fixes_torn_lines_lagging_serials_missing_lines_and_temp_files() {
+    let s = ready();
+    let good_inventory = s.read("ca/inventory.txt");
+    // A crash mid-append, a serial file rolled back, a cert whose line never made it, debris.
+    let without_b: String = good_inventory
+        .lines()
+        .filter(|l| !l.ends_with("/CN=b.example.net"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(
+        s.path("ca/inventory.txt"),
+        format!("{without_b}0x0009 2026-11-20T1"),
+    )
+    .unwrap();
+    std::fs::write(s.path("ca/serial"), "0003").unwrap();
+    std::fs::write(s.path("ca/signed/.c.example.net.pem.tmp.99.0"), "partial").unwrap();
+    std::fs::write(s.path("ca/.serial.tmp.99.1"), "00").unwrap();
+
+    let (code, report) = check(&s, false);
+    assert_eq!(code, 1);
+    assert_eq!(
+        rules(&report),
+        [
+            ("not-in-inventory", "warning"),
+            ("serial-behind", "error"),
+            ("stale-temp-file", "info"),
+            ("stale-temp-file", "info"),
+            ("torn-inventory-line", "error"),
+        ]
+    );
+    let (code, report) = check(&s, true);
+    assert_eq!(code, 0, "{:?}", report.findings);
+    assert_eq!(report.repaired.len(), 5, "{:?}", report.repaired);
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    // The inventory holds every certificate once, whole lines only, b's line appended again.
+    let inv = s.read("ca/inventory.txt");
+    assert!(inv.ends_with('\n'));
+    let mut lines: Vec<&str> = inv.lines().collect();
+    let mut want: Vec<&str> = good_inventory.lines().collect();
+    lines.sort();
+    want.sort();
+    assert_eq!(lines, want);
+    assert_eq!(s.read("ca/serial"), "0004");
+    assert!(!s.path("ca/signed/.c.example.net.pem.tmp.99.0").exists());
+    // And issuing goes on from the right serial.
+    s.run(&["issue", "c.example.net"]).ok();
+    assert!(s.read("ca/inventory.txt").contains("0x0004 "));
+}
+
+#[test]
+fn damage_that_cannot_be_repaired_is_reported_and_left_alone() {
+    let s = ready();
+    // A certificate from another CA, filed under a name it does not carry.
+    let other = Scratch::new();
+    other.run(&["init"]).ok();
+    other.run(&["issue", "x.example.net"]).ok();
+    std::fs::copy(
+        other.path("x.example.net.pem"),
+        s.path("ca/signed/intruder.example.net.pem"),
+    )
+    .unwrap();
+    // A copy of a's certificate under b's name: a duplicate serial too.
+    std::fs::copy(
+        s.path("ca/signed/a.example.net.pem"),
+        s.path("ca/signed/b.example.net.pem"),
+    )
+    .unwrap();
+    // The CA key readable by everyone.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        s.path("ca/ca_key.pem"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    // A CRL signed by the other CA.
+    std::fs::copy(other.path("ca/ca_crl.pem"), s.path("ca/ca_crl.pem")).unwrap();
+
+    let (code, report) = check(&s, true);
+    assert_eq!(code, 1);
+    let found = rules(&report);
+    for want in [
+        ("crl-signature", "error"),
+        ("duplicate-serial", "error"),
+        ("foreign-certificate", "error"),
+        ("loose-mode", "error"),
+        ("name-mismatch", "error"),
+    ] {
+        assert!(found.contains(&want), "{want:?} not in {found:?}");
+    }
+    let mismatch: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "name-mismatch")
+        .collect();
+    assert_eq!(mismatch.len(), 2, "{mismatch:?}");
+    // Nothing it must not touch was touched.
+    assert_eq!(s.mode("ca/ca_key.pem"), 0o644);
+    assert!(s.path("ca/signed/intruder.example.net.pem").exists());
+}
+
+#[test]
+fn an_expired_crl_is_an_error() {
+    let s = ready();
+    let store = clusterca_store::Store::open(&s.path("ca")).unwrap();
+    let ca = store.load_ca().unwrap();
+    let past = OffsetDateTime::now_utc() - time::Duration::days(30);
+    let crl = ca
+        .crl(&clusterca_pki::CrlSpec {
+            number: 1,
+            this_update: past,
+            next_update: past + time::Duration::days(1),
+            revoked: vec![],
+        })
+        .unwrap();
+    std::fs::write(s.path("ca/ca_crl.pem"), crl).unwrap();
+    let (code, report) = check(&s, false);
+    assert_eq!(code, 1);
+    assert_eq!(rules(&report), [("crl-expired", "error")]);
+    // openssl agrees that the CRL is signed by the CA but out of date.
+    let v = s
+        .openssl(&[
+            "crl",
+            "-in",
+            "ca/ca_crl.pem",
+            "-CAfile",
+            "ca/ca_crt.pem",
+            "-noout",
+            "-nextupdate",
+        ])
+        .ok();
+    assert!(v.stdout.contains("nextUpdate="), "{}", v.stdout);
+}
+
+#[test]
+fn puppets_own_format_variants_are_accepted() {
+    let s = ready();
+    // The Ruby CLI's serial (`3\n`) and lowercase hex, and old `+00:00` timestamps.
+    let inv = s.read("ca/inventory.txt");
+    let rewritten: String = inv
+        .lines()
+        .map(|l| {
+            let mut parts = l.splitn(4, ' ');
+            let (serial, nb, na, subject) = (
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+            );
+            let old = |t: &str| t.replace("UTC", "+00:00");
+            format!(
+                "{} {} {} {subject}\n",
+                serial.to_lowercase(),
+                old(nb),
+                old(na)
+            )
+        })
+        .collect();
+    std::fs::write(s.path("ca/inventory.txt"), rewritten).unwrap();
+    std::fs::write(s.path("ca/serial"), "4\n").unwrap();
+    let (code, report) = check(&s, false);
+    assert_eq!(code, 0, "{:?}", report.findings);
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    // Issuing reads them and writes Puppet Server's forms.
+    s.run(&["issue", "c.example.net"]).ok();
+    assert_eq!(s.read("ca/serial"), "0005");
+}
+
+#[test]
+fn serial_gaps_are_info_only() {
+    let s = ready();
+    std::fs::write(s.path("ca/serial"), "0010").unwrap();
+    let (code, report) = check(&s, false);
+    assert_eq!(code, 0);
+    assert_eq!(rules(&report), [("serial-gap", "info")]);
+    assert!(
+        report.findings[0].message.contains("0x0004-0x000F"),
+        "{}",
+        report.findings[0].message
+    );
+}
