@@ -136,7 +136,7 @@ impl Store {
             }
             let last = i + 1 == line_count;
             match InventoryLine::parse(line) {
-                Ok(l) if !(last && !complete) => by_serial.entry(l.serial).or_default().push(l),
+                Ok(l) if !last || complete => by_serial.entry(l.serial).or_default().push(l),
                 result => {
                     if last && !complete {
                         torn_tail = Some(
