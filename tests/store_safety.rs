@@ -9,15 +9,34 @@ use std::time::{Duration, Instant};
 
 use common::Scratch;
 
-/// Serials of every inventory line, parsed here independently of clusterca: `0x<hex> ...`.
+/// Serials of every inventory line, each line checked here against Puppet Server's format
+/// independently of clusterca: `0x<4+ uppercase hex> <time>UTC <time>UTC /CN=<name>`.
 fn inventory_serials(s: &Scratch) -> Vec<u64> {
+    let is_time = |t: &str| {
+        t.len() == 22
+            && t.ends_with("UTC")
+            && t.as_bytes()[10] == b'T'
+            && t[..19].bytes().filter(u8::is_ascii_digit).count() == 14
+    };
     s.read("ca/inventory.txt")
         .lines()
         .map(|l| {
-            let first = l.split(' ').next().unwrap();
-            assert_eq!(l.split(' ').count() >= 4, true, "malformed line {l:?}");
-            assert!(l.contains("UTC "), "malformed line {l:?}");
-            u64::from_str_radix(first.strip_prefix("0x").expect("0x prefix"), 16).unwrap()
+            let parts: Vec<&str> = l.splitn(4, ' ').collect();
+            assert_eq!(parts.len(), 4, "malformed line {l:?}");
+            let hex = parts[0].strip_prefix("0x").expect("0x prefix");
+            assert!(
+                hex.len() >= 4
+                    && hex
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)),
+                "{l:?}"
+            );
+            assert!(
+                is_time(parts[1]) && is_time(parts[2]),
+                "malformed times in {l:?}"
+            );
+            assert!(parts[3].starts_with("/CN="), "{l:?}");
+            u64::from_str_radix(hex, 16).unwrap()
         })
         .collect()
 }
