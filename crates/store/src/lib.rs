@@ -184,10 +184,13 @@ impl Store {
                 missing,
             });
         }
-        let owner = nix::unistd::geteuid().is_root().then_some(Owner {
-            uid: meta.uid(),
-            gid: meta.gid(),
-        });
+        // Only root can give files away, and only when the directory is not already ours.
+        let (euid, egid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+        let owner = (euid.is_root() && (meta.uid(), meta.gid()) != (euid.as_raw(), egid.as_raw()))
+            .then_some(Owner {
+                uid: meta.uid(),
+                gid: meta.gid(),
+            });
         Ok(Store {
             dir: dir.to_path_buf(),
             owner,
