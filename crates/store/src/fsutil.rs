@@ -91,8 +91,8 @@ impl Drop for Staged {
     }
 }
 
-/// Writes `content` to a synced temporary file beside `path`.
-pub fn stage(path: &Path, content: &[u8], spec: FileSpec) -> Result<Staged, Error> {
+/// Writes `content` to a new temporary file beside `path`; returns it open.
+fn write_temp(path: &Path, content: &[u8], spec: FileSpec) -> Result<(Staged, File), Error> {
     let temp = temp_path(path);
     let mut file = create_exclusive(&temp, spec)?;
     let staged = Staged {
@@ -100,6 +100,12 @@ pub fn stage(path: &Path, content: &[u8], spec: FileSpec) -> Result<Staged, Erro
         target: path.to_path_buf(),
     };
     file.write_all(content).ctx("write", path)?;
+    Ok((staged, file))
+}
+
+/// Writes `content` to a synced temporary file beside `path`.
+pub fn stage(path: &Path, content: &[u8], spec: FileSpec) -> Result<Staged, Error> {
+    let (staged, file) = write_temp(path, content, spec)?;
     file.sync_all().ctx("fsync", path)?;
     Ok(staged)
 }
@@ -130,14 +136,7 @@ pub fn sync_filesystem(dir: &Path) -> Result<(), Error> {
 /// Writes `content` to a temporary file beside `path` *without* syncing it: the caller syncs
 /// the whole batch with [`sync_filesystem`] before committing any of it.
 pub fn stage_unsynced(path: &Path, content: &[u8], spec: FileSpec) -> Result<Staged, Error> {
-    let temp = temp_path(path);
-    let mut file = create_exclusive(&temp, spec)?;
-    let staged = Staged {
-        temp,
-        target: path.to_path_buf(),
-    };
-    file.write_all(content).ctx("write", path)?;
-    Ok(staged)
+    write_temp(path, content, spec).map(|(staged, _)| staged)
 }
 
 /// fsync a directory, making renames and creations in it durable.
