@@ -87,12 +87,68 @@ pub enum Command {
     )]
     List(ListArgs),
 
+    /// Revoke certificates by certname or serial, and reissue the CRL.
+    #[command(
+        long_about = "Revoke the signed certificates of the given certnames (or --serial numbers, in hex) by adding them to the CA's CRL with reason keyCompromise, as Puppet does. The CRL keeps its existing entries, its CRL number is incremented, and when ca_crl.pem holds a CRL chain only the first (this CA's) CRL is replaced. Certificates stay in signed/ (use `clean` to remove them). Revoking a serial that is already on the CRL is not an error.",
+        after_long_help = "EXAMPLES:\n  clusterca revoke proxy02.example.net\n  clusterca revoke --serial 0x1F --serial 20"
+    )]
+    Revoke(RevokeArgs),
+
+    /// Revoke and remove certnames: Puppet's `ca clean`.
+    #[command(
+        long_about = "Revoke the signed certificate of each certname (if it has one), then remove signed/NAME.pem and requests/NAME.pem, so the name can be issued again. inventory.txt keeps its lines, as Puppet's does."
+    )]
+    Clean(CleanArgs),
+
+    /// Reissue the CRL (new number, fresh dates), or --show it.
+    #[command(
+        long_about = "Reissue the CA's CRL with the same entries, the next CRL number, thisUpdate now and nextUpdate --next-update from now; only the first CRL in ca_crl.pem is replaced. With --show, change nothing and describe the current CRL(s)."
+    )]
+    Crl(CrlArgs),
+
     /// Check the CA directory's consistency; --repair fixes what is safe to fix.
     #[command(
         long_about = "Check the CA directory: `serial` parses and is above every serial in inventory.txt and signed/; every inventory line parses (Puppet's variants included); every signed/NAME.pem is signed by this CA, carries CN=NAME and has an inventory line; no serial is used twice; the CRL is signed by the CA and not expired; modes are no looser than Puppet's (CA key 0640 at most; nothing else writable by group or others). Serial gaps and temporary files left by an interrupted write are reported as info. With --repair, under the store lock: truncate a torn last inventory line, advance `serial` past the highest serial in use, append missing inventory lines for certificates in signed/, remove stale temporary files; then check again. Exit 0 when nothing above info remains, 1 otherwise.",
         after_long_help = "EXAMPLES:\n  clusterca check\n  clusterca check --repair --format json"
     )]
     Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// Certnames whose signed certificates to revoke.
+    #[arg(value_name = "NAME", required_unless_present = "serials")]
+    pub names: Vec<String>,
+
+    /// A serial number to revoke, in hex (`0x1F` or `1F`). Repeatable.
+    #[arg(long = "serial", value_name = "HEX")]
+    pub serials: Vec<String>,
+
+    /// How long the new CRL is valid: a number with unit y, d, h, m or s.
+    #[arg(long, default_value = "5y", value_name = "TTL")]
+    pub next_update: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Certnames to revoke and remove.
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// How long the new CRL is valid.
+    #[arg(long, default_value = "5y", value_name = "TTL")]
+    pub next_update: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CrlArgs {
+    /// How long the new CRL is valid.
+    #[arg(long, default_value = "5y", value_name = "TTL")]
+    pub next_update: String,
+
+    /// Describe the current CRL(s) instead of reissuing.
+    #[arg(long)]
+    pub show: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ mod check;
 mod init;
 mod issue;
 mod list;
+mod revoke;
 mod show;
 
 use std::time::Duration;
@@ -23,6 +24,9 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Show(args) => show::run(g, args),
         Command::List(args) => list::run(g, args),
         Command::Check(args) => check::run(g, args),
+        Command::Revoke(args) => revoke::revoke(g, args),
+        Command::Clean(args) => revoke::clean(g, args),
+        Command::Crl(args) => revoke::crl(g, args),
     }
 }
 

@@ -160,7 +160,7 @@ fn render_cert(out: &mut impl Write, c: &CertInfo) -> std::io::Result<()> {
     writeln!(out, "  fingerprint     (SHA256) {}", c.fingerprint)
 }
 
-fn render(out: &mut impl Write, o: &Object) -> std::io::Result<()> {
+pub fn render(out: &mut impl Write, o: &Object) -> std::io::Result<()> {
     match o {
         Object::Certificate(c) => render_cert(out, c),
         Object::Csr(r) => {

@@ -146,6 +146,9 @@ pub struct RevokedInfo {
     pub revoked_at: String,
     /// Reason code name, when given.
     pub reason: Option<String>,
+    /// Revocation time.
+    #[serde(skip)]
+    pub revoked_at_time: Option<OffsetDateTime>,
 }
 
 /// What a CRL says.
@@ -591,6 +594,7 @@ fn crl_info(der: &[u8]) -> Result<CrlInfo, Error> {
                 serial_decimal,
                 revoked_at: rfc3339(r.revocation_date.to_datetime()),
                 reason: r.reason_code().map(|(_, code)| format!("{code}")),
+                revoked_at_time: Some(r.revocation_date.to_datetime()),
             }
         })
         .collect();

@@ -200,7 +200,7 @@ pub(crate) fn pkcs8_pem(pair: &KeyPair) -> String {
 }
 
 /// PEM armour around DER (RFC 7468): base64 in 64-column lines.
-fn pem_encode(label: &str, der: &[u8]) -> String {
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut b64 = String::with_capacity(der.len() * 4 / 3 + 4);
     for chunk in der.chunks(3) {

@@ -18,7 +18,7 @@ mod ttl;
 pub use ca::{CaSpec, CertificateAuthority, CrlEntry, CrlSpec, IssuedCert, LeafSpec};
 pub use error::Error;
 pub use finding::{Finding, Severity};
-pub use key::{KeyType, PrivateKey};
+pub use key::{pem_encode, KeyType, PrivateKey};
 pub use name::{AltName, AltNames, CertName};
 pub use ttl::Ttl;
 

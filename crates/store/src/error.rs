@@ -52,6 +52,16 @@ pub enum Error {
         /// The certname.
         name: String,
     },
+    /// A certname has no signed certificate.
+    NotSigned {
+        /// The certname.
+        name: String,
+    },
+    /// A certname has neither a signed certificate nor a request.
+    Unknown {
+        /// The certname.
+        name: String,
+    },
     /// A private key file is already where a new one would go.
     KeyExists {
         /// The existing file.
@@ -99,6 +109,10 @@ impl fmt::Display for Error {
                 f,
                 "{name} already has a signed certificate; revoke and clean it before issuing again"
             ),
+            Error::NotSigned { name } => write!(f, "{name} has no signed certificate"),
+            Error::Unknown { name } => {
+                write!(f, "{name} has no signed certificate and no certificate request")
+            }
             Error::KeyExists { path } => write!(
                 f,
                 "{} already exists; refusing to overwrite a private key (move it away or choose another --out)",

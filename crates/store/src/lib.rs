@@ -14,6 +14,7 @@ pub mod fsutil;
 pub mod inventory;
 mod issue;
 mod lock;
+mod revoke;
 pub mod serial;
 mod status;
 
@@ -30,6 +31,7 @@ use error::IoContext;
 pub use fsutil::{FileSpec, Owner};
 pub use inventory::InventoryLine;
 pub use issue::{IssueJob, IssuedFiles};
+pub use revoke::CrlUpdate;
 pub use status::{CertState, CertStatus, Fingerprints};
 
 /// The files every CA directory has; Puppet Server refuses to start with some missing.

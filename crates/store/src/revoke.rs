@@ -1,0 +1,220 @@
+//! Revocation: `revoke`, `clean` and CRL regeneration, all under the store lock.
+//!
+//! The CRL is its own state: the existing entries are read back from the first CRL in
+//! `ca_crl.pem`, the new ones added, the CRL number incremented, and only that first CRL
+//! replaced; any further CRLs in the file (the chain Puppet's `setup` writes, own CRL first)
+//! are kept byte for byte. Revocation reason is keyCompromise, as Puppet's.
+
+use std::collections::BTreeMap;
+
+use clusterca_pki::inspect;
+use clusterca_pki::{CertName, CertificateAuthority, CrlEntry, CrlSpec, Ttl};
+use time::OffsetDateTime;
+
+use crate::error::IoContext;
+use crate::{fsutil, Error, Signer, Store};
+
+/// What a revocation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrlUpdate {
+    /// Serials newly added to the CRL.
+    pub revoked: Vec<u64>,
+    /// Serials that were already on it.
+    pub already: Vec<u64>,
+    /// The new CRL number.
+    pub crl_number: u64,
+    /// Files removed (`clean`).
+    pub removed: Vec<String>,
+}
+
+/// The first CRL's entries and number, and the PEM text of the CRLs after it.
+struct CrlState {
+    entries: BTreeMap<u64, OffsetDateTime>,
+    number: u64,
+    rest_pem: String,
+}
+
+impl Store {
+    fn crl_state(&self) -> Result<CrlState, Error> {
+        let path = self.path("ca_crl.pem");
+        let bytes = std::fs::read(&path).ctx("read", &path)?;
+        let crls = inspect::crls(&bytes).map_err(|source| Error::Pki {
+            path: path.clone(),
+            source,
+        })?;
+        let Some(first) = crls.first() else {
+            return Err(Error::Corrupt {
+                path,
+                line: None,
+                reason: "no X509 CRL block".into(),
+            });
+        };
+        let info = inspect::crl_info_der(first).map_err(|source| Error::Pki {
+            path: path.clone(),
+            source,
+        })?;
+        let mut entries = BTreeMap::new();
+        for r in &info.revoked {
+            let serial = r
+                .serial_decimal
+                .parse::<u64>()
+                .map_err(|_| Error::Corrupt {
+                    path: path.clone(),
+                    line: None,
+                    reason: format!("revoked serial 0x{} does not fit 64 bits", r.serial_hex),
+                })?;
+            entries.insert(
+                serial,
+                r.revoked_at_time.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            );
+        }
+        let number = info
+            .crl_number
+            .as_deref()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let rest_pem = crls[1..]
+            .iter()
+            .map(|der| clusterca_pki::pem_encode("X509 CRL", der))
+            .collect();
+        Ok(CrlState {
+            entries,
+            number,
+            rest_pem,
+        })
+    }
+
+    /// The serial of `signed/<name>.pem`.
+    pub fn signed_serial(&self, name: &CertName) -> Result<u64, Error> {
+        let path = self.signed_path(name);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotSigned {
+                    name: name.to_string(),
+                })
+            }
+            Err(e) => return Err(e).ctx("read", &path),
+        };
+        let der = inspect::certificates(&bytes)
+            .map_err(|source| Error::Pki {
+                path: path.clone(),
+                source,
+            })?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Corrupt {
+                path: path.clone(),
+                line: None,
+                reason: "no CERTIFICATE block".into(),
+            })?;
+        let info =
+            inspect::certificate_info(&der, OffsetDateTime::now_utc()).map_err(|source| {
+                Error::Pki {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+        info.serial_decimal.parse().map_err(|_| Error::Corrupt {
+            path,
+            line: None,
+            reason: format!("serial 0x{} does not fit 64 bits", info.serial_hex),
+        })
+    }
+}
+
+impl Store {
+    /// The serials `clean` would revoke for `names`; an error names a certname with neither
+    /// a signed certificate nor a request. Needs no lock: callers check before taking it.
+    pub fn serials_to_clean(&self, names: &[CertName]) -> Result<Vec<u64>, Error> {
+        let mut serials = Vec::new();
+        for name in names {
+            match self.signed_serial(name) {
+                Ok(serial) => serials.push(serial),
+                Err(Error::NotSigned { .. }) if self.request_path(name).exists() => {}
+                Err(Error::NotSigned { .. }) => {
+                    return Err(Error::Unknown {
+                        name: name.to_string(),
+                    })
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(serials)
+    }
+}
+
+impl Signer<'_> {
+    /// Adds `serials` to the CRL (keeping its entries), increments its number and replaces
+    /// the first CRL in `ca_crl.pem`. With no serials, this just reissues the CRL.
+    pub fn revoke_serials(
+        &mut self,
+        ca: &CertificateAuthority,
+        serials: &[u64],
+        next_update: Ttl,
+        now: OffsetDateTime,
+    ) -> Result<CrlUpdate, Error> {
+        let store = self.store;
+        let mut state = store.crl_state()?;
+        let mut update = CrlUpdate {
+            revoked: Vec::new(),
+            already: Vec::new(),
+            crl_number: state.number + 1,
+            removed: Vec::new(),
+        };
+        for &serial in serials {
+            if state.entries.contains_key(&serial) {
+                update.already.push(serial);
+            } else {
+                state.entries.insert(serial, now);
+                update.revoked.push(serial);
+            }
+        }
+        let spec = CrlSpec {
+            number: update.crl_number,
+            this_update: now,
+            next_update: now + next_update.duration(),
+            revoked: state
+                .entries
+                .iter()
+                .map(|(&serial, &revoked_at)| CrlEntry { serial, revoked_at })
+                .collect(),
+        };
+        let path = store.path("ca_crl.pem");
+        let pem = ca.crl(&spec).map_err(|source| Error::Pki {
+            path: path.clone(),
+            source,
+        })?;
+        let content = pem + &state.rest_pem;
+        fsutil::write_atomic(&path, content.as_bytes(), store.public_spec())?;
+        Ok(update)
+    }
+
+    /// Puppet's `clean`: revokes the signed certificates of `names` (those that have one),
+    /// then removes `signed/<name>.pem` and `requests/<name>.pem`. The inventory keeps its
+    /// lines, as Puppet's does.
+    pub fn clean(
+        &mut self,
+        ca: &CertificateAuthority,
+        names: &[CertName],
+        next_update: Ttl,
+        now: OffsetDateTime,
+    ) -> Result<CrlUpdate, Error> {
+        let store = self.store;
+        let serials = store.serials_to_clean(names)?;
+        let mut update = self.revoke_serials(ca, &serials, next_update, now)?;
+        for name in names {
+            for path in [store.signed_path(name), store.request_path(name)] {
+                match std::fs::remove_file(&path) {
+                    Ok(()) => update.removed.push(path.display().to_string()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e).ctx("remove", &path),
+                }
+            }
+        }
+        for dir in ["signed", "requests"] {
+            fsutil::sync_dir(&store.path(dir))?;
+        }
+        Ok(update)
+    }
+}
