@@ -163,11 +163,12 @@ impl Signer<'_> {
             removed: Vec::new(),
         };
         for &serial in serials {
-            if state.entries.contains_key(&serial) {
-                update.already.push(serial);
-            } else {
-                state.entries.insert(serial, now);
-                update.revoked.push(serial);
+            match state.entries.entry(serial) {
+                std::collections::btree_map::Entry::Occupied(_) => update.already.push(serial),
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(now);
+                    update.revoked.push(serial);
+                }
             }
         }
         let spec = CrlSpec {
