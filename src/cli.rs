@@ -87,6 +87,20 @@ pub enum Command {
     )]
     List(ListArgs),
 
+    /// Queue a CSR under requests/NAME.pem.
+    #[command(
+        long_about = "File a certificate signing request (PEM or DER) under requests/NAME.pem, as an agent's `PUT certificate_request` does. NAME defaults to the CSR's CN and must equal it; it must be a valid lowercase certname; the CSR's signature must verify; a name that already has a request or a signed certificate is refused.",
+        after_long_help = "EXAMPLES:\n  clusterca submit node1.csr\n  clusterca submit node1.csr --name node1.example.net"
+    )]
+    Submit(SubmitArgs),
+
+    /// Sign queued CSRs under the alt-name policy.
+    #[command(
+        long_about = "Sign queued requests (NAME... or --all) with the certificate profile of `issue`. Policy: alt names beyond DNS:NAME are refused unless an allowed pattern matches (--allow-alt-name, or one pattern a line in alt-names.allow in the CA directory): an exact name, `*.example.net` for any name under a domain, or `IP:address`. Wildcard alt names, CA:TRUE, Puppet authorization extensions (1.3.6.1.4.1.34380.1.3.*, pp_cli_auth among them) and unknown extensions are refused; Puppet's pp_* extensions (1.3.6.1.4.1.34380.1.1.* and .1.2.*) are copied. A refusal names the offending name or OID, and nothing is signed.",
+        after_long_help = "EXAMPLES:\n  clusterca sign node1.example.net\n  clusterca sign --all --allow-alt-name smartproxy.example.net --allow-alt-name '*.pool.example.net'"
+    )]
+    Sign(SignArgs),
+
     /// Revoke certificates by certname or serial, and reissue the CRL.
     #[command(
         long_about = "Revoke the signed certificates of the given certnames (or --serial numbers, in hex) by adding them to the CA's CRL with reason keyCompromise, as Puppet does. The CRL keeps its existing entries, its CRL number is incremented, and when ca_crl.pem holds a CRL chain only the first (this CA's) CRL is replaced. Certificates stay in signed/ (use `clean` to remove them). Revoking a serial that is already on the CRL is not an error.",
@@ -112,6 +126,40 @@ pub enum Command {
         after_long_help = "EXAMPLES:\n  clusterca check\n  clusterca check --repair --format json"
     )]
     Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The CSR file (PEM or DER).
+    #[arg(value_name = "CSR-FILE")]
+    pub csr: PathBuf,
+
+    /// The certname to file it under [default: the CSR's CN].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// Certnames whose requests to sign.
+    #[arg(
+        value_name = "NAME",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub names: Vec<String>,
+
+    /// Sign every queued request.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Allow alt names matching PATTERN (exact name, *.domain, or IP:address). Repeatable.
+    #[arg(long = "allow-alt-name", value_name = "PATTERN")]
+    pub allow_alt_names: Vec<String>,
+
+    /// Certificate lifetime: a number with unit y, d, h, m or s.
+    #[arg(long, default_value = "5y", value_name = "TTL")]
+    pub ttl: String,
 }
 
 #[derive(Debug, Args)]

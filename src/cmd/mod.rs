@@ -7,6 +7,7 @@ mod issue;
 mod list;
 mod revoke;
 mod show;
+mod sign;
 
 use std::time::Duration;
 
@@ -24,6 +25,8 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Show(args) => show::run(g, args),
         Command::List(args) => list::run(g, args),
         Command::Check(args) => check::run(g, args),
+        Command::Submit(args) => sign::submit(g, args),
+        Command::Sign(args) => sign::sign(g, args),
         Command::Revoke(args) => revoke::revoke(g, args),
         Command::Clean(args) => revoke::clean(g, args),
         Command::Crl(args) => revoke::crl(g, args),

@@ -15,7 +15,7 @@ use rustls_pki_types::CertificateDer;
 use time::{Duration, OffsetDateTime};
 
 use crate::inspect;
-use crate::{AltName, AltNames, CertName, Error, PrivateKey, Ttl};
+use crate::{AltName, AltNames, CertName, CertRequest, Error, PrivateKey, Ttl};
 
 /// Puppet backdates every certificate by a day so that clocks a little behind still accept it
 /// (`certificate_authority.clj`, `not-before = now - 1 day`).
@@ -216,49 +216,38 @@ impl CertificateAuthority {
         serial: u64,
         now: OffsetDateTime,
     ) -> Result<IssuedCert, Error> {
-        let now = whole_seconds(now);
-        let mut params = CertificateParams::default();
-        params.distinguished_name = DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, spec.name.as_str());
-        params.subject_alt_names = spec
-            .alt_names
-            .iter()
-            .map(|n| match n {
-                AltName::Dns(d) => d
-                    .clone()
-                    .try_into()
-                    .map(SanType::DnsName)
-                    .map_err(Error::signing),
-                AltName::Ip(ip) => Ok(SanType::IpAddress(*ip)),
-            })
-            .collect::<Result<_, _>>()?;
-        params.serial_number = Some(SerialNumber::from(serial));
-        params.not_before = now - BACKDATE;
-        params.not_after = now + spec.ttl.duration();
-        params.is_ca = IsCa::ExplicitNoCa;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        if key.is_rsa() {
-            params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
-        }
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
-        params.use_authority_key_identifier_extension = true;
+        let params = leaf_params(spec, serial, now, key.is_rsa())?;
         let cert = params
             .signed_by(key.pair(), &self.issuer)
             .map_err(Error::signing)?;
-        Ok(IssuedCert {
-            name: spec.name.clone(),
-            serial,
-            not_before: params.not_before,
-            not_after: params.not_after,
-            subject: format!("/CN={}", spec.name),
-            der: cert.der().to_vec(),
-            pem: cert.pem(),
-        })
+        Ok(issued(spec, serial, &params, &cert))
+    }
+
+    /// Signs a certificate for the key in a request that passed policy, with Puppet's
+    /// profile plus the request's `pp_*` extensions.
+    pub fn sign_request(
+        &self,
+        spec: &LeafSpec,
+        req: &CertRequest,
+        serial: u64,
+        now: OffsetDateTime,
+    ) -> Result<IssuedCert, Error> {
+        let public = rcgen::SubjectPublicKeyInfo::from_der(&req.spki_der).map_err(|e| {
+            Error::UnsupportedKey {
+                reason: format!("the request's public key: {e}"),
+            }
+        })?;
+        let rsa = inspect::spki_info(&req.spki_der)?.algorithm == "RSA";
+        let mut params = leaf_params(spec, serial, now, rsa)?;
+        for ext in &req.copied {
+            let mut custom = rcgen::CustomExtension::from_oid_content(&ext.oid, ext.value.clone());
+            custom.set_criticality(ext.critical);
+            params.custom_extensions.push(custom);
+        }
+        let cert = params
+            .signed_by(&public, &self.issuer)
+            .map_err(Error::signing)?;
+        Ok(issued(spec, serial, &params, &cert))
     }
 
     /// Signs a CRL (version 2, with the CA's AKI and a CRL number); revocation reason
@@ -289,6 +278,64 @@ impl CertificateAuthority {
             .signed_by(&self.issuer)
             .and_then(|crl| crl.pem())
             .map_err(Error::signing)
+    }
+}
+
+/// The parameters of a leaf certificate with Puppet's profile.
+fn leaf_params(
+    spec: &LeafSpec,
+    serial: u64,
+    now: OffsetDateTime,
+    rsa: bool,
+) -> Result<CertificateParams, Error> {
+    let now = whole_seconds(now);
+    let mut params = CertificateParams::default();
+    params.distinguished_name = DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, spec.name.as_str());
+    params.subject_alt_names = spec
+        .alt_names
+        .iter()
+        .map(|n| match n {
+            AltName::Dns(d) => d
+                .clone()
+                .try_into()
+                .map(SanType::DnsName)
+                .map_err(Error::signing),
+            AltName::Ip(ip) => Ok(SanType::IpAddress(*ip)),
+        })
+        .collect::<Result<_, _>>()?;
+    params.serial_number = Some(SerialNumber::from(serial));
+    params.not_before = now - BACKDATE;
+    params.not_after = now + spec.ttl.duration();
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    if rsa {
+        params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
+    }
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    params.use_authority_key_identifier_extension = true;
+    Ok(params)
+}
+
+fn issued(
+    spec: &LeafSpec,
+    serial: u64,
+    params: &CertificateParams,
+    cert: &rcgen::Certificate,
+) -> IssuedCert {
+    IssuedCert {
+        name: spec.name.clone(),
+        serial,
+        not_before: params.not_before,
+        not_after: params.not_after,
+        subject: format!("/CN={}", spec.name),
+        der: cert.der().to_vec(),
+        pem: cert.pem(),
     }
 }
 

@@ -43,6 +43,13 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A certificate request was refused by policy.
+    Refused {
+        /// The certname it was filed under.
+        name: String,
+        /// Why.
+        reason: String,
+    },
     /// Signing failed inside the crypto library.
     Signing {
         /// The library's message.
@@ -66,6 +73,9 @@ impl fmt::Display for Error {
             Error::Malformed { what, reason } => write!(f, "malformed {what}: {reason}"),
             Error::UnsupportedKey { reason } => write!(f, "unsupported key: {reason}"),
             Error::CaMismatch { reason } => write!(f, "unusable CA: {reason}"),
+            Error::Refused { name, reason } => {
+                write!(f, "refusing to sign {name}: {reason}")
+            }
             Error::Signing { reason } => write!(f, "signing failed: {reason}"),
         }
     }

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 mod ca;
+mod csr;
 mod der;
 mod error;
 mod finding;
@@ -16,6 +17,7 @@ mod name;
 mod ttl;
 
 pub use ca::{CaSpec, CertificateAuthority, CrlEntry, CrlSpec, IssuedCert, LeafSpec};
+pub use csr::{AltNamePolicy, CertRequest, CopiedExtension};
 pub use error::Error;
 pub use finding::{Finding, Severity};
 pub use key::{pem_encode, KeyType, PrivateKey};

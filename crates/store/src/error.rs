@@ -52,6 +52,18 @@ pub enum Error {
         /// The certname.
         name: String,
     },
+    /// A certname has no request waiting.
+    NoRequest {
+        /// The certname.
+        name: String,
+    },
+    /// A request was submitted for a name that already has one, or a certificate.
+    AlreadyFiled {
+        /// The certname.
+        name: String,
+        /// `requested` or `signed`.
+        state: &'static str,
+    },
     /// A certname has no signed certificate.
     NotSigned {
         /// The certname.
@@ -108,6 +120,11 @@ impl fmt::Display for Error {
             Error::AlreadySigned { name } => write!(
                 f,
                 "{name} already has a signed certificate; revoke and clean it before issuing again"
+            ),
+            Error::NoRequest { name } => write!(f, "{name} has no certificate request to sign"),
+            Error::AlreadyFiled { name, state } => write!(
+                f,
+                "{name} already has a {state} certificate; ignoring certificate request"
             ),
             Error::NotSigned { name } => write!(f, "{name} has no signed certificate"),
             Error::Unknown { name } => {

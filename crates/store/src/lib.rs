@@ -14,6 +14,7 @@ pub mod fsutil;
 pub mod inventory;
 mod issue;
 mod lock;
+mod requests;
 mod revoke;
 pub mod serial;
 mod status;

@@ -1,0 +1,258 @@
+//! Certificate signing requests and the signing policy.
+//!
+//! Policy (DESIGN.md, "CSR policy"): the CSR's signature must verify; alt names beyond
+//! `DNS:<certname>` are refused unless an allowed pattern matches them; wildcard alt names,
+//! `CA:TRUE`, Puppet's authorization extensions (`1.3.6.1.4.1.34380.1.3.*`, `pp_cli_auth`
+//! among them) and unknown extensions are refused; Puppet's `pp_*` extensions under
+//! `.34380.1.1.*` (ppRegCertExt) and `.34380.1.2.*` (ppPrivCertExt) are copied into the
+//! certificate, as Puppet Server does (`certificate_authority.clj`, `validate-extensions!`).
+
+use std::net::IpAddr;
+
+use x509_parser::certification_request::X509CertificationRequest;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::FromDer;
+
+use crate::inspect::looks_like_pem;
+use crate::{AltName, CertName, Error};
+
+const PP_REG: &str = "1.3.6.1.4.1.34380.1.1.";
+const PP_PRIV: &str = "1.3.6.1.4.1.34380.1.2.";
+const PP_AUTH: &str = "1.3.6.1.4.1.34380.1.3.";
+
+/// An extension to copy from the request into the certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopiedExtension {
+    /// OID arcs.
+    pub oid: Vec<u64>,
+    /// Critical flag.
+    pub critical: bool,
+    /// The extension value (DER).
+    pub value: Vec<u8>,
+}
+
+/// A parsed CSR whose signature verified.
+#[derive(Debug, Clone)]
+pub struct CertRequest {
+    /// The subject's common name.
+    pub common_name: Option<String>,
+    /// Requested alt names (DNS and IP).
+    pub alt_names: Vec<AltName>,
+    /// Puppet `pp_*` extensions to copy.
+    pub copied: Vec<CopiedExtension>,
+    /// What policy must refuse whatever the allow-list says (CA:TRUE, authorization or unknown
+    /// extensions, unsupported alt name types), one reason each.
+    pub refusals: Vec<String>,
+    /// SubjectPublicKeyInfo, DER.
+    pub spki_der: Vec<u8>,
+    /// The request as PEM.
+    pub pem: String,
+}
+
+fn bad(reason: impl ToString) -> Error {
+    Error::Malformed {
+        what: "certificate request",
+        reason: reason.to_string(),
+    }
+}
+
+impl CertRequest {
+    /// Parses one CSR (PEM or DER) and verifies its self-signature.
+    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        let der = if looks_like_pem(bytes) {
+            use rustls_pki_types::pem::PemObject;
+            rustls_pki_types::CertificateSigningRequestDer::from_pem_slice(bytes)
+                .map_err(|e| bad(format!("no CERTIFICATE REQUEST block ({e})")))?
+                .as_ref()
+                .to_vec()
+        } else {
+            bytes.to_vec()
+        };
+        let (rest, csr) = X509CertificationRequest::from_der(&der).map_err(bad)?;
+        if !rest.is_empty() {
+            return Err(bad("trailing bytes after the request"));
+        }
+        csr.verify_signature()
+            .map_err(|_| bad("its signature does not verify"))?;
+        let info = &csr.certification_request_info;
+        let common_name = info
+            .subject
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            .map(str::to_owned);
+        let mut alt_names = Vec::new();
+        let mut copied = Vec::new();
+        let mut refusals = Vec::new();
+        for attr in info.iter_attributes() {
+            let x509_parser::cri_attributes::ParsedCriAttribute::ExtensionRequest(req) =
+                attr.parsed_attribute()
+            else {
+                continue;
+            };
+            for ext in &req.extensions {
+                let oid = ext.oid.to_id_string();
+                match ext.parsed_extension() {
+                    ParsedExtension::SubjectAlternativeName(san) => {
+                        for n in &san.general_names {
+                            match n {
+                                GeneralName::DNSName(d) => match d.parse::<AltName>() {
+                                    Ok(a) => alt_names.push(a),
+                                    Err(e) => refusals.push(e.to_string()),
+                                },
+                                GeneralName::IPAddress(b) => match ip(b) {
+                                    Some(a) => alt_names.push(AltName::Ip(a)),
+                                    None => refusals.push("a malformed IP alt name".into()),
+                                },
+                                other => {
+                                    refusals.push(format!("alt name {other:?} is not DNS or IP"))
+                                }
+                            }
+                        }
+                    }
+                    ParsedExtension::BasicConstraints(bc) if bc.ca => {
+                        refusals.push("it asks for CA:TRUE".into());
+                    }
+                    // Our profile sets these itself; what the request says is ignored.
+                    ParsedExtension::BasicConstraints(_)
+                    | ParsedExtension::KeyUsage(_)
+                    | ParsedExtension::ExtendedKeyUsage(_)
+                    | ParsedExtension::SubjectKeyIdentifier(_) => {}
+                    _ if oid.starts_with(PP_AUTH) => refusals.push(format!(
+                        "authorization extension {oid}{} is not accepted from a request",
+                        if oid.ends_with(".3.39") {
+                            " (pp_cli_auth)"
+                        } else {
+                            ""
+                        }
+                    )),
+                    _ if oid.starts_with(PP_REG) || oid.starts_with(PP_PRIV) => {
+                        copied.push(CopiedExtension {
+                            oid: ext
+                                .oid
+                                .iter()
+                                .map(|arcs| arcs.collect())
+                                .unwrap_or_default(),
+                            critical: ext.critical,
+                            value: ext.value.to_vec(),
+                        });
+                    }
+                    _ => refusals.push(format!("extension {oid} is not allowed")),
+                }
+            }
+        }
+        Ok(CertRequest {
+            common_name,
+            alt_names,
+            copied,
+            refusals,
+            spki_der: info.subject_pki.raw.to_vec(),
+            pem: crate::pem_encode("CERTIFICATE REQUEST", &der),
+        })
+    }
+}
+
+fn ip(b: &[u8]) -> Option<IpAddr> {
+    match b.len() {
+        4 => <[u8; 4]>::try_from(b).ok().map(IpAddr::from),
+        16 => <[u8; 16]>::try_from(b).ok().map(IpAddr::from),
+        _ => None,
+    }
+}
+
+/// Which alt names beyond `DNS:<certname>` may be signed: exact names (`smartproxy.example.net`),
+/// domain patterns (`*.example.net`, any name under the domain) and addresses (`IP:192.0.2.10`).
+#[derive(Debug, Clone, Default)]
+pub struct AltNamePolicy {
+    patterns: Vec<String>,
+}
+
+impl AltNamePolicy {
+    /// A policy allowing `patterns` (lowercased; `DNS:` prefixes dropped).
+    pub fn new(patterns: impl IntoIterator<Item = String>) -> Self {
+        AltNamePolicy {
+            patterns: patterns
+                .into_iter()
+                .map(|p| {
+                    let p = p.trim().to_ascii_lowercase();
+                    p.strip_prefix("dns:").map(str::to_owned).unwrap_or(p)
+                })
+                .filter(|p| !p.is_empty())
+                .collect(),
+        }
+    }
+
+    fn allows(&self, name: &AltName) -> bool {
+        self.patterns.iter().any(|p| match name {
+            AltName::Ip(ip) => p
+                .strip_prefix("ip:")
+                .is_some_and(|a| a.parse::<IpAddr>().ok() == Some(*ip)),
+            AltName::Dns(d) => match p.strip_prefix("*.") {
+                Some(domain) => {
+                    d.len() > domain.len() + 1
+                        && d.ends_with(domain)
+                        && d[..d.len() - domain.len()].ends_with('.')
+                }
+                None => p == d,
+            },
+        })
+    }
+
+    /// Checks `req` filed under `name`: the whole policy of the module documentation.
+    /// The error names the offending alt name, extension or mismatch.
+    pub fn check(&self, name: &CertName, req: &CertRequest) -> Result<(), Error> {
+        let refuse = |reason: String| Error::Refused {
+            name: name.to_string(),
+            reason,
+        };
+        match &req.common_name {
+            Some(cn) if cn == name.as_str() => {}
+            Some(cn) => return Err(refuse(format!("its CN {cn:?} does not match the certname"))),
+            None => return Err(refuse("it has no CN".into())),
+        }
+        if let Some(r) = req.refusals.first() {
+            return Err(refuse(r.clone()));
+        }
+        let own = AltName::from_certname(name);
+        for alt in &req.alt_names {
+            if *alt == own {
+                continue;
+            }
+            if alt.is_wildcard() {
+                return Err(refuse(format!("wildcard alt name {alt} is not signed")));
+            }
+            if !self.allows(alt) {
+                return Err(refuse(format!(
+                    "alt name {alt} is not allowed (allow it with --allow-alt-name or in alt-names.allow)"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_exact_names_domains_and_addresses() {
+        let p = AltNamePolicy::new(
+            [
+                "DNS:SmartProxy.example.net",
+                "*.pool.example.net",
+                "IP:192.0.2.10",
+            ]
+            .map(String::from),
+        );
+        let a = |s: &str| s.parse::<AltName>().unwrap();
+        assert!(p.allows(&a("smartproxy.example.net")));
+        assert!(p.allows(&a("web1.pool.example.net")));
+        assert!(p.allows(&a("a.b.pool.example.net")));
+        assert!(p.allows(&a("IP:192.0.2.10")));
+        assert!(!p.allows(&a("pool.example.net")));
+        assert!(!p.allows(&a("evilpool.example.net")));
+        assert!(!p.allows(&a("other.example.net")));
+        assert!(!p.allows(&a("IP:192.0.2.11")));
+    }
+}

@@ -1,0 +1,143 @@
+//! The CSR queue: `submit` files a request under `requests/<name>.pem`, `sign` signs queued
+//! requests under the alt-name policy (flag patterns plus `alt-names.allow` in the CA
+//! directory, one pattern a line, `#` comments).
+
+use clusterca_pki::{
+    AltNamePolicy, CertName, CertRequest, CertificateAuthority, IssuedCert, LeafSpec, Ttl,
+};
+use rayon::prelude::*;
+use time::OffsetDateTime;
+
+use crate::error::IoContext;
+use crate::{check_new_names, fsutil, Error, Signer, Store};
+
+/// Name of the allow-list file in the CA directory.
+pub const ALLOW_FILE: &str = "alt-names.allow";
+
+impl Store {
+    /// Patterns from `alt-names.allow`, if the file exists.
+    pub fn allowed_alt_names(&self) -> Result<Vec<String>, Error> {
+        let path = self.path(ALLOW_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(text
+                .lines()
+                .map(|l| l.split('#').next().unwrap_or_default().trim().to_owned())
+                .filter(|l| !l.is_empty())
+                .collect()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e).ctx("read", &path),
+        }
+    }
+
+    /// Certnames with a request waiting, sorted.
+    pub fn pending_requests(&self) -> Result<Vec<CertName>, Error> {
+        let dir = self.path("requests");
+        let mut names: Vec<CertName> = std::fs::read_dir(&dir)
+            .ctx("read directory", &dir)?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|f| f.strip_suffix(".pem"))
+                    .and_then(|n| n.parse().ok())
+            })
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    fn read_request(&self, name: &CertName) -> Result<CertRequest, Error> {
+        let path = self.request_path(name);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NoRequest {
+                    name: name.to_string(),
+                })
+            }
+            Err(e) => return Err(e).ctx("read", &path),
+        };
+        CertRequest::parse(&bytes).map_err(|source| Error::Pki { path, source })
+    }
+}
+
+impl Signer<'_> {
+    /// Files `req` under `requests/<name>.pem`, as Puppet's `PUT certificate_request` does:
+    /// refused when the name already has a request or a signed certificate, or when the CN
+    /// is not the name.
+    pub fn submit(&mut self, name: &CertName, req: &CertRequest) -> Result<(), Error> {
+        let store = self.store;
+        if req.common_name.as_deref() != Some(name.as_str()) {
+            return Err(Error::Pki {
+                path: store.request_path(name),
+                source: clusterca_pki::Error::Refused {
+                    name: name.to_string(),
+                    reason: format!(
+                        "instance name {:?} does not match requested key {:?}",
+                        req.common_name.as_deref().unwrap_or(""),
+                        name.as_str()
+                    ),
+                },
+            });
+        }
+        for (path, state) in [
+            (store.signed_path(name), "signed"),
+            (store.request_path(name), "requested"),
+        ] {
+            if path.exists() {
+                return Err(Error::AlreadyFiled {
+                    name: name.to_string(),
+                    state,
+                });
+            }
+        }
+        fsutil::write_atomic(
+            &store.request_path(name),
+            req.pem.as_bytes(),
+            store.public_spec(),
+        )
+    }
+
+    /// Signs the queued requests of `names` under `policy`, all or nothing: every request is
+    /// checked before any serial is reserved. Signed requests are removed from `requests/`.
+    pub fn sign_requests(
+        &mut self,
+        ca: &CertificateAuthority,
+        names: &[CertName],
+        policy: &AltNamePolicy,
+        ttl: Ttl,
+        now: OffsetDateTime,
+    ) -> Result<Vec<IssuedCert>, Error> {
+        let store = self.store;
+        let mut batch = Vec::with_capacity(names.len());
+        for name in names {
+            let req = store.read_request(name)?;
+            policy.check(name, &req).map_err(|source| Error::Pki {
+                path: store.request_path(name),
+                source,
+            })?;
+            let spec = LeafSpec::new(name.clone(), req.alt_names.clone(), ttl);
+            batch.push((spec, req));
+        }
+        check_new_names(store, batch.iter().map(|(s, _)| &s.name))?;
+        let first = self.allocate_serials(batch.len() as u64)?;
+        let issued = batch
+            .par_iter()
+            .enumerate()
+            .map(|(i, (spec, req))| {
+                ca.sign_request(spec, req, first + i as u64, now)
+                    .map_err(|source| Error::Pki {
+                        path: store.request_path(&spec.name),
+                        source,
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.record(&issued)?;
+        for (spec, _) in &batch {
+            let path = store.request_path(&spec.name);
+            std::fs::remove_file(&path).ctx("remove", &path)?;
+        }
+        fsutil::sync_dir(&store.path("requests"))?;
+        Ok(issued)
+    }
+}

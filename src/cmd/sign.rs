@@ -1,0 +1,114 @@
+//! `clusterca submit` and `clusterca sign`: the CSR queue.
+
+use std::io::Write;
+
+use clusterca_pki::{AltNamePolicy, CertName, CertRequest, Ttl};
+use clusterca_store::{inventory, Store};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::cli::{Format, Global, SignArgs, SubmitArgs};
+use crate::output::{self, sanitize};
+use crate::{Failure, Outcome};
+
+/// `--format json` output of `sign`: one object per certificate.
+#[derive(Serialize)]
+struct Signed {
+    name: String,
+    serial_number: u64,
+    not_after: String,
+    fingerprint: String,
+    certificate: String,
+}
+
+pub fn submit(g: &Global, args: &SubmitArgs) -> Result<Outcome, Failure> {
+    let bytes = super::read_input(&args.csr)?;
+    let req = CertRequest::parse(&bytes)
+        .map_err(|e| Failure::input(format!("{}: {e}", args.csr.display())))?;
+    let name: CertName = match &args.name {
+        Some(n) => n.parse()?,
+        None => req
+            .common_name
+            .as_deref()
+            .ok_or_else(|| {
+                Failure::input(format!(
+                    "{}: the request has no CN; pass --name",
+                    args.csr.display()
+                ))
+            })?
+            .parse()?,
+    };
+    let timeout = super::parse_timeout(&g.lock_timeout)?;
+    let store = Store::open(&g.dir)?;
+    store.signer(timeout)?.submit(&name, &req)?;
+    let path = store.request_path(&name);
+    if g.format == Format::Json {
+        output::json(
+            &serde_json::json!({ "name": name.as_str(), "request": path.display().to_string() }),
+        )?;
+    } else {
+        writeln!(
+            std::io::stdout(),
+            "submitted {} as {}",
+            sanitize(name.as_str()),
+            sanitize(&path.display().to_string())
+        )?;
+    }
+    Ok(Outcome::Clean)
+}
+
+pub fn sign(g: &Global, args: &SignArgs) -> Result<Outcome, Failure> {
+    let ttl: Ttl = args.ttl.parse()?;
+    let timeout = super::parse_timeout(&g.lock_timeout)?;
+    let mut names = args
+        .names
+        .iter()
+        .map(|n| n.parse())
+        .collect::<Result<Vec<CertName>, _>>()?;
+    let store = Store::open(&g.dir)?;
+    let ca = store.load_ca()?;
+    let mut patterns = args.allow_alt_names.clone();
+    patterns.extend(store.allowed_alt_names()?);
+    let policy = AltNamePolicy::new(patterns);
+    let issued = {
+        let mut signer = store.signer(timeout)?;
+        if args.all {
+            names = store.pending_requests()?;
+        }
+        if names.is_empty() {
+            Vec::new()
+        } else {
+            signer.sign_requests(&ca, &names, &policy, ttl, OffsetDateTime::now_utc())?
+        }
+    };
+    let report: Vec<Signed> = issued
+        .iter()
+        .map(|c| Signed {
+            name: c.name.to_string(),
+            serial_number: c.serial,
+            not_after: inventory::format_time(c.not_after),
+            fingerprint: clusterca_pki::fingerprint_sha256(&c.der),
+            certificate: store.signed_path(&c.name).display().to_string(),
+        })
+        .collect();
+    if g.format == Format::Json {
+        output::json(&report)?;
+        return Ok(Outcome::Clean);
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if report.is_empty() {
+        writeln!(out, "No requests to sign")?;
+    }
+    for r in &report {
+        writeln!(
+            out,
+            "signed {} serial 0x{:04X} valid until {}  {}",
+            sanitize(&r.name),
+            r.serial_number,
+            r.not_after,
+            sanitize(&r.certificate)
+        )?;
+    }
+    out.flush()?;
+    Ok(Outcome::Clean)
+}
