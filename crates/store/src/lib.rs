@@ -380,18 +380,29 @@ impl Signer<'_> {
         batch: &[(LeafSpec, &PrivateKey)],
         now: OffsetDateTime,
     ) -> Result<Vec<IssuedCert>, Error> {
+        self.sign_batch(batch, |(spec, key), serial| {
+            ca.issue(spec, key, serial, now)
+        })
+    }
+
+    /// The batch pipeline every signing path shares: check the names, reserve the serials
+    /// in one step, run `sign` in parallel with each item's serial, record the batch.
+    pub(crate) fn sign_batch<T: Sync>(
+        &mut self,
+        batch: &[(LeafSpec, T)],
+        sign: impl Fn(&(LeafSpec, T), u64) -> Result<IssuedCert, clusterca_pki::Error> + Sync,
+    ) -> Result<Vec<IssuedCert>, Error> {
         use rayon::prelude::*;
         check_new_names(self.store, batch.iter().map(|(s, _)| &s.name))?;
         let first = self.allocate_serials(batch.len() as u64)?;
         let issued = batch
             .par_iter()
             .enumerate()
-            .map(|(i, (spec, key))| {
-                ca.issue(spec, key, first + i as u64, now)
-                    .map_err(|source| Error::Pki {
-                        path: self.store.signed_path(&spec.name),
-                        source,
-                    })
+            .map(|(i, item)| {
+                sign(item, first + i as u64).map_err(|source| Error::Pki {
+                    path: self.store.signed_path(&item.0.name),
+                    source,
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.record(&issued)?;

@@ -5,11 +5,10 @@
 use clusterca_pki::{
     AltNamePolicy, CertName, CertRequest, CertificateAuthority, IssuedCert, LeafSpec, Ttl,
 };
-use rayon::prelude::*;
 use time::OffsetDateTime;
 
 use crate::error::IoContext;
-use crate::{check_new_names, fsutil, Error, Signer, Store};
+use crate::{fsutil, Error, Signer, Store};
 
 /// Name of the allow-list file in the CA directory.
 pub const ALLOW_FILE: &str = "alt-names.allow";
@@ -119,20 +118,9 @@ impl Signer<'_> {
             let spec = LeafSpec::new(name.clone(), req.alt_names.clone(), ttl);
             batch.push((spec, req));
         }
-        check_new_names(store, batch.iter().map(|(s, _)| &s.name))?;
-        let first = self.allocate_serials(batch.len() as u64)?;
-        let issued = batch
-            .par_iter()
-            .enumerate()
-            .map(|(i, (spec, req))| {
-                ca.sign_request(spec, req, first + i as u64, now)
-                    .map_err(|source| Error::Pki {
-                        path: store.request_path(&spec.name),
-                        source,
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        self.record(&issued)?;
+        let issued = self.sign_batch(&batch, |(spec, req), serial| {
+            ca.sign_request(spec, req, serial, now)
+        })?;
         for (spec, _) in &batch {
             let path = store.request_path(&spec.name);
             std::fs::remove_file(&path).ctx("remove", &path)?;
