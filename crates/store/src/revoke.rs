@@ -38,6 +38,15 @@ impl Store {
     fn crl_state(&self) -> Result<CrlState, Error> {
         let path = self.path("ca_crl.pem");
         let bytes = std::fs::read(&path).ctx("read", &path)?;
+        // An empty file is a CA that never had a CRL (hand-made, or imported without one):
+        // start one. Anything else that holds no CRL is an error, never silently replaced.
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(CrlState {
+                entries: BTreeMap::new(),
+                number: 0,
+                rest_pem: String::new(),
+            });
+        }
         let crls = inspect::crls(&bytes).map_err(|source| Error::Pki {
             path: path.clone(),
             source,
