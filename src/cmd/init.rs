@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use clusterca_pki::{inspect, CaSpec, KeyType, PrivateKey, Ttl};
+use clusterca_pki::{CaSpec, KeyType, PrivateKey, Ttl};
 use clusterca_store::{inventory, Owner, Store};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -55,21 +55,15 @@ pub fn run(g: &Global, args: &InitArgs) -> Result<Outcome, Failure> {
     let now = OffsetDateTime::now_utc();
     let key = PrivateKey::generate(key_type)?;
     let (_store, ca) = Store::create(&g.dir, &spec, key, puppet_owner(), now)?;
-    let info = inspect::certificate_info(ca.cert_der(), now)?;
+    let (not_before, not_after) = ca.validity();
     let created = Created {
         dir: g.dir.display().to_string(),
         subject: ca.subject().to_owned(),
         key_type: key_type.to_string(),
         serial_number: 1,
-        not_before: info
-            .not_before_time
-            .map(inventory::format_time)
-            .unwrap_or_default(),
-        not_after: info
-            .not_after_time
-            .map(inventory::format_time)
-            .unwrap_or_default(),
-        fingerprint: info.fingerprint,
+        not_before: inventory::format_time(not_before),
+        not_after: inventory::format_time(not_after),
+        fingerprint: clusterca_pki::fingerprint_sha256(ca.cert_der()),
         files: vec![
             "ca_crt.pem",
             "ca_key.pem",

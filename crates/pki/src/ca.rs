@@ -100,6 +100,8 @@ pub struct CertificateAuthority {
     cert_der: Vec<u8>,
     subject: String,
     key_id: Option<Vec<u8>>,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
     issuer: Issuer<'static, KeyPair>,
 }
 
@@ -173,6 +175,8 @@ impl CertificateAuthority {
             cert_der: first.clone(),
             subject: info.subject_oneline,
             key_id: info.subject_key_id,
+            not_before: info.not_before_time.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            not_after: info.not_after_time.unwrap_or(OffsetDateTime::UNIX_EPOCH),
             issuer,
         })
     }
@@ -185,6 +189,11 @@ impl CertificateAuthority {
     /// The issuing CA certificate, DER.
     pub fn cert_der(&self) -> &[u8] {
         &self.cert_der
+    }
+
+    /// The issuing CA certificate's notBefore and notAfter.
+    pub fn validity(&self) -> (OffsetDateTime, OffsetDateTime) {
+        (self.not_before, self.not_after)
     }
 
     /// The CA's public key as DER SubjectPublicKeyInfo.

@@ -540,11 +540,6 @@ pub fn crls(bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
         .collect())
 }
 
-/// Describes one DER CRL.
-pub fn crl_info_der(der: &[u8]) -> Result<CrlInfo, Error> {
-    crl_info(der)
-}
-
 fn csr_info(der: &[u8]) -> Result<CsrInfo, Error> {
     let (rest, csr) = X509CertificationRequest::from_der(der).map_err(|e| malformed("CSR", e))?;
     if !rest.is_empty() {
@@ -580,7 +575,8 @@ fn csr_info(der: &[u8]) -> Result<CsrInfo, Error> {
     })
 }
 
-fn crl_info(der: &[u8]) -> Result<CrlInfo, Error> {
+/// Describes one DER CRL. Trailing bytes are an error.
+pub fn crl_info(der: &[u8]) -> Result<CrlInfo, Error> {
     let (rest, crl) = CertificateRevocationList::from_der(der).map_err(|e| malformed("CRL", e))?;
     if !rest.is_empty() {
         return Err(malformed("CRL", "trailing bytes after the CRL"));

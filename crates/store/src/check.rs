@@ -383,7 +383,7 @@ impl Store {
                 return Ok(());
             }
         };
-        match inspect::crl_info_der(&first) {
+        match inspect::crl_info(&first) {
             Ok(info) => {
                 if info.next_update_time.is_some_and(|t| t <= now) {
                     f.push(Finding::new(

@@ -101,7 +101,7 @@ impl fmt::Display for Error {
                 None => write!(f, "{}: {reason}", path.display()),
             },
             Error::Pki { path, source } => write!(f, "{}: {source}", path.display()),
-            Error::NotACa { dir, missing } if missing.len() == 5 => write!(
+            Error::NotACa { dir, missing } if missing.len() == crate::REQUIRED_FILES.len() => write!(
                 f,
                 "{} is not a CA directory (no ca_crt.pem, ca_key.pem, ...); create one with `clusterca init`",
                 dir.display()

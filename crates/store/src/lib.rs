@@ -33,7 +33,7 @@ pub use fsutil::{FileSpec, Owner};
 pub use inventory::InventoryLine;
 pub use issue::{IssueJob, IssuedFiles};
 pub use revoke::CrlUpdate;
-pub use status::{CertState, CertStatus, Fingerprints};
+pub use status::{CertState, CertStatus, EmptyObject, Fingerprints};
 
 /// The files every CA directory has; Puppet Server refuses to start with some missing.
 pub const REQUIRED_FILES: [&str; 5] = [
@@ -98,17 +98,11 @@ impl Store {
                 path: dir.join("ca_crl.pem"),
                 source,
             })?;
-        let info =
-            clusterca_pki::inspect::certificate_info(ca.cert_der(), now).map_err(|source| {
-                Error::Pki {
-                    path: dir.join("ca_crt.pem"),
-                    source,
-                }
-            })?;
+        let (not_before, not_after) = ca.validity();
         let ca_line = InventoryLine {
             serial: 1,
-            not_before: info.not_before_time.unwrap_or(now),
-            not_after: info.not_after_time.unwrap_or(now),
+            not_before,
+            not_after,
             subject: ca.subject().to_owned(),
         };
 

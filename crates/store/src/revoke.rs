@@ -58,7 +58,7 @@ impl Store {
                 reason: "no X509 CRL block".into(),
             });
         };
-        let info = inspect::crl_info_der(first).map_err(|source| Error::Pki {
+        let info = inspect::crl_info(first).map_err(|source| Error::Pki {
             path: path.clone(),
             source,
         })?;

@@ -51,7 +51,7 @@ pub struct CertStatus {
     /// All subjectAltNames, IP addresses first (as Puppet orders them).
     pub subject_alt_names: Vec<String>,
     /// Puppet authorization extensions (not issued by clusterca yet: always empty).
-    pub authorization_extensions: serde_json_map::Empty,
+    pub authorization_extensions: EmptyObject,
     /// SHA-256 fingerprint, colon hex.
     pub fingerprint: String,
     /// All fingerprints.
@@ -67,17 +67,14 @@ pub struct CertStatus {
     pub not_after: Option<String>,
 }
 
-/// A tiny stand-in for an empty JSON object, so this crate needs no JSON library.
-pub mod serde_json_map {
-    /// Serialises as `{}`.
-    #[derive(Debug, Clone, Copy, Default)]
-    pub struct Empty;
+/// An empty JSON object (`{}`), so this crate needs no JSON library.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EmptyObject;
 
-    impl serde::Serialize for Empty {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            use serde::ser::SerializeMap;
-            s.serialize_map(Some(0))?.end()
-        }
+impl Serialize for EmptyObject {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        s.serialize_map(Some(0))?.end()
     }
 }
 
@@ -144,7 +141,7 @@ pub(crate) fn collect(store: &Store, now: OffsetDateTime) -> Result<Vec<CertStat
             state,
             dns_alt_names: info.dns_alt_names,
             subject_alt_names: ips_first(info.subject_alt_names),
-            authorization_extensions: serde_json_map::Empty,
+            authorization_extensions: EmptyObject,
             fingerprint: info.fingerprint,
             fingerprints: fingerprints(&der),
             serial_number: info.serial_decimal.parse().ok(),
@@ -171,7 +168,7 @@ pub(crate) fn collect(store: &Store, now: OffsetDateTime) -> Result<Vec<CertStat
             state: CertState::Requested,
             dns_alt_names: csr.dns_alt_names,
             subject_alt_names: ips_first(csr.subject_alt_names),
-            authorization_extensions: serde_json_map::Empty,
+            authorization_extensions: EmptyObject,
             fingerprint: csr.fingerprint,
             fingerprints: fingerprints(&csr.der),
             serial_number: None,
