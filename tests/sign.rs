@@ -305,13 +305,7 @@ fn submit_refuses_bad_requests_and_writes_nothing() {
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
         assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
         assert_eq!(run.stderr.lines().count(), 1, "{args:?}");
-        let after = s.snapshot();
-        let changed: Vec<_> = before
-            .keys()
-            .chain(after.keys())
-            .filter(|k| before.get(*k) != after.get(*k) && !k.ends_with("clusterca.lock"))
-            .collect();
-        assert!(changed.is_empty(), "{args:?} changed {changed:?}");
+        common::assert_unchanged(&before, &s.snapshot(), &format!("{args:?}"));
     }
     s.run(&["sign", "good.example.net"]).ok();
     let run = s.run(&["submit", "good.csr"]);

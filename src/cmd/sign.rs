@@ -40,6 +40,7 @@ pub fn submit(g: &Global, args: &SubmitArgs) -> Result<Outcome, Failure> {
     };
     let timeout = super::parse_timeout(&g.lock_timeout)?;
     let store = Store::open(&g.dir)?;
+    store.check_submittable(&name, &req)?;
     store.signer(timeout)?.submit(&name, &req)?;
     let path = store.request_path(&name);
     if g.format == Format::Json {
@@ -70,6 +71,7 @@ pub fn sign(g: &Global, args: &SignArgs) -> Result<Outcome, Failure> {
     let mut patterns = args.allow_alt_names.clone();
     patterns.extend(store.allowed_alt_names()?);
     let policy = AltNamePolicy::new(patterns);
+    store.require_requests(&names)?;
     let issued = {
         let mut signer = store.signer(timeout)?;
         if args.all {

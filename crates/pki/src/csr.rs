@@ -152,6 +152,24 @@ impl CertRequest {
     }
 }
 
+impl CertRequest {
+    /// Refuses a request whose CN is not `name`, in the words of Puppet's
+    /// `PUT certificate_request` ("Instance name ... does not match requested key ...").
+    pub fn check_name(&self, name: &CertName) -> Result<(), Error> {
+        match &self.common_name {
+            Some(cn) if cn == name.as_str() => Ok(()),
+            cn => Err(Error::Refused {
+                name: name.to_string(),
+                reason: format!(
+                    "instance name {:?} does not match requested key {:?}",
+                    cn.as_deref().unwrap_or(""),
+                    name.as_str()
+                ),
+            }),
+        }
+    }
+}
+
 fn ip(b: &[u8]) -> Option<IpAddr> {
     match b.len() {
         4 => <[u8; 4]>::try_from(b).ok().map(IpAddr::from),
@@ -205,11 +223,7 @@ impl AltNamePolicy {
             name: name.to_string(),
             reason,
         };
-        match &req.common_name {
-            Some(cn) if cn == name.as_str() => {}
-            Some(cn) => return Err(refuse(format!("its CN {cn:?} does not match the certname"))),
-            None => return Err(refuse("it has no CN".into())),
-        }
+        req.check_name(name)?;
         if let Some(r) = req.refusals.first() {
             return Err(refuse(r.clone()));
         }

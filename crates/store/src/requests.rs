@@ -28,6 +28,39 @@ impl Store {
         }
     }
 
+    /// Whether `req` may be filed under `name`: its CN is `name`, and `name` has neither a
+    /// request nor a signed certificate. Needs no lock: callers check before taking it, and
+    /// [`Signer::submit`] checks again under it.
+    pub fn check_submittable(&self, name: &CertName, req: &CertRequest) -> Result<(), Error> {
+        req.check_name(name).map_err(|source| Error::Pki {
+            path: self.request_path(name),
+            source,
+        })?;
+        for (path, state) in [
+            (self.signed_path(name), "signed"),
+            (self.request_path(name), "requested"),
+        ] {
+            if path.exists() {
+                return Err(Error::AlreadyFiled {
+                    name: name.to_string(),
+                    state,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses any of `names` with no request waiting. Needs no lock: callers check before
+    /// taking it, and signing finds out again under it.
+    pub fn require_requests(&self, names: &[CertName]) -> Result<(), Error> {
+        match names.iter().find(|n| !self.request_path(n).exists()) {
+            Some(name) => Err(Error::NoRequest {
+                name: name.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Certnames with a request waiting, sorted.
     pub fn pending_requests(&self) -> Result<Vec<CertName>, Error> {
         let dir = self.path("requests");
@@ -66,30 +99,7 @@ impl Signer<'_> {
     /// is not the name.
     pub fn submit(&mut self, name: &CertName, req: &CertRequest) -> Result<(), Error> {
         let store = self.store;
-        if req.common_name.as_deref() != Some(name.as_str()) {
-            return Err(Error::Pki {
-                path: store.request_path(name),
-                source: clusterca_pki::Error::Refused {
-                    name: name.to_string(),
-                    reason: format!(
-                        "instance name {:?} does not match requested key {:?}",
-                        req.common_name.as_deref().unwrap_or(""),
-                        name.as_str()
-                    ),
-                },
-            });
-        }
-        for (path, state) in [
-            (store.signed_path(name), "signed"),
-            (store.request_path(name), "requested"),
-        ] {
-            if path.exists() {
-                return Err(Error::AlreadyFiled {
-                    name: name.to_string(),
-                    state,
-                });
-            }
-        }
+        store.check_submittable(name, req)?;
         fsutil::write_atomic(
             &store.request_path(name),
             req.pem.as_bytes(),
