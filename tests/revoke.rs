@@ -12,18 +12,6 @@ fn ready() -> Scratch {
     s
 }
 
-fn crl_verify(s: &Scratch, cert: &str) -> common::Run {
-    s.openssl(&[
-        "verify",
-        "-crl_check",
-        "-CRLfile",
-        "ca/ca_crl.pem",
-        "-CAfile",
-        "ca/ca_crt.pem",
-        cert,
-    ])
-}
-
 fn crl_number(s: &Scratch) -> String {
     let out = s
         .openssl(&["crl", "-in", "ca/ca_crl.pem", "-noout", "-crlnumber"])
@@ -37,12 +25,12 @@ fn revoked_certificates_fail_crl_checks_and_the_others_pass() {
     let s = ready();
     // Before: every certificate passes the CRL check (the empty CRL from init is valid).
     for c in ["a", "b", "c"] {
-        assert_eq!(crl_verify(&s, &format!("{c}.example.net.pem")).code, 0);
+        assert_eq!(s.crl_verify(&format!("{c}.example.net.pem"), &[]).code, 0);
     }
     assert_eq!(crl_number(&s), "0x00");
     s.run(&["revoke", "b.example.net"]).ok();
     assert_eq!(crl_number(&s), "0x01");
-    let v = crl_verify(&s, "b.example.net.pem");
+    let v = s.crl_verify("b.example.net.pem", &[]);
     assert_ne!(v.code, 0);
     assert!(
         v.stdout.contains("certificate revoked") || v.stderr.contains("certificate revoked"),
@@ -50,38 +38,30 @@ fn revoked_certificates_fail_crl_checks_and_the_others_pass() {
         v.stdout,
         v.stderr
     );
-    assert_eq!(crl_verify(&s, "a.example.net.pem").code, 0);
-    assert_eq!(crl_verify(&s, "c.example.net.pem").code, 0);
+    assert_eq!(s.crl_verify("a.example.net.pem", &[]).code, 0);
+    assert_eq!(s.crl_verify("c.example.net.pem", &[]).code, 0);
 
     // By serial; earlier entries are kept; the number goes on.
     s.run(&["revoke", "--serial", "0x4"]).ok();
     assert_eq!(crl_number(&s), "0x02");
     assert_ne!(
-        crl_verify(&s, "b.example.net.pem").code,
+        s.crl_verify("b.example.net.pem", &[]).code,
         0,
         "b fell off the CRL"
     );
-    assert_ne!(crl_verify(&s, "c.example.net.pem").code, 0);
-    assert_eq!(crl_verify(&s, "a.example.net.pem").code, 0);
+    assert_ne!(s.crl_verify("c.example.net.pem", &[]).code, 0);
+    assert_eq!(s.crl_verify("a.example.net.pem", &[]).code, 0);
 
     // The CRL carries the CA's key identifier and Puppet's reason.
     let text = s
         .openssl(&["crl", "-in", "ca/ca_crl.pem", "-noout", "-text"])
         .ok()
         .stdout;
-    let ca = s
-        .openssl(&[
-            "x509",
-            "-in",
-            "ca/ca_crt.pem",
-            "-noout",
-            "-ext",
-            "subjectKeyIdentifier",
-        ])
-        .ok()
-        .stdout;
-    let ski = ca.lines().nth(1).unwrap().trim().to_owned();
-    assert!(text.contains(&ski), "AKI {ski} missing:\n{text}");
+    assert!(
+        s.crl_aki_is_ca_ski(),
+        "the CRL's AKI is not the CA's SKI:
+{text}"
+    );
     assert_eq!(text.matches("Key Compromise").count(), 2, "{text}");
 
     // Revoking again is harmless and says so.
@@ -117,7 +97,7 @@ fn only_the_first_crl_of_a_chain_is_replaced() {
         "the second CRL changed:\n{after}"
     );
     assert_ne!(after, format!("{own}{foreign}"));
-    assert_ne!(crl_verify(&s, "a.example.net.pem").code, 0);
+    assert_ne!(s.crl_verify("a.example.net.pem", &[]).code, 0);
 }
 
 #[test]
@@ -126,7 +106,7 @@ fn clean_revokes_then_removes_so_the_name_can_be_issued_again() {
     let inventory_before = s.read("ca/inventory.txt");
     s.run(&["clean", "c.example.net"]).ok();
     assert!(!s.path("ca/signed/c.example.net.pem").exists());
-    assert_ne!(crl_verify(&s, "c.example.net.pem").code, 0);
+    assert_ne!(s.crl_verify("c.example.net.pem", &[]).code, 0);
     assert_eq!(
         s.read("ca/inventory.txt"),
         inventory_before,
@@ -135,7 +115,7 @@ fn clean_revokes_then_removes_so_the_name_can_be_issued_again() {
     std::fs::remove_file(s.path("c.example.net.key.pem")).unwrap();
     s.run(&["issue", "c.example.net"]).ok();
     assert_eq!(
-        crl_verify(&s, "c.example.net.pem").code,
+        s.crl_verify("c.example.net.pem", &[]).code,
         0,
         "the new certificate is not revoked"
     );

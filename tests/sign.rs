@@ -189,31 +189,13 @@ fn policy_refuses_what_it_must_and_signs_what_it_may() {
             }
         }
     }
-    let text = s
-        .openssl(&[
-            "x509",
-            "-in",
-            "ca/signed/pp.example.net.pem",
-            "-noout",
-            "-text",
-        ])
-        .ok()
-        .stdout;
+    let text = s.x509_text("ca/signed/pp.example.net.pem");
     assert!(
         text.contains("1.3.6.1.4.1.34380.1.1.1") && text.contains("uuid-1234"),
         "{text}"
     );
     assert!(text.contains("1.3.6.1.4.1.34380.1.2.1"), "{text}");
-    let text = s
-        .openssl(&[
-            "x509",
-            "-in",
-            "ca/signed/m.example.net.pem",
-            "-noout",
-            "-text",
-        ])
-        .ok()
-        .stdout;
+    let text = s.x509_text("ca/signed/m.example.net.pem");
     assert!(
         text.contains("DNS:m.example.net, DNS:smartproxy.example.net"),
         "{text}"

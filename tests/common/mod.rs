@@ -79,6 +79,75 @@ impl Scratch {
         self.openssl(&["verify", "-CAfile", "ca/ca_crt.pem", check, value, cert])
     }
 
+    /// `openssl verify -crl_check -CRLfile ca/ca_crl.pem -CAfile ca/ca_crt.pem [EXTRA] CERT`.
+    pub fn crl_verify(&self, cert: &str, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "verify",
+            "-crl_check",
+            "-CRLfile",
+            "ca/ca_crl.pem",
+            "-CAfile",
+            "ca/ca_crt.pem",
+        ];
+        args.extend_from_slice(extra);
+        args.push(cert);
+        self.openssl(&args)
+    }
+
+    /// Whether openssl finds `ca/ca_crl.pem` signed by `ca/ca_crt.pem` ("verify OK").
+    pub fn crl_signed_by_ca(&self) -> bool {
+        let v = self.openssl(&[
+            "crl",
+            "-in",
+            "ca/ca_crl.pem",
+            "-CAfile",
+            "ca/ca_crt.pem",
+            "-noout",
+        ]);
+        v.code == 0 && format!("{}{}", v.stdout, v.stderr).contains("verify OK")
+    }
+
+    /// Whether the CRL's authorityKeyIdentifier is the CA certificate's
+    /// subjectKeyIdentifier, both as openssl prints them.
+    pub fn crl_aki_is_ca_ski(&self) -> bool {
+        let ski = self
+            .openssl(&[
+                "x509",
+                "-in",
+                "ca/ca_crt.pem",
+                "-noout",
+                "-ext",
+                "subjectKeyIdentifier",
+            ])
+            .ok()
+            .stdout;
+        let ski = ski
+            .lines()
+            .nth(1)
+            .expect("the CA has a subjectKeyIdentifier")
+            .trim()
+            .to_owned();
+        let crl = self
+            .openssl(&["crl", "-in", "ca/ca_crl.pem", "-noout", "-text"])
+            .ok()
+            .stdout;
+        let aki = crl
+            .lines()
+            .skip_while(|l| !l.contains("Authority Key Identifier"))
+            .nth(1)
+            .unwrap_or_default()
+            .trim()
+            .trim_start_matches("keyid:");
+        !ski.is_empty() && aki == ski
+    }
+
+    /// `openssl x509 -in CERT -noout -text`.
+    pub fn x509_text(&self, cert: &str) -> String {
+        self.openssl(&["x509", "-in", cert, "-noout", "-text"])
+            .ok()
+            .stdout
+    }
+
     pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
     }
