@@ -162,6 +162,14 @@ pub struct SignArgs {
     pub ttl: String,
 }
 
+/// The lifetime of a CRL that a command writes.
+#[derive(Debug, Args)]
+pub struct CrlLifetime {
+    /// How long the new CRL is valid: a number with unit y, d, h, m or s.
+    #[arg(long, default_value = "5y", value_name = "TTL")]
+    pub next_update: String,
+}
+
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
     /// Certnames whose signed certificates to revoke.
@@ -172,9 +180,8 @@ pub struct RevokeArgs {
     #[arg(long = "serial", value_name = "HEX")]
     pub serials: Vec<String>,
 
-    /// How long the new CRL is valid: a number with unit y, d, h, m or s.
-    #[arg(long, default_value = "5y", value_name = "TTL")]
-    pub next_update: String,
+    #[command(flatten)]
+    pub crl: CrlLifetime,
 }
 
 #[derive(Debug, Args)]
@@ -183,16 +190,14 @@ pub struct CleanArgs {
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
 
-    /// How long the new CRL is valid.
-    #[arg(long, default_value = "5y", value_name = "TTL")]
-    pub next_update: String,
+    #[command(flatten)]
+    pub crl: CrlLifetime,
 }
 
 #[derive(Debug, Args)]
 pub struct CrlArgs {
-    /// How long the new CRL is valid.
-    #[arg(long, default_value = "5y", value_name = "TTL")]
-    pub next_update: String,
+    #[command(flatten)]
+    pub crl: CrlLifetime,
 
     /// Describe the current CRL(s) instead of reissuing.
     #[arg(long)]

@@ -76,7 +76,7 @@ pub fn revoke(g: &Global, args: &RevokeArgs) -> Result<Outcome, Failure> {
         .iter()
         .map(|s| parse_serial(s))
         .collect::<Result<Vec<_>, _>>()?;
-    let next_update: Ttl = args.next_update.parse()?;
+    let next_update: Ttl = args.crl.next_update.parse()?;
     let timeout = super::parse_timeout(&g.lock_timeout)?;
     let store = Store::open(&g.dir)?;
     let ca = store.load_ca()?;
@@ -94,7 +94,7 @@ pub fn revoke(g: &Global, args: &RevokeArgs) -> Result<Outcome, Failure> {
 
 pub fn clean(g: &Global, args: &CleanArgs) -> Result<Outcome, Failure> {
     let names = names(&args.names)?;
-    let next_update: Ttl = args.next_update.parse()?;
+    let next_update: Ttl = args.crl.next_update.parse()?;
     let timeout = super::parse_timeout(&g.lock_timeout)?;
     let store = Store::open(&g.dir)?;
     let ca = store.load_ca()?;
@@ -107,7 +107,7 @@ pub fn clean(g: &Global, args: &CleanArgs) -> Result<Outcome, Failure> {
 }
 
 pub fn crl(g: &Global, args: &CrlArgs) -> Result<Outcome, Failure> {
-    let next_update: Ttl = args.next_update.parse()?;
+    let next_update: Ttl = args.crl.next_update.parse()?;
     let store = Store::open(&g.dir)?;
     if args.show {
         let path = store.path("ca_crl.pem");
