@@ -19,13 +19,10 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from peer import build, openssl_issue, run, write_extensions
+
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 PEER = int(sys.argv[2]) if len(sys.argv) > 2 else 100
-
-
-def run(cmd, cwd, **kw):
-    return subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, **kw)
 
 
 def fresh_ca(exe, work, name):
@@ -45,8 +42,7 @@ def names_file(d, prefix, count):
 
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "-q", "--bin", "clusterca"], cwd=ROOT, check=True)
-    exe = os.path.join(ROOT, "target", "release", "clusterca")
+    exe = build()
     work = tempfile.mkdtemp(prefix="clusterca-bulk-")
     try:
         # 1. One process, N names.
@@ -75,18 +71,11 @@ def main():
 
         # 3. The peer: openssl, one certificate at a time, same CA and extensions.
         dp = fresh_ca(exe, work, "peer")
-        with open(os.path.join(dp, "ext.cnf"), "w") as e:
-            e.write("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-                    "extendedKeyUsage=serverAuth,clientAuth\nsubjectKeyIdentifier=hash\n"
-                    "authorityKeyIdentifier=keyid\nsubjectAltName=DNS:puppet.example.net\n")
+        write_extensions(os.path.join(dp, "ext.cnf"), "DNS:puppet.example.net")
         os.mkdir(os.path.join(dp, "o"))
         t = time.perf_counter()
         for i in range(PEER):
-            run(f"openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-                f"-keyout o/{i}.key -out o/{i}.csr -subj /CN=n{i}.example.net 2>/dev/null && "
-                f"openssl x509 -req -in o/{i}.csr -CA ca/ca_crt.pem -CAkey ca/ca_key.pem "
-                f"-set_serial {i + 2} -days 1825 -sha256 -extfile ext.cnf -out o/{i}.pem 2>/dev/null",
-                dp, shell=True)
+            run(openssl_issue(f"n{i}.example.net", f"o/{i}", i + 2), dp, shell=True)
         peer = time.perf_counter() - t
 
         # 4. The filesystem's floor for the same files, in the same run: any tool that writes

@@ -14,13 +14,9 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from peer import build, openssl_issue, run, write_extensions
+
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 41
-
-
-def build():
-    subprocess.run(["cargo", "build", "--release", "-q", "--bin", "clusterca"], cwd=ROOT, check=True)
-    return os.path.join(ROOT, "target", "release", "clusterca")
 
 
 def timed(cmd, cwd, shell=False):
@@ -34,33 +30,20 @@ def main():
     exe = build()
     work = tempfile.mkdtemp(prefix="clusterca-bench-")
     try:
-        subprocess.run([exe, "init", "--dir", "ca"], cwd=work, check=True, stdout=subprocess.DEVNULL)
+        run([exe, "init", "--dir", "ca"], work)
         os.mkdir(os.path.join(work, "out"))
         os.mkdir(os.path.join(work, "ossl"))
-        ext = os.path.join(work, "ext.cnf")
-        with open(ext, "w") as f:
-            f.write("basicConstraints=critical,CA:FALSE\n"
-                    "keyUsage=critical,digitalSignature\n"
-                    "extendedKeyUsage=serverAuth,clientAuth\n"
-                    "subjectKeyIdentifier=hash\n"
-                    "authorityKeyIdentifier=keyid\n"
-                    "subjectAltName=DNS:node.example.net,DNS:puppet.example.net\n")
+        write_extensions(os.path.join(work, "ext.cnf"), "DNS:node.example.net,DNS:puppet.example.net")
         ours, peer = [], []
         for i in range(RUNS):
             name = f"node{i}.example.net"
             ours.append(timed([exe, "issue", name, "--alt-name", "puppet.example.net",
                                "--dir", "ca", "--out", "out"], work))
-            peer.append(timed(
-                f"openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-                f"-keyout ossl/{i}.key -out ossl/{i}.csr -subj /CN={name} && "
-                f"openssl x509 -req -in ossl/{i}.csr -CA ca/ca_crt.pem -CAkey ca/ca_key.pem "
-                f"-set_serial {100000 + i} -days 1825 -sha256 -extfile ext.cnf -out ossl/{i}.pem",
-                work, shell=True))
+            peer.append(timed(openssl_issue(name, f"ossl/{i}", 100000 + i), work, shell=True))
         # Sanity: what both made verifies.
         for cert in ["out/node0.example.net.pem", "ossl/0.pem"]:
-            subprocess.run(["openssl", "verify", "-CAfile", "ca/ca_crt.pem", "-verify_hostname",
-                            "puppet.example.net", cert], cwd=work, check=True,
-                           stdout=subprocess.DEVNULL)
+            run(["openssl", "verify", "-CAfile", "ca/ca_crt.pem", "-verify_hostname",
+                 "puppet.example.net", cert], work)
         m_ours, m_peer = statistics.median(ours), statistics.median(peer)
         print(f"runs each:                  {RUNS}")
         print(f"clusterca issue (median):   {m_ours * 1000:7.2f} ms")
