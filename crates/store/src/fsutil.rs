@@ -85,6 +85,13 @@ impl Staged {
     }
 }
 
+impl Staged {
+    /// Where the content is until [`Staged::commit`].
+    pub fn temp_path(&self) -> &Path {
+        &self.temp
+    }
+}
+
 impl Drop for Staged {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.temp);
@@ -124,9 +131,20 @@ pub fn parent(path: &Path) -> &Path {
     }
 }
 
-/// Makes everything written to the filesystem holding `dir` durable with one `syncfs(2)`:
-/// the group commit of a batch, one call instead of one fsync per file.
-pub fn sync_filesystem(dir: &Path) -> Result<(), Error> {
+/// Batches up to this size are synced file by file; larger ones with one `syncfs`.
+pub const SMALL_BATCH: usize = 16;
+
+/// Makes the files at `paths` (all in the filesystem holding `dir`) durable: the group commit
+/// of a batch. A small batch fsyncs each file, so a single issuance never waits for
+/// unrelated dirty data; a large one makes one `syncfs(2)` call instead of one fsync per file
+/// (which also flushes whatever else is dirty on that filesystem).
+pub fn sync_paths(paths: &[&Path], dir: &Path) -> Result<(), Error> {
+    if paths.len() <= SMALL_BATCH {
+        for p in paths {
+            File::open(p).and_then(|f| f.sync_all()).ctx("fsync", p)?;
+        }
+        return Ok(());
+    }
     let d = File::open(dir).ctx("open directory", dir)?;
     nix::unistd::syncfs(&d)
         .map_err(std::io::Error::from)
@@ -134,7 +152,7 @@ pub fn sync_filesystem(dir: &Path) -> Result<(), Error> {
 }
 
 /// Writes `content` to a temporary file beside `path` *without* syncing it: the caller syncs
-/// the whole batch with [`sync_filesystem`] before committing any of it.
+/// the whole batch with [`sync_paths`] before committing any of it.
 pub fn stage_unsynced(path: &Path, content: &[u8], spec: FileSpec) -> Result<Staged, Error> {
     write_temp(path, content, spec).map(|(staged, _)| staged)
 }
@@ -169,4 +187,33 @@ pub fn append_durable(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     buf.extend_from_slice(bytes);
     file.write_all(&buf).ctx("append to", path)?;
     file.sync_data().ctx("fsync", path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_batches_sync_file_by_file_and_large_ones_by_filesystem() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<PathBuf> = (0..=SMALL_BATCH)
+            .map(|i| {
+                let p = dir.path().join(format!("f{i}"));
+                std::fs::write(&p, b"x").unwrap();
+                p
+            })
+            .collect();
+        let all: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+        sync_paths(&all[..SMALL_BATCH], dir.path()).unwrap();
+        sync_paths(&all, dir.path()).unwrap();
+        // A small batch opens each file, so a missing one is an error naming it...
+        let missing = dir.path().join("missing");
+        let small = [all[0], missing.as_path()];
+        let err = sync_paths(&small, dir.path()).unwrap_err().to_string();
+        assert!(err.contains("missing"), "{err}");
+        // ...while a large one syncs the filesystem and never looks at the files.
+        let mut large = all.clone();
+        large.push(&missing);
+        sync_paths(&large, dir.path()).unwrap();
+    }
 }

@@ -3,9 +3,9 @@
 //!
 //! Order, chosen so that bad input writes nothing and a crash loses no key: refuse names
 //! already signed and key files already present; read `serial` (a broken one stops us before
-//! any work); generate all keys in parallel and write them (0600, one `syncfs` for the batch);
+//! any work); generate all keys in parallel and write them (0600, synced as one group commit);
 //! then, under the store lock, reserve serials, sign and record; last, write the certificates
-//! beside the keys (one `syncfs` again). If signing fails, the keys just written are removed.
+//! beside the keys (another group commit). If signing fails, the keys just written are removed.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -105,7 +105,8 @@ impl Store {
             file.write_all(key.to_pem().as_bytes())
                 .ctx("write", &key_path)?;
         }
-        fsutil::sync_filesystem(job.out)?;
+        let key_paths: Vec<&Path> = cleanup.0.iter().map(PathBuf::as_path).collect();
+        fsutil::sync_paths(&key_paths, job.out)?;
         fsutil::sync_dir(job.out)?;
 
         let batch: Vec<(LeafSpec, &PrivateKey)> = job.specs.into_iter().zip(&keys).collect();
@@ -135,7 +136,8 @@ impl Store {
                 cert_path,
             });
         }
-        fsutil::sync_filesystem(job.out)?;
+        let temps: Vec<&Path> = staged.iter().map(fsutil::Staged::temp_path).collect();
+        fsutil::sync_paths(&temps, job.out)?;
         for s in staged {
             s.commit()?;
         }

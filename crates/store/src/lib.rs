@@ -405,7 +405,7 @@ impl Signer<'_> {
 
     /// Records certificates just signed, in an order that keeps every crash consistent:
     /// 1. `signed/` files are written under temporary names (not yet visible);
-    /// 2. one `syncfs` makes them durable (the group commit);
+    /// 2. they are made durable together (the group commit, see [`fsutil::sync_paths`]);
     /// 3. the inventory lines are appended in one write and fsync-ed: from here the issuance
     ///    is on record, as Puppet's append-only inventory expects;
     /// 4. the files are renamed into place and the directory fsync-ed.
@@ -422,7 +422,8 @@ impl Signer<'_> {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let signed_dir = self.store.path("signed");
-        fsutil::sync_filesystem(&signed_dir)?;
+        let temps: Vec<&Path> = staged.iter().map(fsutil::Staged::temp_path).collect();
+        fsutil::sync_paths(&temps, &signed_dir)?;
         let lines: String = issued
             .iter()
             .map(|c| {
