@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clusterca_pki::inspect::{self, CertInfo};
+use clusterca_pki::inspect;
 use clusterca_pki::{CertName, Finding, Severity};
 use time::OffsetDateTime;
 
@@ -220,9 +220,14 @@ impl Store {
                     continue;
                 }
             };
-            let info = match read_cert(&path, now) {
-                Ok(info) => info,
-                Err(msg) => {
+            let (der, info) = match crate::read_cert_file(&path, now) {
+                Ok(cert) => cert,
+                Err(e) => {
+                    let msg = match e {
+                        Error::Pki { source, .. } => source.to_string(),
+                        Error::Corrupt { reason, .. } => reason,
+                        other => other.to_string(),
+                    };
                     f.push(Finding::new(
                         display(&path),
                         "unparseable-certificate",
@@ -244,13 +249,8 @@ impl Store {
                     format!("filed as {name} but its subject is {}", info.subject),
                 ));
             }
-            if let (Some(spki), Ok(bytes)) = (&ca_spki, std::fs::read(&path)) {
-                let signed = inspect::certificates(&bytes)
-                    .ok()
-                    .and_then(|c| c.into_iter().next())
-                    .and_then(|der| inspect::signed_by(&der, spki).ok())
-                    .unwrap_or(false);
-                if !signed {
+            if let Some(spki) = &ca_spki {
+                if !inspect::signed_by(&der, spki).unwrap_or(false) {
                     f.push(Finding::new(
                         display(&path),
                         "foreign-certificate",
@@ -487,16 +487,6 @@ impl Store {
         }
         Ok(())
     }
-}
-
-fn read_cert(path: &Path, now: OffsetDateTime) -> Result<CertInfo, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let der = inspect::certificates(&bytes)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .next()
-        .ok_or_else(|| "no CERTIFICATE block".to_owned())?;
-    inspect::certificate_info(&der, now).map_err(|e| e.to_string())
 }
 
 /// Serials in `from..to` not in `used`, as ranges (`0x0005-0x0007`, `0x000C`), at most 20.

@@ -296,6 +296,30 @@ impl Store {
     }
 }
 
+/// The first certificate in a PEM file: its DER and what it says. The one way the store reads
+/// a certificate file (`signed/`, statuses, revocation, check).
+pub(crate) fn read_cert_file(
+    path: &Path,
+    now: OffsetDateTime,
+) -> Result<(Vec<u8>, clusterca_pki::inspect::CertInfo), Error> {
+    let bytes = std::fs::read(path).ctx("read", path)?;
+    let pki = |source| Error::Pki {
+        path: path.to_path_buf(),
+        source,
+    };
+    let der = clusterca_pki::inspect::certificates(&bytes)
+        .map_err(pki)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Corrupt {
+            path: path.to_path_buf(),
+            line: None,
+            reason: "no CERTIFICATE block".into(),
+        })?;
+    let info = clusterca_pki::inspect::certificate_info(&der, now).map_err(pki)?;
+    Ok((der, info))
+}
+
 /// Removes a half-built staging directory when `create` fails.
 struct StagingDir(PathBuf);
 

@@ -96,34 +96,14 @@ impl Store {
     /// The serial of `signed/<name>.pem`.
     pub fn signed_serial(&self, name: &CertName) -> Result<u64, Error> {
         let path = self.signed_path(name);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let (_, info) = match crate::read_cert_file(&path, OffsetDateTime::now_utc()) {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::NotSigned {
                     name: name.to_string(),
                 })
             }
-            Err(e) => return Err(e).ctx("read", &path),
+            other => other?,
         };
-        let der = inspect::certificates(&bytes)
-            .map_err(|source| Error::Pki {
-                path: path.clone(),
-                source,
-            })?
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::Corrupt {
-                path: path.clone(),
-                line: None,
-                reason: "no CERTIFICATE block".into(),
-            })?;
-        let info =
-            inspect::certificate_info(&der, OffsetDateTime::now_utc()).map_err(|source| {
-                Error::Pki {
-                    path: path.clone(),
-                    source,
-                }
-            })?;
         info.serial_decimal.parse().map_err(|_| Error::Corrupt {
             path,
             line: None,

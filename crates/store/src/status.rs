@@ -120,17 +120,7 @@ pub(crate) fn collect(store: &Store, now: OffsetDateTime) -> Result<Vec<CertStat
     let mut out = Vec::new();
     for name in names_in(&store.path("signed"))? {
         let path = store.signed_path(&name);
-        let bytes = std::fs::read(&path).ctx("read", &path)?;
-        let der = inspect::certificates(&bytes)
-            .ok()
-            .and_then(|c| c.into_iter().next())
-            .ok_or_else(|| Error::Corrupt {
-                path: path.clone(),
-                line: None,
-                reason: "not a PEM certificate".into(),
-            })?;
-        let info =
-            inspect::certificate_info(&der, now).map_err(|source| Error::Pki { path, source })?;
+        let (der, info) = crate::read_cert_file(&path, now)?;
         let state = if revoked.contains(&info.serial_decimal) {
             CertState::Revoked
         } else {
