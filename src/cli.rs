@@ -67,6 +67,13 @@ pub enum Command {
     )]
     Init(InitArgs),
 
+    /// Adopt an existing CA: a Puppet Server cadir in place, or a cert + key from OpenSSL.
+    #[command(
+        long_about = "Adopt an existing CA. Without --cert: the CA directory --dir as it stands (a cadir made by `puppetserver ca setup` or by Puppet Server itself: RSA key in PKCS#1 or PKCS#8, ca_crt.pem an intermediate + root bundle, a CRL chain, serial and inventory.txt in any of Puppet's formats). Nothing is rewritten; signed/ and requests/ are created if missing, and the store lock is taken once to prove no other signer holds it. With --cert and --key: create --dir (absent or empty) from a CA certificate or bundle (issuing CA first), its key and optionally its CRL chain (own CRL first), with the key written as PKCS#8 and a new empty CRL when --crl is not given. Either way the CA must be usable: the key must match the certificate, the certificate must carry CA:TRUE (and keyCertSign when it has keyUsage), the bundle must be in order, and a test certificate signed as the CA must name the CA's subject byte for byte as its issuer (subjects with repeated or multi-valued attributes are refused). Then `check` runs and its findings are printed.",
+        after_long_help = "EXAMPLES:\n  clusterca import --dir /etc/puppet/puppetserver/ca\n  clusterca import --dir ./ca --cert ca.crt --key ca.key --crl ca.crl\n  clusterca import --dir ./ca --cert bundle.pem --key ca.key --next-serial 1000"
+    )]
+    Import(ImportArgs),
+
     /// Generate keys and certificates for one or many certnames, with shared alt names.
     #[command(
         long_about = "Generate a key and a certificate for each NAME, signed by the CA, each with the next serial, an inventory line and a copy under signed/. Every certificate carries DNS:NAME plus every --alt-name, so one command makes either pattern: one shared certificate (`issue puppet.example.net --alt-name puppet`) or per-node certificates that all carry the shared name (`issue proxy01.example.net proxy02.example.net --alt-name smartproxy.example.net`). Keys are written to --out as NAME.key.pem (0600), certificates as NAME.pem (0644). A name that already has a signed certificate is refused, and an existing key file is never overwritten. Many names (arguments or --from-file) are issued as one batch: serials reserved in one locked step, signed in parallel, and made durable with one group commit.",
@@ -224,6 +231,26 @@ pub struct InitArgs {
     /// Lifetime of the CA certificate: a number with unit y, d, h, m or s.
     #[arg(long, default_value = "15y", value_name = "TTL")]
     pub ttl: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CA certificate, or a bundle with the issuing CA first (PEM or DER); creates --dir.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+
+    /// The CA's private key (PKCS#8, PKCS#1 or SEC1; PEM or DER).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+
+    /// The CA's CRL, or a CRL chain with the CA's own CRL first [default: a new empty CRL].
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub crl: Option<PathBuf>,
+
+    /// The next serial to issue, in hex [default: one past the highest serial on the CRL, at
+    /// least 2]. Pick one above every serial the CA has issued before.
+    #[arg(long, value_name = "HEX", requires = "cert")]
+    pub next_serial: Option<String>,
 }
 
 #[derive(Debug, Args)]

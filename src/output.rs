@@ -22,6 +22,25 @@ pub fn one_line(s: &str) -> String {
     sanitize(s).into_owned()
 }
 
+/// Findings as aligned lines (`severity  rule  subject: message`), each prefixed by `indent`.
+pub fn findings(
+    out: &mut impl Write,
+    indent: &str,
+    findings: &[clusterca_pki::Finding],
+) -> io::Result<()> {
+    for f in findings {
+        writeln!(
+            out,
+            "{indent}{:<7}  {:<22}  {}: {}",
+            f.severity,
+            f.rule,
+            sanitize(&f.subject),
+            sanitize(&f.message)
+        )?;
+    }
+    Ok(())
+}
+
 impl From<io::Error> for Failure {
     fn from(e: io::Error) -> Self {
         if e.kind() == io::ErrorKind::BrokenPipe {

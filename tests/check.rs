@@ -89,7 +89,7 @@ fn repair_fixes_torn_lines_lagging_serials_missing_lines_and_temp_files() {
     assert_eq!(
         rules(&report),
         [
-            ("not-in-inventory", "warning"),
+            ("not-in-inventory", "info"),
             ("serial-behind", "error"),
             ("stale-temp-file", "info"),
             ("stale-temp-file", "info"),

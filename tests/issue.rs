@@ -12,13 +12,6 @@ fn init(s: &Scratch) {
 
 /// The public key of a certificate and of a key file, as openssl prints them.
 /// Whether the tests run as root (`id -u` is 0).
-fn running_as_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
 fn pubkeys(s: &Scratch, cert: &str, key: &str) -> (String, String) {
     let c = s.openssl(&["x509", "-in", cert, "-noout", "-pubkey"]).ok();
     let k = s.openssl(&["pkey", "-in", key, "-pubout"]).ok();
@@ -225,21 +218,11 @@ fn ca_files_have_puppets_modes_and_the_key_is_never_world_readable() {
     ] {
         assert_eq!(s.mode(&format!("ca/{f}")), 0o644, "{f}");
     }
-    // 0640 when the files were handed to the puppet group (run as root where a puppet user
-    // and group exist), else 0600.
-    let getent = |db: &str| {
-        std::process::Command::new("getent")
-            .args([db, "puppet"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    let root = running_as_root();
-    let want = if root && getent("passwd") && getent("group") {
-        0o640
-    } else {
-        0o600
-    };
-    assert_eq!(s.mode("ca/ca_key.pem"), want, "ca_key.pem mode");
+    assert_eq!(
+        s.mode("ca/ca_key.pem"),
+        common::ca_key_mode(),
+        "ca_key.pem mode"
+    );
     // The empty CRL verifies against the CA.
     assert!(
         s.crl_signed_by_ca(),

@@ -42,16 +42,7 @@ pub fn run(g: &Global, args: &CheckArgs) -> Result<Outcome, Failure> {
     for r in &repaired {
         writeln!(out, "repaired: {}", sanitize(r))?;
     }
-    for f in &findings {
-        writeln!(
-            out,
-            "{:<7}  {:<22}  {}: {}",
-            f.severity,
-            f.rule,
-            sanitize(&f.subject),
-            sanitize(&f.message)
-        )?;
-    }
+    output::findings(&mut out, "", &findings)?;
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     writeln!(
         out,

@@ -26,7 +26,7 @@ struct Created {
 
 /// Puppet Server's files belong to `puppet:puppet` when it runs as root; do the same when
 /// that user and group exist.
-fn puppet_owner() -> Option<Owner> {
+pub fn puppet_owner() -> Option<Owner> {
     if !nix::unistd::geteuid().is_root() {
         return None;
     }

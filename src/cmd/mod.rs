@@ -2,6 +2,7 @@
 //! and renders the result; none of them decides exit codes (that is `main`'s job).
 
 mod check;
+mod import;
 mod init;
 mod issue;
 mod list;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
     let g = &cli.global;
     match &cli.command {
         Command::Init(args) => init::run(g, args),
+        Command::Import(args) => import::run(g, args),
         Command::Issue(args) => issue::run(g, args),
         Command::Show(args) => show::run(g, args),
         Command::List(args) => list::run(g, args),
@@ -51,6 +53,19 @@ impl From<StoreError> for Failure {
             message: e.to_string(),
         }
     }
+}
+
+/// Parses a serial given in hex (`1F`, `0x1F`) for `flag`.
+pub fn parse_hex_serial(flag: &str, text: &str) -> Result<u64, Failure> {
+    let digits = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .unwrap_or(text);
+    u64::from_str_radix(digits, 16).map_err(|_| {
+        Failure::input(format!(
+            "invalid {flag} {text:?}: expected hexadecimal, e.g. 0x1F"
+        ))
+    })
 }
 
 /// Parses `--lock-timeout`: a number with unit ms, s or m; a bare number is seconds.

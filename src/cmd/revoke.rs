@@ -27,18 +27,6 @@ fn names(args: &[String]) -> Result<Vec<CertName>, Failure> {
         .collect::<Result<Vec<CertName>, _>>()?)
 }
 
-fn parse_serial(text: &str) -> Result<u64, Failure> {
-    let digits = text
-        .strip_prefix("0x")
-        .or_else(|| text.strip_prefix("0X"))
-        .unwrap_or(text);
-    u64::from_str_radix(digits, 16).map_err(|_| {
-        Failure::input(format!(
-            "invalid --serial {text:?}: expected hexadecimal, e.g. 0x1F"
-        ))
-    })
-}
-
 fn report(g: &Global, verb: &str, u: CrlUpdate) -> Result<Outcome, Failure> {
     let r = Report {
         revoked: u.revoked,
@@ -74,7 +62,7 @@ pub fn revoke(g: &Global, args: &RevokeArgs) -> Result<Outcome, Failure> {
     let mut serials = args
         .serials
         .iter()
-        .map(|s| parse_serial(s))
+        .map(|s| super::parse_hex_serial("--serial", s))
         .collect::<Result<Vec<_>, _>>()?;
     let next_update: Ttl = args.crl.next_update.parse()?;
     let timeout = super::parse_timeout(&g.lock_timeout)?;

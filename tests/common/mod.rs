@@ -200,3 +200,62 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (Vec<u8>, u32)>) {
         }
     }
 }
+
+/// Copies `fixtures/puppetserver/<what>` (made by `puppetserver ca setup`, see
+/// `fixtures/README.md`) to `<scratch>/<what>`.
+pub fn copy_puppet_fixture(s: &Scratch, what: &str) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    }
+    let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/puppetserver")
+        .join(what);
+    copy(&from, &s.path(what));
+}
+
+/// Whether `program` is installed. When it is not: with `CLUSTERCA_INTEROP=require` the test
+/// fails; otherwise it prints one line naming the package that enables it, and the caller
+/// returns early.
+pub fn have_program(program: &str, package: &str) -> bool {
+    let found = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(dir.join(program))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    });
+    if !found {
+        let required = std::env::var("CLUSTERCA_INTEROP").is_ok_and(|v| v == "require");
+        assert!(
+            !required,
+            "{program} is missing and CLUSTERCA_INTEROP=require: apt-get install {package}"
+        );
+        eprintln!("skipping: {program} not installed (apt-get install {package})");
+    }
+    found
+}
+
+/// The mode clusterca gives a CA key it writes: 0640 when the files are handed to the puppet
+/// group (run as root where a puppet user and group exist), else 0600.
+pub fn ca_key_mode() -> u32 {
+    let getent = |db: &str| {
+        Command::new("getent")
+            .args([db, "puppet"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if nix::unistd::geteuid().is_root() && getent("passwd") && getent("group") {
+        0o640
+    } else {
+        0o600
+    }
+}

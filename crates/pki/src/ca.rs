@@ -157,6 +157,21 @@ impl CertificateAuthority {
                 reason: format!("{} is not a CA certificate (no CA:TRUE)", info.subject),
             });
         }
+        if !info.key_usage.is_empty() && !info.key_usage.iter().any(|u| u == "keyCertSign") {
+            return Err(Error::CaMismatch {
+                reason: format!(
+                    "{} may not sign certificates (keyUsage {} lacks keyCertSign)",
+                    info.subject,
+                    info.key_usage.join(",")
+                ),
+            });
+        }
+        reproducible_subject(first).map_err(|reason| Error::CaMismatch {
+            reason: format!(
+                "the subject of {} cannot be copied byte for byte into issued certificates: {reason}",
+                info.subject
+            ),
+        })?;
         if info.spki_der != key.spki_der() {
             return Err(Error::CaMismatch {
                 reason: format!(
@@ -259,6 +274,37 @@ impl CertificateAuthority {
         Ok(issued(spec, serial, &params, &cert))
     }
 
+    /// Proves this CA can issue: signs a throwaway certificate for a fresh key and checks that
+    /// its issuer DN is byte for byte the CA's subject and its signature verifies with the CA's
+    /// public key. Nothing is recorded; serial 1 is never used by a leaf.
+    pub fn self_test(&self, now: OffsetDateTime) -> Result<(), Error> {
+        let name: CertName = "clusterca-self-test.invalid".parse()?;
+        let spec = LeafSpec::new(name, [], Ttl::from_secs(3_600));
+        let key = PrivateKey::generate(crate::KeyType::EcP256)?;
+        let probe = self.issue(&spec, &key, 1, now)?;
+        let (issuer_raw, _) = inspect::raw_names(&probe.der)?;
+        let (_, subject_raw) = inspect::raw_names(&self.cert_der)?;
+        if issuer_raw != subject_raw {
+            return Err(Error::CaMismatch {
+                reason: format!(
+                    "certificates signed as {} would name a different issuer ({} bytes instead of {})",
+                    self.subject,
+                    issuer_raw.len(),
+                    subject_raw.len()
+                ),
+            });
+        }
+        if !inspect::signed_by(&probe.der, &self.spki_der())? {
+            return Err(Error::CaMismatch {
+                reason: format!(
+                    "a test certificate signed as {} does not verify",
+                    self.subject
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Signs a CRL (version 2, with the CA's AKI and a CRL number); revocation reason
     /// keyCompromise, as Puppet's.
     pub fn crl(&self, spec: &CrlSpec) -> Result<String, Error> {
@@ -288,6 +334,44 @@ impl CertificateAuthority {
             .and_then(|crl| crl.pem())
             .map_err(Error::signing)
     }
+}
+
+/// Whether rcgen re-encodes this certificate's subject exactly when it names it as issuer:
+/// one attribute per RDN, no attribute type twice, and string types rcgen keeps.
+fn reproducible_subject(der: &[u8]) -> Result<(), String> {
+    use std::collections::HashSet;
+    use x509_parser::der_parser::asn1_rs::Tag;
+    use x509_parser::prelude::FromDer;
+    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der)
+        .map_err(|e| format!("cannot parse: {e}"))?;
+    let mut seen = HashSet::new();
+    for rdn in cert.subject().iter() {
+        let attrs: Vec<_> = rdn.iter().collect();
+        let [attr] = attrs.as_slice() else {
+            return Err(format!(
+                "a multi-valued RDN ({} attributes in one set)",
+                attrs.len()
+            ));
+        };
+        let oid = attr.attr_type().to_id_string();
+        if !seen.insert(oid.clone()) {
+            return Err(format!("attribute {oid} appears more than once"));
+        }
+        let tag = attr.attr_value().header.tag();
+        if ![
+            Tag::PrintableString,
+            Tag::Utf8String,
+            Tag::Ia5String,
+            Tag::T61String,
+            Tag::BmpString,
+            Tag::UniversalString,
+        ]
+        .contains(&tag)
+        {
+            return Err(format!("attribute {oid} is encoded as {tag}"));
+        }
+    }
+    Ok(())
 }
 
 /// The parameters of a leaf certificate with Puppet's profile.

@@ -523,6 +523,15 @@ pub fn signed_by(der: &[u8], issuer_spki_der: &[u8]) -> Result<bool, Error> {
     Ok(cert.verify_signature(Some(&spki)).is_ok())
 }
 
+/// The DER of a certificate's issuer and subject names, as they stand in it.
+pub fn raw_names(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), Error> {
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| malformed("certificate", e))?;
+    Ok((
+        cert.issuer().as_raw().to_vec(),
+        cert.subject().as_raw().to_vec(),
+    ))
+}
+
 /// Whether the CRL `der` carries a valid signature by the key in `issuer_spki_der`.
 pub fn crl_signed_by(der: &[u8], issuer_spki_der: &[u8]) -> Result<bool, Error> {
     let (_, crl) = CertificateRevocationList::from_der(der).map_err(|e| malformed("CRL", e))?;

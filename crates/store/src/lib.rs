@@ -11,6 +11,7 @@
 mod check;
 mod error;
 pub mod fsutil;
+mod import;
 pub mod inventory;
 mod issue;
 mod lock;
@@ -30,6 +31,7 @@ use time::OffsetDateTime;
 pub use error::Error;
 use error::IoContext;
 pub use fsutil::{FileSpec, Owner};
+pub use import::{Adopted, ImportFiles, Input};
 pub use inventory::InventoryLine;
 pub use issue::{IssueJob, IssuedFiles};
 pub use revoke::CrlUpdate;
@@ -52,7 +54,7 @@ pub const LOCK_FILE: &str = "clusterca.lock";
 pub const PUBLIC_MODE: u32 = 0o644;
 
 /// How long a new CRL is valid: Puppet's five years.
-const CRL_LIFETIME: time::Duration = time::Duration::days(5 * 365);
+pub(crate) const CRL_LIFETIME: time::Duration = time::Duration::days(5 * 365);
 
 /// One line of `inventory.txt`: its 1-based number and the line parsed, or what is wrong.
 pub type ParsedLine = (usize, Result<InventoryLine, String>);
@@ -105,7 +107,21 @@ impl Store {
             not_after,
             subject: ca.subject().to_owned(),
         };
+        let store = Store::install_new(dir, &ca, ca.key_pem(), crl, 2, ca_line.to_line(), owner)?;
+        Ok((store, ca))
+    }
 
+    /// Writes a whole new CA directory: built in a staging directory beside `dir` and renamed
+    /// into place, so a crash leaves either no CA or a whole one.
+    fn install_new(
+        dir: &Path,
+        ca: &CertificateAuthority,
+        key_pem: String,
+        crl: String,
+        next_serial: u64,
+        inventory: String,
+        owner: Option<Owner>,
+    ) -> Result<Store, Error> {
         // Like `mkdir -p`: the CA directory's parents may not exist yet.
         std::fs::create_dir_all(fsutil::parent(dir))
             .ctx("create directory", fsutil::parent(dir))?;
@@ -129,12 +145,12 @@ impl Store {
             owner,
         };
         let files: [(&str, String, FileSpec); 6] = [
-            ("ca_key.pem", ca.key_pem(), secret),
+            ("ca_key.pem", key_pem, secret),
             ("ca_crt.pem", ca.chain_pem().to_owned(), public),
             ("ca_pub.pem", ca.public_key_pem(), public),
             ("ca_crl.pem", crl, public),
-            ("serial", serial::format(2), public),
-            ("inventory.txt", ca_line.to_line(), public),
+            ("serial", serial::format(next_serial), public),
+            ("inventory.txt", inventory, public),
         ];
         for (name, content, spec) in files {
             let path = staging.join(name);
@@ -149,13 +165,10 @@ impl Store {
         std::fs::rename(&staging, dir).ctx("move new CA into", dir)?;
         std::mem::forget(staged);
         fsutil::sync_dir(fsutil::parent(dir))?;
-        Ok((
-            Store {
-                dir: dir.to_path_buf(),
-                owner,
-            },
-            ca,
-        ))
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            owner,
+        })
     }
 
     /// Opens an existing CA directory, refusing a missing or partial one. New files will be
@@ -259,7 +272,7 @@ impl Store {
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
         let holder = format!("pid {} on {host} since {since}\n", std::process::id());
-        let guard = lock::acquire(&self.path(LOCK_FILE), timeout, &holder)?;
+        let guard = lock::acquire(&self.path(LOCK_FILE), timeout, &holder, self.owner)?;
         Ok(Signer {
             store: self,
             _guard: guard,
@@ -286,6 +299,18 @@ impl Store {
     /// name. Files whose names are not valid certnames are skipped: no path is built from them.
     pub fn statuses(&self, now: OffsetDateTime) -> Result<Vec<CertStatus>, Error> {
         status::collect(self, now)
+    }
+
+    /// Creates `signed/` and `requests/` (0755, the directory's owner) when missing.
+    pub(crate) fn ensure_dirs(&self) -> Result<(), Error> {
+        for sub in ["signed", "requests"] {
+            let path = self.path(sub);
+            if !path.is_dir() {
+                make_dir(&path, 0o755, self.owner)?;
+                fsutil::sync_dir(&self.dir)?;
+            }
+        }
+        Ok(())
     }
 
     fn public_spec(&self) -> FileSpec {

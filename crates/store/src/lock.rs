@@ -48,7 +48,12 @@ fn open_lock_file(path: &Path) -> Result<File, Error> {
 }
 
 /// Takes the exclusive lock on `path`, waiting at most `timeout`, then records `holder`.
-pub fn acquire(path: &Path, timeout: Duration, holder: &str) -> Result<LockGuard, Error> {
+pub fn acquire(
+    path: &Path,
+    timeout: Duration,
+    holder: &str,
+    owner: Option<crate::Owner>,
+) -> Result<LockGuard, Error> {
     let start = Instant::now();
     let file = open_lock_file(path)?;
     let lock = whole_file(libc::F_WRLCK as libc::c_short);
@@ -61,6 +66,17 @@ pub fn acquire(path: &Path, timeout: Duration, holder: &str) -> Result<LockGuard
         }
         Err(e) => return Err(std::io::Error::from(e)).ctx("lock", path),
     };
+    // Run as root in a directory owned by puppet, give the lock file to puppet too, so that
+    // clusterca run as puppet can still open it for writing.
+    if let Some(o) = owner {
+        nix::unistd::fchown(
+            &file,
+            Some(nix::unistd::Uid::from_raw(o.uid)),
+            Some(nix::unistd::Gid::from_raw(o.gid)),
+        )
+        .map_err(std::io::Error::from)
+        .ctx("chown", path)?;
+    }
     file.set_len(0).ctx("write lock holder to", path)?;
     file.write_all_at(holder.as_bytes(), 0)
         .ctx("write lock holder to", path)?;

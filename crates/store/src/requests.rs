@@ -63,17 +63,7 @@ impl Store {
 
     /// Certnames with a request waiting, sorted.
     pub fn pending_requests(&self) -> Result<Vec<CertName>, Error> {
-        let dir = self.path("requests");
-        let mut names: Vec<CertName> = std::fs::read_dir(&dir)
-            .ctx("read directory", &dir)?
-            .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                e.file_name()
-                    .to_str()
-                    .and_then(|f| f.strip_suffix(".pem"))
-                    .and_then(|n| n.parse().ok())
-            })
-            .collect();
+        let mut names = crate::status::names_in(&self.path("requests"))?;
         names.sort();
         Ok(names)
     }
@@ -100,6 +90,7 @@ impl Signer<'_> {
     pub fn submit(&mut self, name: &CertName, req: &CertRequest) -> Result<(), Error> {
         let store = self.store;
         store.check_submittable(name, req)?;
+        store.ensure_dirs()?;
         fsutil::write_atomic(
             &store.request_path(name),
             req.pem.as_bytes(),

@@ -94,7 +94,7 @@ fn ips_first(mut names: Vec<String>) -> Vec<String> {
 }
 
 /// Certnames named by `*.pem` files in `dir` (invalid names skipped).
-fn names_in(dir: &Path) -> Result<Vec<CertName>, Error> {
+pub(crate) fn names_in(dir: &Path) -> Result<Vec<CertName>, Error> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
