@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod puppet;
+
 /// A scratch directory; `run` executes clusterca inside it.
 pub struct Scratch {
     pub dir: tempfile::TempDir,
