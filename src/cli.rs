@@ -83,7 +83,7 @@ pub enum Command {
 
     /// Inspect a certificate, CSR, CRL or key (PEM or DER), or a certname's signed certificate.
     #[command(
-        long_about = "Inspect a file: every block of a PEM bundle, or one DER object. For certificates: subject, issuer, serial (hex and decimal), validity with time left, subjectAltNames, key type and size, basicConstraints, keyUsage, extendedKeyUsage and the SHA-256 fingerprint in Puppet's colon-hex form. For a private key: its type and, with --cert, whether it matches that certificate (never the key itself). A certname instead of a file shows signed/NAME.pem from the CA directory.",
+        long_about = "Inspect a file: every block of a PEM bundle, or one DER object. For certificates: subject, issuer, serial (hex and decimal), validity with time left, subjectAltNames, key type and size, basicConstraints, keyUsage, extendedKeyUsage and the SHA-256 fingerprint in Puppet's colon-hex form. For a private key: its type and, with --cert, whether it matches that certificate (never the key itself). A certname instead of a file shows signed/NAME.pem from the CA directory. A certificate issued by the CA of --dir (same issuer, signed by its key) is also looked up in that CA's CRL and shown as revoked or not.",
         after_long_help = "EXAMPLES:\n  clusterca show puppet.example.net.pem\n  clusterca show puppet.example.net.key.pem --cert puppet.example.net.pem\n  clusterca show puppet.example.net --format json"
     )]
     Show(ShowArgs),

@@ -79,6 +79,24 @@ fn revoked_certificates_fail_crl_checks_and_the_others_pass() {
             .any(|l| l.starts_with("a.example.net") && l.contains("signed")),
         "{list}"
     );
+    // show, by certname or by file, sees it too; a certificate of another CA is not judged.
+    let revoked = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["show", "--format", "json"];
+        all.extend_from_slice(args);
+        let out: serde_json::Value = serde_json::from_str(&s.run(&all).ok().stdout).unwrap();
+        out["objects"][0]["revoked"].clone()
+    };
+    assert_eq!(revoked(&["b.example.net"]), serde_json::json!(true));
+    assert_eq!(revoked(&["b.example.net.pem"]), serde_json::json!(true));
+    assert_eq!(revoked(&["a.example.net.pem"]), serde_json::json!(false));
+    let other = Scratch::new();
+    other.run(&["init"]).ok();
+    std::fs::copy(other.path("ca/ca_crt.pem"), s.path("foreign.pem")).unwrap();
+    assert_eq!(revoked(&["foreign.pem"]), serde_json::Value::Null);
+    let text = s.run(&["show", "b.example.net"]).ok().stdout;
+    assert!(text.contains("revoked         YES"), "{text}");
+    let text = s.run(&["show", "a.example.net"]).ok().stdout;
+    assert!(text.contains("revoked         no"), "{text}");
     s.run(&["check"]).ok();
 }
 

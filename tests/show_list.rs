@@ -63,6 +63,7 @@ struct Cert {
     extended_key_usage: Vec<String>,
     subject_key_identifier: Option<String>,
     fingerprint: String,
+    revoked: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

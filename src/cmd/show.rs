@@ -44,14 +44,57 @@ fn resolve(g: &Global, target: &str) -> Result<PathBuf, Failure> {
 }
 
 fn parse_file(path: &std::path::Path, now: OffsetDateTime) -> Result<Vec<Object>, Failure> {
-    let bytes = super::read_input(path)?;
-    inspect::parse(&bytes, now).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
+    parse_bytes(path, &super::read_input(path)?, now)
+}
+
+fn parse_bytes(
+    path: &std::path::Path,
+    bytes: &[u8],
+    now: OffsetDateTime,
+) -> Result<Vec<Object>, Failure> {
+    inspect::parse(bytes, now).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
+}
+
+/// Marks each certificate issued by the CA of `--dir` (its issuer is the CA's subject and the
+/// CA's key signed it) with whether that CA's CRL revokes it. Without a readable CA directory
+/// nothing is marked: `show` works on any file anywhere.
+fn mark_revocation(g: &Global, bytes: &[u8], objects: &mut [Object]) {
+    let Ok(store) = Store::open(&g.dir) else {
+        return;
+    };
+    let ca = std::fs::read(store.path("ca_crt.pem"))
+        .ok()
+        .and_then(|pem| inspect::certificates(&pem).ok())
+        .and_then(|chain| chain.into_iter().next());
+    let (Some(ca), Ok(revoked)) = (ca, store.revoked_serials()) else {
+        return;
+    };
+    let Ok((_, ca_subject)) = inspect::raw_names(&ca) else {
+        return;
+    };
+    let Ok(ca_info) = inspect::certificate_info(&ca, OffsetDateTime::now_utc()) else {
+        return;
+    };
+    let ders = inspect::certificates(bytes).unwrap_or_default();
+    let certs = objects.iter_mut().filter_map(|o| match o {
+        Object::Certificate(c) => Some(c),
+        _ => None,
+    });
+    for (cert, der) in certs.zip(&ders) {
+        let ours = inspect::raw_names(der).is_ok_and(|(issuer, _)| issuer == ca_subject)
+            && inspect::signed_by(der, &ca_info.spki_der).unwrap_or(false);
+        if ours {
+            cert.revoked = Some(revoked.contains(&cert.serial_decimal));
+        }
+    }
 }
 
 pub fn run(g: &Global, args: &ShowArgs) -> Result<Outcome, Failure> {
     let now = OffsetDateTime::now_utc();
     let path = resolve(g, &args.target)?;
-    let mut objects = parse_file(&path, now)?;
+    let bytes = super::read_input(&path)?;
+    let mut objects = parse_bytes(&path, &bytes, now)?;
+    mark_revocation(g, &bytes, &mut objects);
     let mut outcome = Outcome::Clean;
     if let Some(cert_path) = &args.cert {
         let cert = parse_file(cert_path, now)?
@@ -157,7 +200,12 @@ fn render_cert(out: &mut impl Write, c: &CertInfo) -> std::io::Result<()> {
     writeln!(out, "  constraints     {bc}")?;
     writeln!(out, "  key usage       {}", list(&c.key_usage))?;
     writeln!(out, "  extended usage  {}", list(&c.extended_key_usage))?;
-    writeln!(out, "  fingerprint     (SHA256) {}", c.fingerprint)
+    writeln!(out, "  fingerprint     (SHA256) {}", c.fingerprint)?;
+    match c.revoked {
+        Some(true) => writeln!(out, "  revoked         YES (on the CA's CRL)"),
+        Some(false) => writeln!(out, "  revoked         no (checked against the CA's CRL)"),
+        None => Ok(()),
+    }
 }
 
 pub fn render(out: &mut impl Write, o: &Object) -> std::io::Result<()> {

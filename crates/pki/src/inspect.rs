@@ -97,6 +97,9 @@ pub struct CertInfo {
     pub subject_key_identifier: Option<String>,
     /// SHA-256 fingerprint, uppercase colon hex (Puppet's form).
     pub fingerprint: String,
+    /// Whether the CRL of the CA that issued it revokes it: `None` when no such CA was at
+    /// hand (filled in by callers that have one; parsing alone leaves it `None`).
+    pub revoked: Option<bool>,
     /// The raw subjectKeyIdentifier.
     #[serde(skip)]
     pub subject_key_id: Option<Vec<u8>>,
@@ -507,6 +510,7 @@ fn describe_certificate(
         extended_key_usage,
         subject_key_identifier: subject_key_id.as_deref().map(crate::colon_hex),
         fingerprint: fingerprint_sha256(der),
+        revoked: None,
         subject_key_id,
         spki_der: cert.public_key().raw.to_vec(),
         not_after_time: Some(not_after),
