@@ -224,7 +224,8 @@ pub struct InitArgs {
     #[arg(long, value_name = "NAME")]
     pub ca_name: Option<String>,
 
-    /// Key type of the CA key: ec-p256, ec-p384 or ed25519.
+    /// Key type of the CA key: ec-p256, ec-p384 or ed25519; rsa-2048, rsa-3072 or rsa-4096 in a
+    /// build with the `rsa-keygen` feature.
     #[arg(long, default_value = "ec-p256", value_name = "TYPE")]
     pub key_type: String,
 
@@ -273,7 +274,8 @@ pub struct IssueArgs {
     #[arg(long, default_value = "5y", value_name = "TTL")]
     pub ttl: String,
 
-    /// Key type of the new keys: ec-p256, ec-p384 or ed25519.
+    /// Key type of the new keys: ec-p256, ec-p384 or ed25519; rsa-2048, rsa-3072 or rsa-4096 in
+    /// a build with the `rsa-keygen` feature.
     #[arg(long, default_value = "ec-p256", value_name = "TYPE")]
     pub key_type: String,
 

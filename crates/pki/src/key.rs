@@ -21,18 +21,43 @@ pub enum KeyType {
     EcP384,
     /// Ed25519.
     Ed25519,
+    /// RSA, 2048 bits (needs the `rsa-keygen` feature).
+    #[cfg(feature = "rsa-keygen")]
+    Rsa2048,
+    /// RSA, 3072 bits (needs the `rsa-keygen` feature).
+    #[cfg(feature = "rsa-keygen")]
+    Rsa3072,
+    /// RSA, 4096 bits, Puppet's default (needs the `rsa-keygen` feature).
+    #[cfg(feature = "rsa-keygen")]
+    Rsa4096,
 }
 
 impl KeyType {
     /// The names accepted by `FromStr`, in the order `--help` lists them.
+    #[cfg(not(feature = "rsa-keygen"))]
     pub const NAMES: &'static [&'static str] = &["ec-p256", "ec-p384", "ed25519"];
+    /// The names accepted by `FromStr`, in the order `--help` lists them.
+    #[cfg(feature = "rsa-keygen")]
+    pub const NAMES: &'static [&'static str] = &[
+        "ec-p256", "ec-p384", "ed25519", "rsa-2048", "rsa-3072", "rsa-4096",
+    ];
 
-    fn algorithm(self) -> &'static rcgen::SignatureAlgorithm {
-        match self {
+    fn generate(self) -> Result<KeyPair, rcgen::Error> {
+        let alg = match self {
             KeyType::EcP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
             KeyType::EcP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
             KeyType::Ed25519 => &rcgen::PKCS_ED25519,
-        }
+            #[cfg(feature = "rsa-keygen")]
+            rsa => {
+                let size = match rsa {
+                    KeyType::Rsa2048 => rcgen::RsaKeySize::_2048,
+                    KeyType::Rsa3072 => rcgen::RsaKeySize::_3072,
+                    _ => rcgen::RsaKeySize::_4096,
+                };
+                return KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, size);
+            }
+        };
+        KeyPair::generate_for(alg)
     }
 }
 
@@ -44,6 +69,13 @@ impl FromStr for KeyType {
             "ec-p256" => Ok(KeyType::EcP256),
             "ec-p384" => Ok(KeyType::EcP384),
             "ed25519" => Ok(KeyType::Ed25519),
+            #[cfg(feature = "rsa-keygen")]
+            "rsa-2048" => Ok(KeyType::Rsa2048),
+            #[cfg(feature = "rsa-keygen")]
+            "rsa-3072" => Ok(KeyType::Rsa3072),
+            #[cfg(feature = "rsa-keygen")]
+            "rsa-4096" => Ok(KeyType::Rsa4096),
+            #[cfg(not(feature = "rsa-keygen"))]
             s if s.starts_with("rsa") => Err(Error::UnsupportedKey {
                 reason: format!(
                     "generating {s} keys needs the `rsa-keygen` build feature; use ec-p256, ec-p384 or ed25519"
@@ -62,6 +94,12 @@ impl fmt::Display for KeyType {
             KeyType::EcP256 => "ec-p256",
             KeyType::EcP384 => "ec-p384",
             KeyType::Ed25519 => "ed25519",
+            #[cfg(feature = "rsa-keygen")]
+            KeyType::Rsa2048 => "rsa-2048",
+            #[cfg(feature = "rsa-keygen")]
+            KeyType::Rsa3072 => "rsa-3072",
+            #[cfg(feature = "rsa-keygen")]
+            KeyType::Rsa4096 => "rsa-4096",
         })
     }
 }
@@ -82,7 +120,7 @@ impl fmt::Debug for PrivateKey {
 impl PrivateKey {
     /// A fresh key of `kind` from the system's random source.
     pub fn generate(kind: KeyType) -> Result<Self, Error> {
-        KeyPair::generate_for(kind.algorithm())
+        kind.generate()
             .map(|pair| PrivateKey { pair })
             .map_err(Error::signing)
     }
