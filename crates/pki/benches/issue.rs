@@ -1,5 +1,6 @@
 //! The cost of the pieces of one issuance, in-process: key generation, signing a leaf with
-//! an ECDSA P-256 CA, and inspecting the result (what `list` and `check` do per file).
+//! an ECDSA P-256 CA and with Puppet's RSA-4096 CA (the committed `puppetserver ca setup`
+//! fixture), and inspecting the result (what `list` and `check` do per file).
 
 use std::hint::black_box;
 
@@ -28,6 +29,17 @@ fn bench(c: &mut Criterion) {
     });
     c.bench_function("sign leaf (ec-p256 CA)", |b| {
         b.iter(|| ca.issue(black_box(&leaf), &key, 2, now).unwrap())
+    });
+    let puppet_ca = CertificateAuthority::load(
+        include_bytes!("../../../fixtures/puppetserver/ca/ca_crt.pem"),
+        PrivateKey::from_bytes(include_bytes!(
+            "../../../fixtures/puppetserver/ca/ca_key.pem"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    c.bench_function("sign leaf (Puppet's rsa-4096 CA)", |b| {
+        b.iter(|| puppet_ca.issue(black_box(&leaf), &key, 2, now).unwrap())
     });
     let cert = ca.issue(&leaf, &key, 2, now).unwrap();
     c.bench_function("inspect leaf", |b| {
