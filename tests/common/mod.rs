@@ -204,10 +204,13 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (Vec<u8>, u32)>) {
 }
 
 /// Copies `fixtures/puppetserver/<what>` (made by `puppetserver ca setup`, see
-/// `fixtures/README.md`) to `<scratch>/<what>`.
+/// `fixtures/README.md`) to `<scratch>/<what>`, with the modes Puppet's CLI gave them (it
+/// runs under `umask 027`: directories 0750, files 0640), which git does not keep.
 pub fn copy_puppet_fixture(s: &Scratch, what: &str) {
     fn copy(from: &Path, to: &Path) {
+        use std::os::unix::fs::PermissionsExt;
         std::fs::create_dir_all(to).unwrap();
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o750)).unwrap();
         for entry in std::fs::read_dir(from).unwrap() {
             let entry = entry.unwrap();
             let target = to.join(entry.file_name());
@@ -215,6 +218,7 @@ pub fn copy_puppet_fixture(s: &Scratch, what: &str) {
                 copy(&entry.path(), &target);
             } else {
                 std::fs::copy(entry.path(), &target).unwrap();
+                std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
             }
         }
     }

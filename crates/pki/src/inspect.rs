@@ -233,15 +233,30 @@ pub fn certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
 /// Every object in `bytes` (PEM with any number of blocks, or one DER object), described as
 /// of `now`.
 pub fn parse(bytes: &[u8], now: OffsetDateTime) -> Result<Vec<Object>, Error> {
+    Ok(parse_with_der(bytes, now)?
+        .into_iter()
+        .map(|(o, _)| o)
+        .collect())
+}
+
+/// Like [`parse`], each object with its DER, for callers that verify signatures or compare
+/// names byte for byte. Private keys come with an empty DER: key material never leaves here.
+pub fn parse_with_der(bytes: &[u8], now: OffsetDateTime) -> Result<Vec<(Object, Vec<u8>)>, Error> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(malformed("input", "it is empty"));
     }
+    let keep = |o: Object, der: Vec<u8>| match o {
+        Object::PrivateKey(_) => (o, Vec::new()),
+        _ => (o, der),
+    };
     if looks_like_pem(bytes) {
         let sections = pem_sections(bytes)?;
-        let objects: Vec<Object> = sections
-            .iter()
-            .filter_map(|(kind, der)| section_object(*kind, der, now).transpose())
-            .collect::<Result<_, _>>()?;
+        let mut objects = Vec::with_capacity(sections.len());
+        for (kind, der) in sections {
+            if let Some(o) = section_object(kind, &der, now)? {
+                objects.push(keep(o, der));
+            }
+        }
         if objects.is_empty() {
             return Err(malformed(
                 "PEM",
@@ -260,7 +275,7 @@ pub fn parse(bytes: &[u8], now: OffsetDateTime) -> Result<Vec<Object>, Error> {
     ]
     .into_iter()
     .find_map(|kind| section_object(kind, bytes, now).ok().flatten())
-    .map(|o| vec![o])
+    .map(|o| vec![keep(o, bytes.to_vec())])
     .ok_or_else(|| {
         malformed(
             "input",
