@@ -133,6 +133,111 @@ pub enum Command {
         after_long_help = "EXAMPLES:\n  clusterca check\n  clusterca check --repair --format json"
     )]
     Check(CheckArgs),
+
+    /// Audit a fleet's ssl directories: names, expiry, issuer, revocation, key match, modes.
+    #[command(
+        long_about = "Walk PATH... (collected or mounted ssl directories of the nodes; symlinks are not followed unless --follow), recognise certificates, private keys, CSRs and CRLs by content (PEM or DER, any file name), group them by node (a Puppet ssldir, or else a directory), and apply the rules: every non-CA certificate must carry each --expect-name in its subjectAltNames (the CN alone does not count; a *. wildcard covers one label) [name-missing], be issued by --ca (issuer name and signature) [foreign-issuer], and not be on --crl [revoked]; no certificate may be expired [expired] or expire within --warn-days [expiring, a warning], have an RSA key under 2048 bits [weak-key] or a SHA-1 signature [sha1-signature]; one issuer's serial may not appear on two different certificates [duplicate-serial]; a private key must match the certificate beside it (same node, same name: certs/x.pem and private_keys/x.pem, x.pem and x.key.pem, or the node's only certificate) [key-mismatch], be no more open than Puppet's 0640 [key-readable], and be owned by a --key-owner when given [key-owner]. A file that promises PKI content (PEM, or a .pem/.crt/.key/... name) and does not parse is a finding [unparseable], as are symlink loops and dangling links [symlink-loop, dangling-symlink]. Exit 1 when a finding reaches --fail-on. A progress line goes to stderr when it is a terminal.",
+        after_long_help = "EXAMPLES:\n  clusterca audit /srv/collected/*/ssl --expect-name puppet.example.net --ca ca/ca_crt.pem --crl ca/ca_crl.pem\n  clusterca audit /mnt/nodes --expect-name smartproxy.example.net --warn-days 60 --format json\n  clusterca audit /etc/puppet/ssl --expect-name puppet --key-owner puppet --key-owner root --fail-on warning"
+    )]
+    Audit(AuditArgs),
+
+    /// TLS-connect to live endpoints and report the certificates they present.
+    #[command(
+        long_about = "Connect to each TARGET (host:port) with TLS (rustls), capture the chain it presents even when it would not verify, and report per target: the distinct certificates seen (subject, alt names, serial, SHA-256 fingerprint, days to expiry, how many connections presented each), whether each verifies against --ca for every --expect-name, and whether they agree: one shared certificate, per-node certificates that all carry the expected names, or not. With --connections N each target is connected to N times, so a load balancer in round-robin shows its members. Unreachable targets, timeouts and failed handshakes are findings [unreachable, timeout, tls-handshake], as are certificates without the expected names [name-missing], not verifying against the CA [untrusted], expired or expiring [expired, expiring]. The SNI sent is --sni, else the first expected DNS name. Exit 1 when a finding reaches --fail-on.",
+        after_long_help = "EXAMPLES:\n  clusterca probe lb.example.net:8140 --expect-name puppet.example.net --ca ca/ca_crt.pem --connections 12\n  clusterca probe web1:443 web2:443 web3:443 --expect-name www.example.net --format json"
+    )]
+    Probe(ProbeArgs),
+}
+
+/// The finding severity that makes a reporting command exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any finding, notes included.
+    Info,
+    /// Warnings and errors.
+    Warning,
+    /// Errors only.
+    Error,
+    /// Never: always exit 0 when the command ran.
+    Never,
+}
+
+/// What `audit` and `probe` judge certificates against.
+#[derive(Debug, Args)]
+pub struct Expectations {
+    /// A name every (non-CA) certificate must be valid for: DNS:name, IP:address, or a bare
+    /// name. Repeat, or separate with commas.
+    #[arg(
+        long = "expect-name",
+        value_name = "NAME",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub names: Vec<String>,
+
+    /// The CA certificate or bundle (PEM or DER) certificates must be issued by.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+
+    /// Certificates expiring within this many days are a warning.
+    #[arg(long, default_value_t = 30, value_name = "DAYS")]
+    pub warn_days: u32,
+
+    /// Exit 1 when a finding of this severity or worse is found.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Directories or files to audit.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub expect: Expectations,
+
+    /// A CRL or CRL chain (PEM or DER) to look serials up in.
+    #[arg(long, value_name = "FILE")]
+    pub crl: Option<PathBuf>,
+
+    /// Follow symbolic links.
+    #[arg(long)]
+    pub follow: bool,
+
+    /// A user allowed to own private keys (name or uid); repeat. Not checked when absent.
+    #[arg(long = "key-owner", value_name = "USER")]
+    pub key_owners: Vec<String>,
+
+    /// Files scanned in parallel [default: the number of CPUs].
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Endpoints to connect to, host:port ([v6]:port for IPv6 addresses).
+    #[arg(value_name = "TARGET", required = true)]
+    pub targets: Vec<String>,
+
+    #[command(flatten)]
+    pub expect: Expectations,
+
+    /// The server name to send (SNI) [default: the first expected DNS name].
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+
+    /// Connections per target (a load balancer in round-robin shows its members).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub connections: usize,
+
+    /// Limit for connecting and for the TLS handshake, per connection (e.g. 5s, 500ms).
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub timeout: String,
+
+    /// Connections in flight at once.
+    #[arg(short = 'j', long, default_value_t = 32, value_name = "N")]
+    pub concurrency: usize,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! One module per verb. Each turns its arguments into validated values, calls the libraries,
 //! and renders the result; none of them decides exit codes (that is `main`'s job).
 
+mod audit;
 mod check;
 mod import;
 mod init;
@@ -32,6 +33,8 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Revoke(args) => revoke::revoke(g, args),
         Command::Clean(args) => revoke::clean(g, args),
         Command::Crl(args) => revoke::crl(g, args),
+        Command::Audit(args) => audit::audit(g, args),
+        Command::Probe(args) => audit::probe(g, args),
     }
 }
 
@@ -70,6 +73,11 @@ pub fn parse_hex_serial(flag: &str, text: &str) -> Result<u64, Failure> {
 
 /// Parses `--lock-timeout`: a number with unit ms, s or m; a bare number is seconds.
 pub fn parse_timeout(text: &str) -> Result<Duration, Failure> {
+    parse_duration("--lock-timeout", text)
+}
+
+/// Parses a duration given for `flag`: a number with unit ms, s or m; a bare number is seconds.
+pub fn parse_duration(flag: &str, text: &str) -> Result<Duration, Failure> {
     let t = text.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -88,7 +96,7 @@ pub fn parse_timeout(text: &str) -> Result<Duration, Failure> {
         .map(Duration::from_secs_f64)
         .ok_or_else(|| {
             Failure::input(format!(
-                "invalid --lock-timeout {text:?}: expected a duration such as 30s, 2m or 500ms"
+                "invalid {flag} {text:?}: expected a duration such as 30s, 2m or 500ms"
             ))
         })
 }

@@ -1,0 +1,626 @@
+//! The fleet audit: walk collected (or mounted) ssl directories, recognise certificates, keys,
+//! CSRs and CRLs by content, group them by node, and apply the rules.
+//!
+//! Three passes: the walk (sequential, cheap: directory entries only), the scan (parallel: read,
+//! parse and judge each file on its own), and the cross-file rules (sequential over what the
+//! scan kept: a key against the certificate beside it, one serial on two certificates).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use clusterca_pki::inspect::{self, CertInfo, Object};
+use clusterca_pki::{AltName, Severity};
+use rayon::prelude::*;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::{carries, Error};
+
+/// `ELOOP` on Linux: too many levels of symbolic links.
+const ELOOP: i32 = 40;
+
+/// Files larger than this are not certificates, keys or CRLs of a node; they are skipped.
+const MAX_FILE: u64 = 16 << 20;
+
+/// Puppet's ssldir subdirectories: a file in one belongs to the ssldir above it.
+const SSLDIR_PARTS: [&str; 6] = [
+    "certs",
+    "private_keys",
+    "public_keys",
+    "certificate_requests",
+    "private",
+    "ca",
+];
+
+/// File name endings that promise PKI content: such a file that does not parse is a finding.
+const PKI_EXTENSIONS: [&str; 8] = ["pem", "crt", "cer", "der", "key", "csr", "crl", "p8"];
+
+/// What to audit against.
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    /// Names every node certificate must carry in its subjectAltNames.
+    pub expect_names: Vec<AltName>,
+    /// The CA bundle (DER certificates) every node certificate must be issued by; empty: not
+    /// checked.
+    pub ca: Vec<Vec<u8>>,
+    /// CRLs (DER) to look serials up in; empty: not checked.
+    pub crls: Vec<Vec<u8>>,
+    /// Certificates expiring within this many days are a warning.
+    pub warn_days: i64,
+    /// Follow symbolic links while walking.
+    pub follow_links: bool,
+    /// User ids allowed to own private keys; empty: not checked.
+    pub key_owners: Vec<u32>,
+    /// The time to judge expiry at.
+    pub now: OffsetDateTime,
+}
+
+/// One problem found, on one file of one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditFinding {
+    /// The node the file belongs to: a Puppet ssldir, or the file's directory.
+    pub node: String,
+    /// The file.
+    pub subject: String,
+    /// The rule, a stable kebab-case identifier.
+    pub rule: &'static str,
+    /// How serious.
+    pub severity: Severity,
+    /// One line for people.
+    pub message: String,
+}
+
+/// What the audit saw and found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuditReport {
+    /// Files looked at (regular files; symlinks counted when followed).
+    pub files: usize,
+    /// Nodes (ssldirs or directories) holding at least one recognised object.
+    pub nodes: usize,
+    /// Certificates found.
+    pub certificates: usize,
+    /// Private keys found.
+    pub keys: usize,
+    /// Certificate requests found.
+    pub csrs: usize,
+    /// CRLs found.
+    pub crls: usize,
+    /// The findings, sorted by node, file and rule.
+    pub findings: Vec<AuditFinding>,
+}
+
+/// A walked entry to scan.
+struct Entry {
+    path: PathBuf,
+    node: PathBuf,
+}
+
+/// One certificate as the cross-file rules need it.
+struct CertSeen {
+    stem: String,
+    spki: Vec<u8>,
+    issuer_raw: Vec<u8>,
+    serial_hex: String,
+    fingerprint: String,
+    is_ca: bool,
+}
+
+/// One private key as the cross-file rules need it.
+struct KeySeen {
+    stem: String,
+    spki: Vec<u8>,
+}
+
+/// A node's certificates, and its keys with the file each came from.
+type NodeObjects<'a> = (Vec<&'a CertSeen>, Vec<(&'a Entry, &'a KeySeen)>);
+
+/// The scan's result for one file.
+#[derive(Default)]
+struct Scanned {
+    recognised: bool,
+    certs: Vec<CertSeen>,
+    keys: Vec<KeySeen>,
+    csrs: usize,
+    crls: usize,
+    findings: Vec<(&'static str, Severity, String)>,
+}
+
+/// The CA bundle and CRLs, prepared once.
+struct Authority {
+    /// (subject DER, SubjectPublicKeyInfo DER) of each CA certificate.
+    cas: Vec<(Vec<u8>, Vec<u8>)>,
+    /// (issuer DN, serial decimal) of every revoked certificate.
+    revoked: HashSet<(String, String)>,
+}
+
+/// The node of a file: the ssldir above a Puppet ssldir subdirectory, else its directory.
+fn node_of(path: &Path) -> PathBuf {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    let in_part = parent
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| SSLDIR_PARTS.contains(&n));
+    match (in_part, parent.parent()) {
+        (true, Some(above)) if !above.as_os_str().is_empty() => above.to_path_buf(),
+        _ => parent.to_path_buf(),
+    }
+}
+
+/// The name a key and its certificate share: `certs/x.pem` and `private_keys/x.pem`,
+/// `x.pem` and `x.key.pem`, `x.crt` and `x.key`.
+fn stem(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for suffix in [
+        ".key.pem",
+        "-key.pem",
+        "_key.pem",
+        ".cert.pem",
+        ".crt.pem",
+        ".pem",
+        ".crt",
+        ".cer",
+        ".der",
+        ".key",
+    ] {
+        if let Some(s) = name.strip_suffix(suffix) {
+            return s.to_owned();
+        }
+    }
+    name
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Walks `paths`: the files to scan, plus findings for what cannot be walked (symlink loops,
+/// unreadable directories).
+fn walk(paths: &[PathBuf], follow: bool) -> Result<(Vec<Entry>, Vec<AuditFinding>), Error> {
+    let mut entries = Vec::new();
+    let mut findings = Vec::new();
+    for root in paths {
+        std::fs::symlink_metadata(root).map_err(|source| Error::Io {
+            path: root.clone(),
+            source,
+        })?;
+        for item in walkdir::WalkDir::new(root)
+            .follow_links(follow)
+            .sort_by_file_name()
+        {
+            let item = match item {
+                Ok(i) => i,
+                Err(e) => {
+                    let path = e
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| root.clone());
+                    let eloop = e
+                        .io_error()
+                        .and_then(std::io::Error::raw_os_error)
+                        .is_some_and(|c| c == ELOOP);
+                    let (rule, message) = if let Some(above) = e.loop_ancestor() {
+                        (
+                            "symlink-loop",
+                            format!("a symbolic link loops back to {}", above.display()),
+                        )
+                    } else if eloop {
+                        (
+                            "symlink-loop",
+                            "a symbolic link that loops (ELOOP)".to_owned(),
+                        )
+                    } else {
+                        ("unreadable", format!("cannot walk: {e}"))
+                    };
+                    findings.push(AuditFinding {
+                        node: display(&node_of(&path)),
+                        subject: display(&path),
+                        rule,
+                        severity: Severity::Error,
+                        message,
+                    });
+                    continue;
+                }
+            };
+            let path = item.path().to_path_buf();
+            let ft = item.file_type();
+            if ft.is_file() {
+                entries.push(Entry {
+                    node: node_of(&path),
+                    path,
+                });
+            } else if ft.is_symlink() {
+                // Not followed (without --follow, or walkdir could not): say why it matters.
+                let target = std::fs::metadata(&path);
+                let finding = match target {
+                    Err(e) if e.raw_os_error() == Some(ELOOP) => Some((
+                        "symlink-loop",
+                        Severity::Error,
+                        "a symbolic link that loops (ELOOP)".to_owned(),
+                    )),
+                    Err(_) => Some((
+                        "dangling-symlink",
+                        Severity::Warning,
+                        "a symbolic link to nothing".to_owned(),
+                    )),
+                    Ok(_) => None,
+                };
+                if let Some((rule, severity, message)) = finding {
+                    findings.push(AuditFinding {
+                        node: display(&node_of(&path)),
+                        subject: display(&path),
+                        rule,
+                        severity,
+                        message,
+                    });
+                }
+            }
+        }
+    }
+    Ok((entries, findings))
+}
+
+impl Authority {
+    fn new(opts: &AuditOptions) -> Result<Self, Error> {
+        let mut cas = Vec::new();
+        for der in &opts.ca {
+            let (_, subject) = inspect::raw_names(der).map_err(Error::Ca)?;
+            let info = inspect::certificate_info(der, opts.now).map_err(Error::Ca)?;
+            cas.push((subject, info.spki_der));
+        }
+        let mut revoked = HashSet::new();
+        for der in &opts.crls {
+            if !cas.is_empty() {
+                let mut signed = false;
+                for (_, spki) in &cas {
+                    signed |= inspect::crl_signed_by(der, spki).map_err(Error::Crl)?;
+                }
+                if !signed {
+                    return Err(Error::Crl(clusterca_pki::Error::CaMismatch {
+                        reason: "the CRL is not signed by any certificate of --ca".into(),
+                    }));
+                }
+            }
+            let info = inspect::crl_info(der).map_err(Error::Crl)?;
+            for r in info.revoked {
+                revoked.insert((info.issuer.clone(), r.serial_decimal));
+            }
+        }
+        Ok(Authority { cas, revoked })
+    }
+
+    /// Whether a CA of the bundle issued `der` (issuer = its subject, signed by its key).
+    fn issued(&self, der: &[u8], issuer_raw: &[u8]) -> bool {
+        self.cas.iter().any(|(subject, spki)| {
+            subject.as_slice() == issuer_raw && inspect::signed_by(der, spki).unwrap_or(false)
+        })
+    }
+}
+
+/// The rules that judge one certificate on its own.
+fn judge_cert(
+    c: &CertInfo,
+    der: &[u8],
+    issuer_raw: &[u8],
+    self_signed: bool,
+    opts: &AuditOptions,
+    auth: &Authority,
+    out: &mut Vec<(&'static str, Severity, String)>,
+) {
+    let is_ca = c.basic_constraints.as_ref().is_some_and(|b| b.ca);
+    if !is_ca {
+        for name in &opts.expect_names {
+            if !carries(c, name) {
+                out.push((
+                    "name-missing",
+                    Severity::Error,
+                    format!(
+                        "{} does not carry {name} (its alt names: {})",
+                        c.subject,
+                        if c.subject_alt_names.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            c.subject_alt_names.join(", ")
+                        }
+                    ),
+                ));
+            }
+        }
+        if !auth.cas.is_empty() && !auth.issued(der, issuer_raw) {
+            out.push((
+                "foreign-issuer",
+                Severity::Error,
+                format!(
+                    "{} was not issued by the given CA (issuer {})",
+                    c.subject, c.issuer
+                ),
+            ));
+        }
+        if auth
+            .revoked
+            .contains(&(c.issuer.clone(), c.serial_decimal.clone()))
+        {
+            out.push((
+                "revoked",
+                Severity::Error,
+                format!("serial 0x{} ({}) is on the CRL", c.serial_hex, c.subject),
+            ));
+        }
+    }
+    let days = c.seconds_left.div_euclid(86_400);
+    if c.seconds_left <= 0 {
+        out.push((
+            "expired",
+            Severity::Error,
+            format!("{} expired on {}", c.subject, c.not_after),
+        ));
+    } else if days < opts.warn_days {
+        out.push((
+            "expiring",
+            Severity::Warning,
+            format!(
+                "{} expires on {} ({days} days left)",
+                c.subject, c.not_after
+            ),
+        ));
+    }
+    if c.public_key.algorithm == "RSA" && c.public_key.bits < 2048 {
+        out.push((
+            "weak-key",
+            Severity::Error,
+            format!(
+                "{} has an RSA key of {} bits (at least 2048)",
+                c.subject, c.public_key.bits
+            ),
+        ));
+    }
+    if !self_signed && c.signature_algorithm.to_ascii_lowercase().contains("sha1") {
+        out.push((
+            "sha1-signature",
+            Severity::Error,
+            format!("{} is signed with {}", c.subject, c.signature_algorithm),
+        ));
+    }
+}
+
+fn scan_file(entry: &Entry, opts: &AuditOptions, auth: &Authority) -> Scanned {
+    let mut s = Scanned::default();
+    let path = &entry.path;
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            s.findings
+                .push(("unreadable", Severity::Error, format!("cannot stat: {e}")));
+            return s;
+        }
+    };
+    if meta.len() > MAX_FILE {
+        return s;
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            s.findings
+                .push(("unreadable", Severity::Error, format!("cannot read: {e}")));
+            return s;
+        }
+    };
+    let promised = inspect::looks_like_pem(&bytes)
+        || path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| PKI_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+    let objects = match inspect::parse_with_der(&bytes, opts.now) {
+        Ok(o) => o,
+        Err(e) => {
+            if promised {
+                s.findings
+                    .push(("unparseable", Severity::Error, e.to_string()));
+            }
+            return s;
+        }
+    };
+    s.recognised = true;
+    let stem = stem(path);
+    for (object, der) in objects {
+        match object {
+            Object::Certificate(c) => {
+                let (issuer_raw, subject_raw) = inspect::raw_names(&der).unwrap_or_default();
+                let self_signed = issuer_raw == subject_raw;
+                judge_cert(
+                    &c,
+                    &der,
+                    &issuer_raw,
+                    self_signed,
+                    opts,
+                    auth,
+                    &mut s.findings,
+                );
+                s.certs.push(CertSeen {
+                    stem: stem.clone(),
+                    spki: c.spki_der.clone(),
+                    issuer_raw,
+                    serial_hex: c.serial_hex.clone(),
+                    fingerprint: c.fingerprint.clone(),
+                    is_ca: c.basic_constraints.as_ref().is_some_and(|b| b.ca),
+                });
+            }
+            Object::PrivateKey(k) => {
+                let mode = meta.mode() & 0o7777;
+                if mode & 0o027 != 0 {
+                    s.findings.push((
+                        "key-readable",
+                        Severity::Error,
+                        format!(
+                            "private key mode {mode:04o}: {} (Puppet's keys are 0640 at most)",
+                            if mode & 0o007 != 0 {
+                                "readable by others"
+                            } else {
+                                "writable by the group"
+                            }
+                        ),
+                    ));
+                }
+                if !opts.key_owners.is_empty() && !opts.key_owners.contains(&meta.uid()) {
+                    s.findings.push((
+                        "key-owner",
+                        Severity::Error,
+                        format!(
+                            "private key owned by uid {}, not an expected owner",
+                            meta.uid()
+                        ),
+                    ));
+                }
+                s.keys.push(KeySeen {
+                    stem: stem.clone(),
+                    spki: k.public_key.spki_der.clone(),
+                });
+            }
+            Object::Csr(_) => s.csrs += 1,
+            Object::Crl(_) => s.crls += 1,
+            _ => {}
+        }
+    }
+    s
+}
+
+/// Audits the files under `paths`. `progress` is called now and then with (files scanned,
+/// files to scan). Fails only when a path does not exist or `--ca`/`--crl` are unusable;
+/// everything wrong with the fleet itself is a finding.
+pub fn audit(
+    paths: &[PathBuf],
+    opts: &AuditOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<AuditReport, Error> {
+    let auth = Authority::new(opts)?;
+    let (entries, mut findings) = walk(paths, opts.follow_links)?;
+    let total = entries.len();
+    let done = AtomicUsize::new(0);
+    progress(0, total);
+    let scanned: Vec<Scanned> = entries
+        .par_iter()
+        .map(|e| {
+            let s = scan_file(e, opts, &auth);
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if n % 1024 == 0 || n == total {
+                progress(n, total);
+            }
+            s
+        })
+        .collect();
+
+    let mut report = AuditReport {
+        files: total,
+        ..AuditReport::default()
+    };
+    let mut nodes: BTreeMap<&Path, NodeObjects<'_>> = BTreeMap::new();
+    let mut serials: HashMap<(&[u8], &str), (&str, &Path)> = HashMap::new();
+    for (entry, s) in entries.iter().zip(&scanned) {
+        let node = display(&entry.node);
+        for (rule, severity, message) in &s.findings {
+            findings.push(AuditFinding {
+                node: node.clone(),
+                subject: display(&entry.path),
+                rule,
+                severity: *severity,
+                message: message.clone(),
+            });
+        }
+        if !s.recognised {
+            continue;
+        }
+        report.certificates += s.certs.len();
+        report.keys += s.keys.len();
+        report.csrs += s.csrs;
+        report.crls += s.crls;
+        let slot = nodes.entry(&entry.node).or_default();
+        slot.0.extend(s.certs.iter());
+        slot.1.extend(s.keys.iter().map(|k| (entry, k)));
+        for c in &s.certs {
+            let key = (c.issuer_raw.as_slice(), c.serial_hex.as_str());
+            match serials.get(&key) {
+                Some((fingerprint, first)) if *fingerprint != c.fingerprint => {
+                    findings.push(AuditFinding {
+                        node: node.clone(),
+                        subject: display(&entry.path),
+                        rule: "duplicate-serial",
+                        severity: Severity::Error,
+                        message: format!(
+                            "serial 0x{} of this issuer is also on a different certificate, {}",
+                            c.serial_hex,
+                            first.display()
+                        ),
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    serials.insert(key, (c.fingerprint.as_str(), entry.path.as_path()));
+                }
+            }
+        }
+    }
+    report.nodes = nodes.len();
+    for (node, (certs, keys)) in &nodes {
+        let leaves: Vec<&&CertSeen> = certs.iter().filter(|c| !c.is_ca).collect();
+        for (entry, key) in keys {
+            let beside = leaves
+                .iter()
+                .find(|c| c.stem == key.stem)
+                .or_else(|| (leaves.len() == 1).then(|| &leaves[0]));
+            if let Some(cert) = beside {
+                if cert.spki != key.spki {
+                    findings.push(AuditFinding {
+                        node: display(node),
+                        subject: display(&entry.path),
+                        rule: "key-mismatch",
+                        severity: Severity::Error,
+                        message: format!(
+                            "this private key does not belong to the certificate beside it ({})",
+                            cert.stem
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    findings.sort_by(|a, b| (&a.node, &a.subject, a.rule).cmp(&(&b.node, &b.subject, b.rule)));
+    report.findings = findings;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodes_are_ssldirs_or_directories() {
+        assert_eq!(
+            node_of(Path::new("fleet/web1/ssl/certs/web1.pem")),
+            Path::new("fleet/web1/ssl")
+        );
+        assert_eq!(
+            node_of(Path::new("fleet/web1/ssl/private_keys/web1.pem")),
+            Path::new("fleet/web1/ssl")
+        );
+        assert_eq!(
+            node_of(Path::new("fleet/web1/ssl/crl.pem")),
+            Path::new("fleet/web1/ssl")
+        );
+        assert_eq!(node_of(Path::new("pki/web1.pem")), Path::new("pki"));
+    }
+
+    #[test]
+    fn keys_pair_with_certificates_by_stem() {
+        for (key, cert) in [
+            ("private_keys/a.example.net.pem", "certs/a.example.net.pem"),
+            ("a.example.net.key.pem", "a.example.net.pem"),
+            ("tls/a.key", "tls/a.crt"),
+        ] {
+            assert_eq!(stem(Path::new(key)), stem(Path::new(cert)), "{key}");
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! `clusterca audit` (the fleet's files) and `clusterca probe` (live endpoints).
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use clusterca_audit::{AuditOptions, ProbeOptions, Target};
+use clusterca_pki::{inspect, AltName, Severity};
+use time::OffsetDateTime;
+
+use crate::cli::{AuditArgs, FailOn, Format, Global, ProbeArgs};
+use crate::output::{self, sanitize};
+use crate::{Failure, Kind, Outcome};
+
+impl From<clusterca_audit::Error> for Failure {
+    fn from(e: clusterca_audit::Error) -> Self {
+        let kind = match &e {
+            clusterca_audit::Error::Io { source, .. }
+                if source.kind() != std::io::ErrorKind::NotFound =>
+            {
+                Kind::System
+            }
+            _ => Kind::Input,
+        };
+        Failure {
+            kind,
+            message: e.to_string(),
+        }
+    }
+}
+
+fn expect_names(texts: &[String]) -> Result<Vec<AltName>, Failure> {
+    Ok(texts
+        .iter()
+        .map(|t| t.parse())
+        .collect::<Result<Vec<AltName>, _>>()?)
+}
+
+/// The certificates of `--ca`, DER.
+fn read_ca(path: Option<&Path>) -> Result<Vec<Vec<u8>>, Failure> {
+    let Some(path) = path else {
+        return Ok(Vec::new());
+    };
+    let certs = inspect::certificates(&super::read_input(path)?)
+        .map_err(|e| Failure::input(format!("--ca {}: {e}", path.display())))?;
+    if certs.is_empty() {
+        return Err(Failure::input(format!(
+            "--ca {}: no certificate in it",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
+fn outcome(fail_on: FailOn, worst: Option<Severity>) -> Outcome {
+    let threshold = match fail_on {
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Never => None,
+    };
+    match (threshold, worst) {
+        (Some(t), Some(w)) if w >= t => Outcome::Findings,
+        _ => Outcome::Clean,
+    }
+}
+
+/// A progress line on stderr, redrawn at most ten times a second, only on a terminal.
+struct Progress {
+    on: bool,
+    last: Mutex<Option<Instant>>,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            on: std::io::stderr().is_terminal(),
+            last: Mutex::new(None),
+        }
+    }
+
+    fn update(&self, done: usize, total: usize) {
+        if !self.on {
+            return;
+        }
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if done != total && last.is_some_and(|t| t.elapsed() < Duration::from_millis(100)) {
+            return;
+        }
+        *last = Some(Instant::now());
+        let width = 30;
+        let filled = (done * width).checked_div(total).unwrap_or(width);
+        let _ = write!(
+            std::io::stderr(),
+            "\raudit [{}{}] {done}/{total} files",
+            "#".repeat(filled),
+            "-".repeat(width - filled)
+        );
+    }
+
+    fn finish(&self) {
+        if self.on {
+            let _ = write!(std::io::stderr(), "\r{:60}\r", "");
+        }
+    }
+}
+
+pub fn audit(g: &Global, args: &AuditArgs) -> Result<Outcome, Failure> {
+    let expect_names = expect_names(&args.expect.names)?;
+    let ca = read_ca(args.expect.ca.as_deref())?;
+    let crls = match &args.crl {
+        Some(path) => {
+            let crls = inspect::crls(&super::read_input(path)?)
+                .map_err(|e| Failure::input(format!("--crl {}: {e}", path.display())))?;
+            if crls.is_empty() {
+                return Err(Failure::input(format!(
+                    "--crl {}: no CRL in it",
+                    path.display()
+                )));
+            }
+            crls
+        }
+        None => Vec::new(),
+    };
+    let mut key_owners = Vec::new();
+    for owner in &args.key_owners {
+        let uid = match owner.parse::<u32>() {
+            Ok(uid) => uid,
+            Err(_) => nix::unistd::User::from_name(owner)
+                .ok()
+                .flatten()
+                .map(|u| u.uid.as_raw())
+                .ok_or_else(|| Failure::input(format!("--key-owner {owner:?}: no such user")))?,
+        };
+        key_owners.push(uid);
+    }
+    let opts = AuditOptions {
+        expect_names,
+        ca,
+        crls,
+        warn_days: i64::from(args.expect.warn_days),
+        follow_links: args.follow,
+        key_owners,
+        now: OffsetDateTime::now_utc(),
+    };
+    let progress = Progress::new();
+    let run = || clusterca_audit::audit(&args.paths, &opts, &|d, t| progress.update(d, t));
+    let report = match args.jobs {
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+            .map_err(|e| Failure {
+                kind: Kind::System,
+                message: format!("cannot start {n} threads: {e}"),
+            })?
+            .install(run),
+        None => run(),
+    };
+    progress.finish();
+    let report = report?;
+    let outcome = outcome(
+        args.expect.fail_on,
+        report.findings.iter().map(|f| f.severity).max(),
+    );
+    if g.format == Format::Json {
+        output::json(&report)?;
+        return Ok(outcome);
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "audited {} files in {} nodes: {} certificates, {} private keys, {} CSRs, {} CRLs",
+        report.files, report.nodes, report.certificates, report.keys, report.csrs, report.crls
+    )?;
+    if report.findings.is_empty() {
+        writeln!(out, "clean: no findings")?;
+        return Ok(outcome);
+    }
+    let mut by_rule: std::collections::BTreeMap<(std::cmp::Reverse<Severity>, &str), usize> =
+        std::collections::BTreeMap::new();
+    for f in &report.findings {
+        *by_rule
+            .entry((std::cmp::Reverse(f.severity), f.rule))
+            .or_default() += 1;
+    }
+    writeln!(out)?;
+    writeln!(out, "{:<18}  {:<8}  {:>6}", "RULE", "SEVERITY", "FOUND")?;
+    for ((severity, rule), n) in &by_rule {
+        writeln!(out, "{rule:<18}  {:<8}  {n:>6}", severity.0)?;
+    }
+    writeln!(out)?;
+    for f in &report.findings {
+        writeln!(
+            out,
+            "{:<7}  {:<18}  {}: {}",
+            f.severity,
+            f.rule,
+            sanitize(&f.subject),
+            sanitize(&f.message)
+        )?;
+    }
+    Ok(outcome)
+}
+
+pub fn probe(g: &Global, args: &ProbeArgs) -> Result<Outcome, Failure> {
+    let targets: Vec<Target> = args
+        .targets
+        .iter()
+        .map(|t| t.parse())
+        .collect::<Result<_, _>>()?;
+    if args.connections == 0 {
+        return Err(Failure::input("--connections must be at least 1"));
+    }
+    let opts = ProbeOptions {
+        expect_names: expect_names(&args.expect.names)?,
+        ca: read_ca(args.expect.ca.as_deref())?,
+        sni: args.sni.clone(),
+        connections: args.connections,
+        timeout: super::parse_duration("--timeout", &args.timeout)?,
+        concurrency: args.concurrency,
+        warn_days: i64::from(args.expect.warn_days),
+    };
+    let report = clusterca_audit::probe(&targets, &opts)?;
+    let worst = report
+        .targets
+        .iter()
+        .flat_map(|t| t.findings.iter().map(|f| f.severity))
+        .max();
+    let outcome = outcome(args.expect.fail_on, worst);
+    if g.format == Format::Json {
+        output::json(&report)?;
+        return Ok(outcome);
+    }
+    let mut out = std::io::stdout().lock();
+    for t in &report.targets {
+        writeln!(
+            out,
+            "{}  {} connections, {} handshakes, {} distinct certificate(s): {}",
+            t.target,
+            t.connections,
+            t.handshakes,
+            t.certificates.len(),
+            t.agreement
+        )?;
+        for c in &t.certificates {
+            let verified = match c.verified {
+                Some(true) => "verified",
+                Some(false) => "NOT VERIFIED",
+                None => "not checked (no --ca)",
+            };
+            writeln!(
+                out,
+                "  {:>3}x  {}  serial 0x{}  {} days left  {verified}",
+                c.seen,
+                sanitize(&c.subject),
+                c.serial_hex,
+                c.days_left
+            )?;
+            writeln!(
+                out,
+                "        alt names {}",
+                sanitize(&c.subject_alt_names.join(", "))
+            )?;
+            writeln!(out, "        SHA256 {}", c.fingerprint)?;
+        }
+        output::findings(&mut out, "  ", &t.findings)?;
+    }
+    Ok(outcome)
+}
