@@ -305,8 +305,6 @@ impl Authority {
 fn judge_cert(
     c: &CertInfo,
     der: &[u8],
-    issuer_raw: &[u8],
-    self_signed: bool,
     opts: &AuditOptions,
     auth: &Authority,
     out: &mut Vec<(&'static str, Severity, String)>,
@@ -330,7 +328,7 @@ fn judge_cert(
                 ));
             }
         }
-        if !auth.cas.is_empty() && !auth.issued(der, issuer_raw) {
+        if !auth.cas.is_empty() && !auth.issued(der, &c.issuer_raw) {
             out.push((
                 "foreign-issuer",
                 Severity::Error,
@@ -378,7 +376,8 @@ fn judge_cert(
             ),
         ));
     }
-    if !self_signed && c.signature_algorithm.to_ascii_lowercase().contains("sha1") {
+    if c.issuer_raw != c.subject_raw && c.signature_algorithm.to_ascii_lowercase().contains("sha1")
+    {
         out.push((
             "sha1-signature",
             Severity::Error,
@@ -390,25 +389,26 @@ fn judge_cert(
 fn scan_file(entry: &Entry, opts: &AuditOptions, auth: &Authority) -> Scanned {
     let mut s = Scanned::default();
     let path = &entry.path;
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) => {
-            s.findings
-                .push(("unreadable", Severity::Error, format!("cannot stat: {e}")));
-            return s;
+    // One open: the mode and owner from the open file, then its bytes.
+    let read = std::fs::File::open(path).and_then(|mut f| {
+        let meta = f.metadata()?;
+        let mut bytes = Vec::new();
+        if meta.len() <= MAX_FILE {
+            std::io::Read::read_to_end(&mut f, &mut bytes)?;
         }
-    };
-    if meta.len() > MAX_FILE {
-        return s;
-    }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+        Ok((meta, bytes))
+    });
+    let (meta, bytes) = match read {
+        Ok(r) => r,
         Err(e) => {
             s.findings
                 .push(("unreadable", Severity::Error, format!("cannot read: {e}")));
             return s;
         }
     };
+    if meta.len() > MAX_FILE {
+        return s;
+    }
     let promised = inspect::looks_like_pem(&bytes)
         || path
             .extension()
@@ -429,21 +429,11 @@ fn scan_file(entry: &Entry, opts: &AuditOptions, auth: &Authority) -> Scanned {
     for (object, der) in objects {
         match object {
             Object::Certificate(c) => {
-                let (issuer_raw, subject_raw) = inspect::raw_names(&der).unwrap_or_default();
-                let self_signed = issuer_raw == subject_raw;
-                judge_cert(
-                    &c,
-                    &der,
-                    &issuer_raw,
-                    self_signed,
-                    opts,
-                    auth,
-                    &mut s.findings,
-                );
+                judge_cert(&c, &der, opts, auth, &mut s.findings);
                 s.certs.push(CertSeen {
                     stem: stem.clone(),
                     spki: c.spki_der.clone(),
-                    issuer_raw,
+                    issuer_raw: c.issuer_raw.clone(),
                     serial_hex: c.serial_hex.clone(),
                     fingerprint: c.fingerprint.clone(),
                     is_ca: c.basic_constraints.as_ref().is_some_and(|b| b.ca),

@@ -106,6 +106,12 @@ pub struct CertInfo {
     /// SubjectPublicKeyInfo DER.
     #[serde(skip)]
     pub spki_der: Vec<u8>,
+    /// The issuer name's DER, as it stands in the certificate.
+    #[serde(skip)]
+    pub issuer_raw: Vec<u8>,
+    /// The subject name's DER, as it stands in the certificate.
+    #[serde(skip)]
+    pub subject_raw: Vec<u8>,
     /// notAfter as a time.
     #[serde(skip)]
     pub not_after_time: Option<OffsetDateTime>,
@@ -528,6 +534,8 @@ fn describe_certificate(
         revoked: None,
         subject_key_id,
         spki_der: cert.public_key().raw.to_vec(),
+        issuer_raw: cert.issuer().as_raw().to_vec(),
+        subject_raw: cert.subject().as_raw().to_vec(),
         not_after_time: Some(not_after),
         not_before_time: Some(not_before),
     })
