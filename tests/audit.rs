@@ -442,3 +442,76 @@ fn bad_arguments_are_one_line_errors() {
         assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
     }
 }
+
+#[test]
+fn weak_keys_sha1_signatures_and_reused_serials() {
+    let s = Scratch::new();
+    s.run(&["init"]).ok();
+    std::fs::create_dir_all(s.path("fleet/odd")).unwrap();
+    std::fs::write(
+        s.path("ext.cnf"),
+        format!("subjectAltName=DNS:{SHARED}\nbasicConstraints=CA:FALSE\n"),
+    )
+    .unwrap();
+    // (file, key spec, digest, serial): one RSA-1024, one SHA-1, two sharing serial 0x77.
+    for (name, key, digest, serial) in [
+        ("weak", "rsa:1024", "-sha256", "0x70"),
+        ("sha1", "ec", "-sha1", "0x71"),
+        ("twin-a", "ec", "-sha256", "0x77"),
+        ("twin-b", "ec", "-sha256", "0x77"),
+    ] {
+        let mut req = vec!["req", "-new", "-newkey", key, "-nodes", "-keyout"];
+        let keyfile = format!("{name}.key");
+        let csr = format!("{name}.csr");
+        let subj = format!("/CN={name}.example.net");
+        req.extend_from_slice(&[&keyfile, "-out", &csr, "-subj", &subj]);
+        if key == "ec" {
+            req.extend_from_slice(&["-pkeyopt", "ec_paramgen_curve:P-256"]);
+        }
+        s.openssl(&req).ok();
+        let out = format!("fleet/odd/{name}.crt");
+        s.openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca/ca_crt.pem",
+            "-CAkey",
+            "ca/ca_key.pem",
+            "-set_serial",
+            serial,
+            "-days",
+            "365",
+            digest,
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            &out,
+        ])
+        .ok();
+    }
+    let (code, report) = audit_json(&s, &[]);
+    assert_eq!(code, 1);
+    let got: Vec<(String, String)> = report
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.subject.trim_start_matches("fleet/odd/").to_owned(),
+                f.rule.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("sha1.crt".to_owned(), "sha1-signature".to_owned()),
+            ("twin-b.crt".to_owned(), "duplicate-serial".to_owned()),
+            ("weak.crt".to_owned(), "weak-key".to_owned()),
+        ],
+        "{:?}",
+        report.findings
+    );
+    assert!(report.findings[1].message.contains("twin-a.crt"));
+}

@@ -374,9 +374,14 @@ fn rfc3339(t: OffsetDateTime) -> String {
 fn sig_name(alg: &AlgorithmIdentifier<'_>) -> String {
     let oid = &alg.algorithm;
     let registry = x509_parser::objects::oid_registry();
-    x509_parser::objects::oid2sn(oid, registry)
-        .map(str::to_owned)
-        .unwrap_or_else(|_| oid.to_id_string())
+    match oid.to_id_string().as_str() {
+        // Not in x509-parser's registry; named so that SHA-1 is recognisable.
+        "1.2.840.10045.4.1" => "ecdsa-with-SHA1".to_owned(),
+        "1.2.840.10040.4.3" => "dsa-with-SHA1".to_owned(),
+        id => x509_parser::objects::oid2sn(oid, registry)
+            .map(str::to_owned)
+            .unwrap_or_else(|_| id.to_owned()),
+    }
 }
 
 /// The DN in OpenSSL's one-line form, `/CN=x/O=y`, as Puppet writes it into `inventory.txt`.
