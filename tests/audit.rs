@@ -515,3 +515,27 @@ fn weak_keys_sha1_signatures_and_reused_serials() {
     );
     assert!(report.findings[1].message.contains("twin-a.crt"));
 }
+
+#[test]
+fn a_progress_line_only_on_a_terminal() {
+    let s = Scratch::new();
+    fleet(&s);
+    // Not a terminal: nothing on stderr (audit_json asserts it).
+    audit_json(&s, &[]);
+    // A terminal, from util-linux `script` (Debian's bsdutils, always installed).
+    if !common::have_program("script", "bsdutils") {
+        return;
+    }
+    let cmd = format!(
+        "{} audit fleet --expect-name {SHARED} >/dev/null",
+        env!("CARGO_BIN_EXE_clusterca")
+    );
+    let out = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+        .current_dir(s.dir.path())
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(tty.contains("audit ["), "{tty:?}");
+    assert!(tty.contains(" files"), "{tty:?}");
+}
