@@ -147,6 +147,144 @@ pub enum Command {
         after_long_help = "EXAMPLES:\n  clusterca probe lb.example.net:8140 --expect-name puppet.example.net --ca ca/ca_crt.pem --connections 12\n  clusterca probe web1:443 web2:443 web3:443 --expect-name www.example.net --format json"
     )]
     Probe(ProbeArgs),
+
+    /// Put a certname's certificate, key, CA bundle and CRL in place with exact owner and mode.
+    #[command(
+        long_about = "Install NAME's certificate and key (from --from, where `issue` wrote NAME.pem and NAME.key.pem; the certificate falls back to the CA's signed/NAME.pem), the whole CA bundle (ca_crt.pem) and the CRL (ca_crl.pem) of the CA directory --dir. Layouts: puppet (--ssldir: certs/NAME.pem 0644, private_keys/NAME.pem 0640, certs/ca.pem 0644, crl.pem 0644; ssldir 0771, certs/ 0755, private_keys/ 0750), files (--cert/--key/--ca/--crl paths, --mode for the public files, --key-mode for the key), haproxy (--pem: certificate, CA chain and key in one 0600 file). Every write is atomic (a temporary file in the target directory with owner and mode set on the open file, fsync, rename, fsync of the directory); a symlink at a final path or at a directory of the layout is refused before anything is written, as is an unknown --owner or --group; modes do not depend on the umask; a file already right is reported unchanged and not touched. Where SELinux is enabled and restorecon is present, the default contexts of what was written are restored.",
+        after_long_help = "EXAMPLES:\n  clusterca install puppet01.example.net --ssldir /etc/puppet/ssl --owner puppet --group puppet\n  clusterca install proxy01.example.net --layout files --cert /etc/foreman-proxy/ssl/cert.pem --key /etc/foreman-proxy/ssl/key.pem --ca /etc/foreman-proxy/ssl/ca.pem --key-mode 0640 --group foreman-proxy\n  clusterca install web1.example.net --layout haproxy --pem /etc/haproxy/certs/web1.pem --dry-run"
+    )]
+    Install(InstallArgs),
+
+    /// Print a self-contained POSIX sh script that does the same install on another machine.
+    #[command(
+        long_about = "Print a POSIX sh script (for dash, busybox sh, bash) that performs `install` with the same options on a machine without clusterca: the files are embedded, each checked against its SHA-256 before it is moved into place, under umask 077, with the same atomic writes, modes, owners (by name, resolved on the target), symlink refusals and unchanged detection. It exits non-zero with a message on any failure, leaving no half-written file, and its last line is `clusterca-bundle: NAME: N changed, M unchanged`.",
+        after_long_help = "EXAMPLES:\n  clusterca bundle puppet01.example.net --ssldir /etc/puppet/ssl --owner puppet --group puppet > install-puppet01.sh\n  ssh root@puppet01 sh -s < install-puppet01.sh"
+    )]
+    Bundle(BundleArgs),
+
+    /// Run the install bundle on many hosts over ssh, in parallel.
+    #[command(
+        long_about = "Render the bundle of `bundle` for each host and run it there through the system ssh (`ssh -o BatchMode=yes [-o OPT]... HOST sh -s`, so ~/.ssh/config, agents and jump hosts apply), at most -j hosts at once. Hosts come from --host and from --hosts-file (one `HOST [ssldir=DIR] [pem=PATH] [cert=PATH] [key=PATH] [ca=PATH] [crl=PATH]` a line, `#` comments; the key=value parts override the install options for that host). HOST is anything ssh takes: host, user@host, ssh://user@host:port, a config alias. --then runs a command (by sh -c, on the host) only where something changed. Prints a result per host (changed, unchanged, failed: reason); exit 1 if any host failed.",
+        after_long_help = "EXAMPLES:\n  clusterca push puppet.example.net --host root@puppet01 --host root@puppet02 --ssldir /etc/puppet/ssl --owner puppet --group puppet --then 'systemctl reload puppetserver'\n  clusterca push smartproxy.example.net --hosts-file proxies.txt -j 16 --ssh-option ConnectTimeout=5"
+    )]
+    Push(PushArgs),
+}
+
+/// Where `install` puts the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LayoutKind {
+    /// Puppet's ssldir (--ssldir).
+    Puppet,
+    /// Loose files (--cert, --key, --ca, --crl).
+    Files,
+    /// haproxy's combined PEM (--pem).
+    Haproxy,
+}
+
+/// What `install`, `bundle` and `push` install, and where.
+#[derive(Debug, Clone, Args)]
+pub struct InstallOptions {
+    /// The certname whose files are installed.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// Layout of the target.
+    #[arg(long, value_enum, default_value_t = LayoutKind::Puppet)]
+    pub layout: LayoutKind,
+
+    /// Where `issue` wrote NAME.pem and NAME.key.pem.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub from: PathBuf,
+
+    /// The ssldir (puppet layout).
+    #[arg(long, value_name = "DIR")]
+    pub ssldir: Option<PathBuf>,
+
+    /// Where the certificate goes (files layout).
+    #[arg(long, value_name = "PATH")]
+    pub cert: Option<PathBuf>,
+
+    /// Where the private key goes (files layout).
+    #[arg(long, value_name = "PATH")]
+    pub key: Option<PathBuf>,
+
+    /// Where the CA bundle goes (files layout).
+    #[arg(long, value_name = "PATH")]
+    pub ca: Option<PathBuf>,
+
+    /// Where the CRL goes (files layout).
+    #[arg(long, value_name = "PATH")]
+    pub crl: Option<PathBuf>,
+
+    /// Where the combined certificate + chain + key goes (haproxy layout).
+    #[arg(long, value_name = "PATH")]
+    pub pem: Option<PathBuf>,
+
+    /// Owner of everything installed (name or uid) [default: the installing user].
+    #[arg(long, value_name = "USER")]
+    pub owner: Option<String>,
+
+    /// Group of everything installed (name or gid) [default: the installing user's group].
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+
+    /// Mode of the certificate, CA bundle and CRL (files layout), octal.
+    #[arg(long, default_value = "0644", value_name = "MODE")]
+    pub mode: String,
+
+    /// Mode of the private key (files layout), octal.
+    #[arg(long, default_value = "0600", value_name = "MODE")]
+    pub key_mode: String,
+
+    /// Keep a replaced file as FILE.bak.<timestamp>.
+    #[arg(long)]
+    pub backup: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    pub opts: InstallOptions,
+
+    /// Print what would be done; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    #[command(flatten)]
+    pub opts: InstallOptions,
+
+    /// A command to run (sh -c) at the end, only when something changed.
+    #[arg(long, value_name = "CMD")]
+    pub then: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub opts: InstallOptions,
+
+    /// A host to install on (anything ssh takes); repeat.
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+
+    /// More hosts, one `HOST [key=value]...` a line.
+    #[arg(long, value_name = "FILE")]
+    pub hosts_file: Option<PathBuf>,
+
+    /// Hosts at once.
+    #[arg(short = 'j', long, default_value_t = 8, value_name = "N")]
+    pub jobs: usize,
+
+    /// An ssh option (`-o OPT`), e.g. Port=2222 or StrictHostKeyChecking=accept-new; repeat.
+    #[arg(long = "ssh-option", value_name = "OPT")]
+    pub ssh_options: Vec<String>,
+
+    /// A command to run on each host (sh -c) where something changed, e.g. a service reload.
+    #[arg(long, value_name = "CMD")]
+    pub then: Option<String>,
 }
 
 /// The finding severity that makes a reporting command exit 1.

@@ -2,7 +2,9 @@
 //! into a quiet exit.
 
 use std::borrow::Cow;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -63,4 +65,50 @@ pub fn json<T: Serialize>(value: &T) -> Result<(), Failure> {
     serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from)?;
     writeln!(out)?;
     Ok(())
+}
+
+/// A progress line on stderr, redrawn at most ten times a second, only on a terminal.
+pub struct Progress {
+    label: &'static str,
+    unit: &'static str,
+    on: bool,
+    last: Mutex<Option<Instant>>,
+}
+
+impl Progress {
+    pub fn new(label: &'static str, unit: &'static str) -> Self {
+        Progress {
+            label,
+            unit,
+            on: std::io::stderr().is_terminal(),
+            last: Mutex::new(None),
+        }
+    }
+
+    pub fn update(&self, done: usize, total: usize) {
+        if !self.on {
+            return;
+        }
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if done != total && last.is_some_and(|t| t.elapsed() < Duration::from_millis(100)) {
+            return;
+        }
+        *last = Some(Instant::now());
+        let width = 30;
+        let filled = (done * width).checked_div(total).unwrap_or(width);
+        let _ = write!(
+            std::io::stderr(),
+            "\r{} [{}{}] {done}/{total} {}",
+            self.label,
+            "#".repeat(filled),
+            "-".repeat(width - filled),
+            self.unit
+        );
+    }
+
+    pub fn finish(&self) {
+        if self.on {
+            let _ = write!(std::io::stderr(), "\r{:60}\r", "");
+        }
+    }
 }

@@ -1,9 +1,7 @@
 //! `clusterca audit` (the fleet's files) and `clusterca probe` (live endpoints).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use clusterca_audit::{AuditOptions, ProbeOptions, Target};
 use clusterca_pki::{inspect, AltName, Severity};
@@ -66,46 +64,6 @@ fn outcome(fail_on: FailOn, worst: Option<Severity>) -> Outcome {
     }
 }
 
-/// A progress line on stderr, redrawn at most ten times a second, only on a terminal.
-struct Progress {
-    on: bool,
-    last: Mutex<Option<Instant>>,
-}
-
-impl Progress {
-    fn new() -> Self {
-        Progress {
-            on: std::io::stderr().is_terminal(),
-            last: Mutex::new(None),
-        }
-    }
-
-    fn update(&self, done: usize, total: usize) {
-        if !self.on {
-            return;
-        }
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        if done != total && last.is_some_and(|t| t.elapsed() < Duration::from_millis(100)) {
-            return;
-        }
-        *last = Some(Instant::now());
-        let width = 30;
-        let filled = (done * width).checked_div(total).unwrap_or(width);
-        let _ = write!(
-            std::io::stderr(),
-            "\raudit [{}{}] {done}/{total} files",
-            "#".repeat(filled),
-            "-".repeat(width - filled)
-        );
-    }
-
-    fn finish(&self) {
-        if self.on {
-            let _ = write!(std::io::stderr(), "\r{:60}\r", "");
-        }
-    }
-}
-
 pub fn audit(g: &Global, args: &AuditArgs) -> Result<Outcome, Failure> {
     let expect_names = expect_names(&args.expect.names)?;
     let ca = read_ca(args.expect.ca.as_deref())?;
@@ -144,7 +102,7 @@ pub fn audit(g: &Global, args: &AuditArgs) -> Result<Outcome, Failure> {
         key_owners,
         now: OffsetDateTime::now_utc(),
     };
-    let progress = Progress::new();
+    let progress = output::Progress::new("audit", "files");
     let run = || clusterca_audit::audit(&args.paths, &opts, &|d, t| progress.update(d, t));
     let report = match args.jobs {
         Some(n) => rayon::ThreadPoolBuilder::new()

@@ -3,6 +3,7 @@
 
 mod audit;
 mod check;
+mod deploy;
 mod import;
 mod init;
 mod issue;
@@ -35,6 +36,9 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Crl(args) => revoke::crl(g, args),
         Command::Audit(args) => audit::audit(g, args),
         Command::Probe(args) => audit::probe(g, args),
+        Command::Install(args) => deploy::install(g, args),
+        Command::Bundle(args) => deploy::bundle(g, args),
+        Command::Push(args) => deploy::push(g, args),
     }
 }
 

@@ -197,6 +197,9 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (Vec<u8>, u32)>) {
         if meta.is_dir() {
             out.insert(rel, (Vec::new(), mode));
             walk(root, &path, out);
+        } else if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&path).unwrap();
+            out.insert(rel, (target.into_os_string().into_encoded_bytes(), mode));
         } else {
             out.insert(rel, (std::fs::read(&path).unwrap(), mode));
         }

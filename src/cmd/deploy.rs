@@ -1,0 +1,364 @@
+//! `clusterca install`, `bundle` and `push`: one install plan, carried out here, rendered as a
+//! script, or run over ssh on many hosts.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clusterca_deploy::push::{HostJob, HostStatus};
+use clusterca_deploy::{InstallPlan, Layout, Ownership, Sources};
+use clusterca_pki::CertName;
+use serde::Serialize;
+
+use crate::cli::{BundleArgs, Format, Global, InstallArgs, InstallOptions, LayoutKind, PushArgs};
+use crate::output::{self, sanitize};
+use crate::{Failure, Kind, Outcome};
+
+impl From<clusterca_deploy::Error> for Failure {
+    fn from(e: clusterca_deploy::Error) -> Self {
+        use clusterca_deploy::Error as E;
+        let kind = match &e {
+            E::Io { .. } | E::Store(_) | E::Restorecon(_) => Kind::System,
+            _ => Kind::Input,
+        };
+        Failure {
+            kind,
+            message: e.to_string(),
+        }
+    }
+}
+
+fn parse_mode(flag: &str, text: &str) -> Result<u32, Failure> {
+    u32::from_str_radix(text.trim_start_matches("0o"), 8)
+        .ok()
+        .filter(|m| *m <= 0o7777)
+        .ok_or_else(|| {
+            Failure::input(format!(
+                "invalid {flag} {text:?}: expected an octal mode such as 0640"
+            ))
+        })
+}
+
+fn need(path: &Option<PathBuf>, flag: &str, layout: &str) -> Result<PathBuf, Failure> {
+    path.clone()
+        .ok_or_else(|| Failure::input(format!("the {layout} layout needs {flag}")))
+}
+
+/// The layout the options describe; paths of other layouts are refused, not ignored.
+fn layout(o: &InstallOptions) -> Result<Layout, Failure> {
+    let stray = |flags: &[(&str, bool)], layout: &str| -> Result<(), Failure> {
+        match flags.iter().find(|(_, set)| *set) {
+            Some((flag, _)) => Err(Failure::input(format!(
+                "{flag} does not apply to the {layout} layout (see --layout)"
+            ))),
+            None => Ok(()),
+        }
+    };
+    let files_flags = [
+        ("--cert", o.cert.is_some()),
+        ("--key", o.key.is_some()),
+        ("--ca", o.ca.is_some()),
+        ("--crl", o.crl.is_some()),
+    ];
+    match o.layout {
+        LayoutKind::Puppet => {
+            stray(&files_flags, "puppet")?;
+            stray(&[("--pem", o.pem.is_some())], "puppet")?;
+            Ok(Layout::Puppet {
+                ssldir: need(&o.ssldir, "--ssldir", "puppet")?,
+            })
+        }
+        LayoutKind::Files => {
+            stray(
+                &[("--ssldir", o.ssldir.is_some()), ("--pem", o.pem.is_some())],
+                "files",
+            )?;
+            if files_flags.iter().all(|(_, set)| !set) {
+                return Err(Failure::input(
+                    "the files layout needs at least one of --cert, --key, --ca, --crl",
+                ));
+            }
+            Ok(Layout::Files {
+                cert: o.cert.clone(),
+                key: o.key.clone(),
+                ca: o.ca.clone(),
+                crl: o.crl.clone(),
+                mode: parse_mode("--mode", &o.mode)?,
+                key_mode: parse_mode("--key-mode", &o.key_mode)?,
+            })
+        }
+        LayoutKind::Haproxy => {
+            stray(&files_flags, "haproxy")?;
+            stray(&[("--ssldir", o.ssldir.is_some())], "haproxy")?;
+            Ok(Layout::Haproxy {
+                pem: need(&o.pem, "--pem", "haproxy")?,
+            })
+        }
+    }
+}
+
+/// NAME's PEMs: certificate and key from --from (the certificate else from signed/), CA
+/// bundle and CRL from the CA directory.
+fn sources(g: &Global, o: &InstallOptions) -> Result<Sources, Failure> {
+    let name: CertName = o.name.parse()?;
+    let cert_path = o.from.join(format!("{name}.pem"));
+    let cert = if cert_path.exists() {
+        super::read_input(&cert_path)?
+    } else {
+        let signed = g.dir.join("signed").join(format!("{name}.pem"));
+        if !signed.exists() {
+            return Err(Failure::input(format!(
+                "no certificate for {name}: neither {} nor {}",
+                cert_path.display(),
+                signed.display()
+            )));
+        }
+        super::read_input(&signed)?
+    };
+    let key = super::read_input(&o.from.join(format!("{name}.key.pem")))?;
+    let ca = super::read_input(&g.dir.join("ca_crt.pem"))?;
+    let crl_path = g.dir.join("ca_crl.pem");
+    let crl = match std::fs::read(&crl_path) {
+        Ok(b) if !b.iter().all(u8::is_ascii_whitespace) => Some(b),
+        _ => None,
+    };
+    // Refuse garbage before it is installed anywhere.
+    for (what, path, bytes) in [
+        ("certificate", cert_path.as_path(), &cert),
+        ("CA bundle", Path::new("ca_crt.pem"), &ca),
+    ] {
+        let certs = clusterca_pki::inspect::certificates(bytes)
+            .map_err(|e| Failure::input(format!("{} ({what}): {e}", path.display())))?;
+        if certs.is_empty() {
+            return Err(Failure::input(format!(
+                "{}: no certificate in it",
+                path.display()
+            )));
+        }
+    }
+    clusterca_pki::PrivateKey::from_bytes(&key)
+        .map_err(|e| Failure::input(format!("{}.key.pem: {e}", name)))?;
+    Ok(Sources {
+        name: name.to_string(),
+        cert,
+        key,
+        ca,
+        crl,
+    })
+}
+
+fn plan(g: &Global, o: &InstallOptions) -> Result<InstallPlan, Failure> {
+    let layout = layout(o)?;
+    let src = sources(g, o)?;
+    let owner = Ownership {
+        user: o.owner.clone(),
+        group: o.group.clone(),
+    };
+    Ok(InstallPlan::new(&layout, &src, &owner, o.backup))
+}
+
+pub fn install(g: &Global, args: &InstallArgs) -> Result<Outcome, Failure> {
+    let plan = plan(g, &args.opts)?;
+    let report = clusterca_deploy::apply(&plan, args.dry_run)?;
+    if g.format == Format::Json {
+        output::json(&report)?;
+        return Ok(Outcome::Clean);
+    }
+    let mut out = std::io::stdout().lock();
+    let names = |uid: u32, gid: u32| {
+        let user = nix::unistd::User::from_uid(uid.into())
+            .ok()
+            .flatten()
+            .map_or_else(|| uid.to_string(), |u| u.name);
+        let group = nix::unistd::Group::from_gid(gid.into())
+            .ok()
+            .flatten()
+            .map_or_else(|| gid.to_string(), |g| g.name);
+        format!("{user}:{group}")
+    };
+    if report.dry_run {
+        writeln!(
+            out,
+            "dry run: nothing written; this is what install would do"
+        )?;
+    }
+    for a in &report.paths {
+        writeln!(
+            out,
+            "{:<9}  {:04o}  {:<15}  {}  ({})",
+            a.action,
+            a.mode,
+            names(a.uid, a.gid),
+            sanitize(&a.path.display().to_string()),
+            a.what
+        )?;
+        if let Some(b) = &a.backup {
+            writeln!(
+                out,
+                "           old file kept as {}",
+                sanitize(&b.display().to_string())
+            )?;
+        }
+    }
+    if let Some(s) = &report.selinux {
+        writeln!(out, "{s}")?;
+    }
+    let count = |act| report.paths.iter().filter(|a| a.action == act).count();
+    use clusterca_deploy::Action;
+    writeln!(
+        out,
+        "{}: {} created, {} replaced, {} fixed, {} unchanged",
+        plan.name,
+        count(Action::Created),
+        count(Action::Replaced),
+        count(Action::Fixed),
+        count(Action::Unchanged)
+    )?;
+    Ok(Outcome::Clean)
+}
+
+pub fn bundle(g: &Global, args: &BundleArgs) -> Result<Outcome, Failure> {
+    let plan = plan(g, &args.opts)?;
+    let script = clusterca_deploy::sh::render(&plan, args.then.as_deref());
+    std::io::stdout().lock().write_all(script.as_bytes())?;
+    Ok(Outcome::Clean)
+}
+
+/// One line of --hosts-file: `HOST [key=value]...`, the pairs overriding install options.
+fn host_line(
+    line: &str,
+    base: &InstallOptions,
+    file: &Path,
+    n: usize,
+) -> Result<(String, String, InstallOptions), Failure> {
+    let mut words = line.split_whitespace();
+    let host = words.next().unwrap_or_default().to_owned();
+    let mut opts = base.clone();
+    let mut label = host.clone();
+    for w in words {
+        let (k, v) = w.split_once('=').ok_or_else(|| {
+            Failure::input(format!(
+                "{}:{n}: expected key=value, found {w:?}",
+                file.display()
+            ))
+        })?;
+        let slot = match k {
+            "ssldir" => &mut opts.ssldir,
+            "pem" => &mut opts.pem,
+            "cert" => &mut opts.cert,
+            "key" => &mut opts.key,
+            "ca" => &mut opts.ca,
+            "crl" => &mut opts.crl,
+            _ => {
+                return Err(Failure::input(format!(
+                    "{}:{n}: unknown key {k:?} (ssldir, pem, cert, key, ca, crl)",
+                    file.display()
+                )))
+            }
+        };
+        *slot = Some(PathBuf::from(v));
+        label.push_str(&format!(" {k}={v}"));
+    }
+    Ok((label, host, opts))
+}
+
+/// `--format json` output of `push`.
+#[derive(Serialize)]
+struct PushReport {
+    hosts: Vec<clusterca_deploy::push::HostResult>,
+    changed: usize,
+    unchanged: usize,
+    failed: usize,
+}
+
+pub fn push(g: &Global, args: &PushArgs) -> Result<Outcome, Failure> {
+    let mut targets = Vec::new();
+    for h in &args.hosts {
+        targets.push((h.clone(), h.clone(), args.opts.clone()));
+    }
+    if let Some(file) = &args.hosts_file {
+        let text = String::from_utf8(super::read_input(file)?)
+            .map_err(|_| Failure::input(format!("{}: not UTF-8 text", file.display())))?;
+        for (i, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or_default().trim();
+            if !line.is_empty() {
+                targets.push(host_line(line, &args.opts, file, i + 1)?);
+            }
+        }
+    }
+    if targets.is_empty() {
+        return Err(Failure::input("no hosts: give --host or --hosts-file"));
+    }
+    // Every host's plan first: a bad option fails before any host is touched.
+    let mut jobs = Vec::with_capacity(targets.len());
+    for (label, destination, opts) in &targets {
+        let plan = plan(g, opts)?;
+        jobs.push(HostJob {
+            label: label.clone(),
+            destination: destination.clone(),
+            script: clusterca_deploy::sh::render(&plan, args.then.as_deref()),
+        });
+    }
+    let progress = output::Progress::new("push", "hosts");
+    let results = clusterca_deploy::push::push(&jobs, &args.ssh_options, args.jobs, &|d, t| {
+        progress.update(d, t)
+    });
+    progress.finish();
+    let count = |s: HostStatus| results.iter().filter(|r| r.status == s).count();
+    let report = PushReport {
+        changed: count(HostStatus::Changed),
+        unchanged: count(HostStatus::Unchanged),
+        failed: count(HostStatus::Failed),
+        hosts: results,
+    };
+    let outcome = if report.failed > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    };
+    if g.format == Format::Json {
+        output::json(&report)?;
+        return Ok(outcome);
+    }
+    let mut out = std::io::stdout().lock();
+    let width = report
+        .hosts
+        .iter()
+        .map(|r| r.host.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    writeln!(
+        out,
+        "{:<width$}  {:<9}  {:>7}  {:>9}  {:>6}",
+        "HOST", "RESULT", "CHANGED", "UNCHANGED", "TIME"
+    )?;
+    for r in &report.hosts {
+        let status = match r.status {
+            HostStatus::Changed => "changed".to_owned(),
+            HostStatus::Unchanged => "unchanged".to_owned(),
+            HostStatus::Failed => format!("failed: {}", r.reason.as_deref().unwrap_or("unknown")),
+        };
+        if r.status == HostStatus::Failed {
+            writeln!(out, "{:<width$}  {}", sanitize(&r.host), sanitize(&status))?;
+        } else {
+            writeln!(
+                out,
+                "{:<width$}  {:<9}  {:>7}  {:>9}  {:>5.1}s",
+                sanitize(&r.host),
+                status,
+                r.changed,
+                r.unchanged,
+                r.seconds
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "{} hosts: {} changed, {} unchanged, {} failed",
+        report.hosts.len(),
+        report.changed,
+        report.unchanged,
+        report.failed
+    )?;
+    Ok(outcome)
+}
