@@ -270,6 +270,7 @@ fn symlinks_unknown_owners_and_bad_layouts_are_refused_with_nothing_written() {
             "no-such-group-x",
         ),
         (vec!["install", NAME], "--ssldir"),
+        (vec!["install", NAME, "--ssldir", "missing/ssl"], "missing"),
         (
             vec!["install", NAME, "--ssldir", "new", "--pem", "x.pem"],
             "--pem",

@@ -165,6 +165,15 @@ impl Scratch {
 
     /// Every file under the scratch dir with its bytes and mode: compare two to prove that a
     /// command wrote nothing.
+    /// Like [`Scratch::snapshot`], for the tree under `rel`, with paths relative to it.
+    pub fn snapshot_of(&self, rel: &str) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
+        let mut out = BTreeMap::new();
+        walk(&self.path(rel), &self.path(rel), &mut out);
+        out
+    }
+
+    /// Every file under the scratch dir with its bytes and mode: compare two to prove that a
+    /// command wrote nothing.
     pub fn snapshot(&self) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
         let mut out = BTreeMap::new();
         walk(self.dir.path(), self.dir.path(), &mut out);

@@ -196,6 +196,15 @@ pub fn apply(plan: &InstallPlan, dry_run: bool) -> Result<InstallReport, Error> 
                 return Err(Error::NotADirectory(d.path.clone()));
             }
         }
+        // Parents are not made (like `mkdir`, not `mkdir -p`): a missing /etc/puppet is a
+        // typo more often than a wish.
+        let parent = fsutil::parent(&d.path);
+        if !plan.dirs.iter().any(|p| p.path == parent) {
+            match refuse_symlink(parent)? {
+                Some(m) if m.is_dir() => {}
+                _ => return Err(Error::NoDirectory(parent.to_path_buf())),
+            }
+        }
     }
     for f in &plan.files {
         if let Some(m) = refuse_symlink(&f.path)? {

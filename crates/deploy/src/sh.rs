@@ -89,6 +89,7 @@ ensure_dir() {
   no_symlink "$1"
   if [ -e "$1" ] && [ ! -d "$1" ]; then fail "$1 exists and is not a directory"; fi
   if [ ! -d "$1" ]; then
+    [ -d "$(dirname -- "$1")" ] || fail "directory $(dirname -- "$1") does not exist"
     mkdir -- "$1" || fail "cannot create directory $1"
     set_meta "$@"
     changed=$((changed + 1)); echo "created   $1"
