@@ -9,6 +9,7 @@ mod init;
 mod issue;
 mod list;
 mod revoke;
+mod serve;
 mod show;
 mod sign;
 
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Install(args) => deploy::install(g, args),
         Command::Bundle(args) => deploy::bundle(g, args),
         Command::Push(args) => deploy::push(g, args),
+        Command::Serve(args) => serve::run(g, args),
     }
 }
 

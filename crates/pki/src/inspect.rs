@@ -645,3 +645,26 @@ pub fn crl_info(der: &[u8]) -> Result<CrlInfo, Error> {
         next_update_time: crl.next_update().map(|t| t.to_datetime()),
     })
 }
+
+/// Puppet's `pp_cli_auth` extension (`1.3.6.1.4.1.34380.1.3.39`), which marks a CA admin.
+pub const PP_CLI_AUTH: &str = "1.3.6.1.4.1.34380.1.3.39";
+
+/// The common name of a certificate's subject, and whether it carries `pp_cli_auth` with the
+/// value "true" (what Puppet's default auth.conf asks of an admin).
+pub fn client_identity(der: &[u8]) -> Result<(Option<String>, bool), Error> {
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| malformed("certificate", e))?;
+    let cn = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|a| a.as_str().ok())
+        .map(str::to_owned);
+    let cli_auth = cert.extensions().iter().any(|e| {
+        e.oid.to_id_string() == PP_CLI_AUTH && {
+            // A DER string (UTF8String, or another string type) holding "true".
+            let v = e.value;
+            v.len() >= 2 && &v[2..] == b"true"
+        }
+    });
+    Ok((cn, cli_auth))
+}

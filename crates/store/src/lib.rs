@@ -14,7 +14,7 @@ pub mod fsutil;
 mod import;
 pub mod inventory;
 mod issue;
-mod lock;
+pub mod lock;
 mod requests;
 mod revoke;
 pub mod serial;
@@ -48,6 +48,9 @@ pub const REQUIRED_FILES: [&str; 5] = [
 
 /// Name of the lock file inside the CA directory.
 pub const LOCK_FILE: &str = "clusterca.lock";
+
+/// Name of the signer lease file: held for its whole life by the active `serve`.
+pub const LEASE_FILE: &str = "clusterca.lease";
 
 /// Mode of public files (certificates, CRLs, CSRs, `serial`, `inventory.txt`), as Puppet
 /// Server writes them.
@@ -262,17 +265,26 @@ impl Store {
             .collect())
     }
 
+    /// Takes the signer lease (`clusterca.lease`) if it is free now: `Ok(None)` names no
+    /// holder; read it with [`Store::lease_holder`].
+    pub fn try_lease(&self) -> Result<Option<lock::LockGuard>, Error> {
+        lock::try_acquire(&self.path(LEASE_FILE), &holder_line(), self.owner)
+    }
+
+    /// Waits, blocking this thread, until the signer lease is free, then takes it.
+    pub fn wait_lease(&self) -> Result<lock::LockGuard, Error> {
+        lock::acquire_blocking(&self.path(LEASE_FILE), &holder_line(), self.owner)
+    }
+
+    /// Who holds the signer lease, as it wrote itself into the file.
+    pub fn lease_holder(&self) -> String {
+        lock::holder_of(&self.path(LEASE_FILE))
+    }
+
     /// Takes the store lock, waiting at most `timeout`. Every mutation happens through the
     /// returned guard; dropping it releases the lock.
     pub fn signer(&self, timeout: Duration) -> Result<Signer<'_>, Error> {
-        let host = nix::unistd::gethostname()
-            .map(|h| h.to_string_lossy().into_owned())
-            .unwrap_or_else(|_| "unknown-host".into());
-        let since = OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        let holder = format!("pid {} on {host} since {since}\n", std::process::id());
-        let guard = lock::acquire(&self.path(LOCK_FILE), timeout, &holder, self.owner)?;
+        let guard = lock::acquire(&self.path(LOCK_FILE), timeout, &holder_line(), self.owner)?;
         Ok(Signer {
             store: self,
             _guard: guard,
@@ -343,6 +355,17 @@ pub(crate) fn read_cert_file(
         })?;
     let info = clusterca_pki::inspect::certificate_info(&der, now).map_err(pki)?;
     Ok((der, info))
+}
+
+/// What a lock holder writes into the lock file: `pid N on HOST since TIME`.
+fn holder_line() -> String {
+    let host = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "unknown-host".into());
+    let since = OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    format!("pid {} on {host} since {since}\n", std::process::id())
 }
 
 /// Removes a half-built staging directory when `create` fails.

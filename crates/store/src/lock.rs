@@ -66,6 +66,16 @@ pub fn acquire(
         }
         Err(e) => return Err(std::io::Error::from(e)).ctx("lock", path),
     };
+    hold(file, path, holder, owner)
+}
+
+/// Records `holder` in the locked `file` (giving it to `owner` first) and returns the guard.
+fn hold(
+    file: File,
+    path: &Path,
+    holder: &str,
+    owner: Option<crate::Owner>,
+) -> Result<LockGuard, Error> {
     // Run as root in a directory owned by puppet, give the lock file to puppet too, so that
     // clusterca run as puppet can still open it for writing.
     if let Some(o) = owner {
@@ -81,6 +91,35 @@ pub fn acquire(
     file.write_all_at(holder.as_bytes(), 0)
         .ctx("write lock holder to", path)?;
     Ok(LockGuard { _file: file })
+}
+
+/// Takes the lock on `path` if it is free now; `None` when another process holds it.
+pub fn try_acquire(
+    path: &Path,
+    holder: &str,
+    owner: Option<crate::Owner>,
+) -> Result<Option<LockGuard>, Error> {
+    let file = open_lock_file(path)?;
+    let lock = whole_file(libc::F_WRLCK as libc::c_short);
+    match fcntl(&file, FcntlArg::F_OFD_SETLK(&lock)) {
+        Ok(_) => hold(file, path, holder, owner).map(Some),
+        Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EACCES) => Ok(None),
+        Err(e) => Err(std::io::Error::from(e)).ctx("lock", path),
+    }
+}
+
+/// Takes the lock on `path`, blocking this thread for as long as another holds it.
+pub fn acquire_blocking(
+    path: &Path,
+    holder: &str,
+    owner: Option<crate::Owner>,
+) -> Result<LockGuard, Error> {
+    let file = open_lock_file(path)?;
+    let lock = whole_file(libc::F_WRLCK as libc::c_short);
+    fcntl(&file, FcntlArg::F_OFD_SETLKW(&lock))
+        .map_err(std::io::Error::from)
+        .ctx("lock", path)?;
+    hold(file, path, holder, owner)
 }
 
 fn wait_for(path: &Path, timeout: Duration, start: Instant) -> Result<File, Error> {
