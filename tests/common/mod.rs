@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub mod puppet;
+pub mod serve;
 
 /// A scratch directory; `run` executes clusterca inside it.
 pub struct Scratch {
