@@ -77,8 +77,8 @@ def set_keys(src, dst, edits):
         f.write(text)
 
 
-def start_puppetserver(d):
-    """Starts Puppet Server on d/ca and d/ssl; returns (process, puppet.conf)."""
+def start_puppetserver(d, autosign=False):
+    """Starts Puppet Server on d/ca and d/ssl; returns (process, puppet.conf, port)."""
     port = free_port()
     ps = os.path.join(d, "ps")
     for sub in ["conf.d", "code", "var", "run", "log"]:
@@ -88,7 +88,8 @@ def start_puppetserver(d):
         f.write(f"[main]\nssldir = {d}/ssl\nvardir = {ps}/var\nlogdir = {ps}/log\n"
                 f"rundir = {ps}/run\ncodedir = {ps}/code\nserver = localhost\n"
                 f"ca_server = localhost\nca_port = {port}\nserverport = {port}\n"
-                f"[server]\ncadir = {d}/ca\ncertname = puppet01.example.net\n")
+                f"[server]\ncadir = {d}/ca\ncertname = puppet01.example.net\n"
+                f"autosign = {'true' if autosign else 'false'}\n")
     for name in os.listdir(PACKAGE_CONF):
         shutil.copy(os.path.join(PACKAGE_CONF, name), os.path.join(ps, "conf.d", name))
     set_keys(os.path.join(PACKAGE_CONF, "puppetserver.conf"), os.path.join(ps, "conf.d", "puppetserver.conf"), {
@@ -117,7 +118,7 @@ def start_puppetserver(d):
         if r.returncode in (0, 1) and proc.poll() is None:
             # `list` exits 0 once the CA API answers (1 only on errors before that).
             if r.returncode == 0:
-                return proc, conf
+                return proc, conf, port
         if proc.poll() is not None:
             sys.exit(f"puppetserver exited: see {ps}/stdout.log")
         time.sleep(2)
@@ -149,7 +150,7 @@ def main():
         ours_s = time.perf_counter() - t
         check(ours, N, "clusterca")
 
-        proc, conf = start_puppetserver(theirs)
+        proc, conf, _ = start_puppetserver(theirs)
         try:
             os.sync()
             t = time.perf_counter()
