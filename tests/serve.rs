@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::serve::{csr, curl, free_port, have_curl, Serve};
+use common::serve::{csr, csr_with, curl, free_port, have_curl, Serve};
 use common::Scratch;
 
 const API: &str = "/puppet-ca/v1";
@@ -410,13 +410,61 @@ fn a_standby_takes_over_within_two_seconds_of_a_kill_9() {
         200
     );
 
-    // A client keeps submitting; the active one dies mid-stream.
-    let mut accepted = Vec::new();
-    for i in 0..10 {
-        let name = format!("before{i}.example.net");
-        std::fs::write(s.path("c.csr"), csr(&name)).unwrap();
-        assert_eq!(put_csr(&s, &active, &name, "c.csr").0, 200);
-        accepted.push(name);
+    // A client keeps submitting, to the active server and, when that fails or answers 503,
+    // to the other one, as a load balancer's health check would steer it; the active one is
+    // killed mid-stream.
+    let urls = [active.url(""), standby.url("")];
+    let dir = s.dir.path().to_path_buf();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let client = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut accepted = Vec::new();
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let name = format!("n{i}.example.net");
+                let file = dir.join(format!("{name}.csr"));
+                std::fs::write(&file, csr(&name)).unwrap();
+                'retry: loop {
+                    for base in &urls {
+                        let out = std::process::Command::new("curl")
+                            .args([
+                                "-s",
+                                "-o",
+                                "/dev/null",
+                                "-w",
+                                "%{http_code}",
+                                "--max-time",
+                                "5",
+                            ])
+                            .arg("--cacert")
+                            .arg(dir.join("ca/ca_crt.pem"))
+                            .args(["-X", "PUT", "--data-binary"])
+                            .arg(format!("@{}", file.display()))
+                            .arg(format!("{base}{API}/certificate_request/{name}"))
+                            .output()
+                            .unwrap();
+                        match String::from_utf8_lossy(&out.stdout).as_ref() {
+                            "200" => {
+                                accepted.push(name.clone());
+                                break 'retry;
+                            }
+                            // Filed by the killed server just before it died, unanswered:
+                            // the retry hears "already has a requested certificate".
+                            "400" => break 'retry,
+                            _ => {}
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                i += 1;
+            }
+            accepted
+        })
+    };
+    let count = || std::fs::read_dir(s.path("ca/signed")).unwrap().count();
+    while count() < 12 {
+        std::thread::sleep(Duration::from_millis(10));
     }
     // std's Child::kill is SIGKILL: no chance to clean up.
     active.child.kill().unwrap();
@@ -436,12 +484,13 @@ fn a_standby_takes_over_within_two_seconds_of_a_kill_9() {
     }
     let took = killed.elapsed();
     assert!(took < Duration::from_secs(2), "took {took:?}");
-    for i in 0..10 {
-        let name = format!("after{i}.example.net");
-        std::fs::write(s.path("c.csr"), csr(&name)).unwrap();
-        assert_eq!(put_csr(&s, &standby, &name, "c.csr").0, 200);
-        accepted.push(name);
+    let at_kill = count();
+    while count() < at_kill + 10 {
+        std::thread::sleep(Duration::from_millis(10));
     }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let accepted = client.join().unwrap();
+    assert!(accepted.len() >= 20, "{}", accepted.len());
     // Every accepted CSR signed exactly once, serials distinct, the store consistent.
     for name in &accepted {
         assert!(
@@ -570,4 +619,69 @@ fn sigterm_stops_the_server_cleanly() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(srv.log_text().contains("\"event\":\"shutdown\""));
+}
+
+#[test]
+fn autosign_by_executable_under_the_alt_name_policy() {
+    if !have_curl() {
+        return;
+    }
+    let s = Scratch::new();
+    s.run(&["init"]).ok();
+    s.run(&["issue", "admin.example.net"]).ok();
+    // A policy executable: the certname as argument, the CSR on stdin, exit 0 signs.
+    let script = s.path("policy.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncat > {}/seen-$1.csr\ncase \"$1\" in *.ok.example.net) exit 0 ;; esac\nexit 1\n",
+            s.dir.path().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let policy = script.display().to_string();
+    let srv = Serve::start(
+        &s,
+        free_port(),
+        "x",
+        &["--autosign", &policy, "--admin", "admin.example.net"],
+    );
+    for (name, extra, signed) in [
+        ("a.ok.example.net", &[][..], true),
+        ("b.example.net", &[][..], false),
+        // Allowed by the executable, refused by the alt-name policy: stays queued.
+        ("c.ok.example.net", &["evil.example.net"][..], false),
+    ] {
+        std::fs::write(s.path("r.csr"), csr_with(name, extra)).unwrap();
+        assert_eq!(put_csr(&s, &srv, name, "r.csr").0, 200, "{name}");
+        let (code, _) = curl(&s, &[&srv.url(&format!("{API}/certificate/{name}"))]);
+        assert_eq!(code == 200, signed, "{name}: {code}");
+        assert_eq!(
+            s.path(&format!("ca/requests/{name}.pem")).exists(),
+            !signed,
+            "{name}"
+        );
+        let seen = std::fs::read_to_string(s.path(&format!("seen-{name}.csr"))).unwrap();
+        assert!(seen.contains("BEGIN CERTIFICATE REQUEST"), "{name}");
+    }
+    assert!(srv.log_text().contains("autosign-refused"));
+    // An admin cannot sign it either: 409 naming the alt name.
+    let admin = admin_args(&s, "admin.example.net");
+    let (code, body) = curl(
+        &s,
+        &with(
+            &admin,
+            &[
+                "-X",
+                "PUT",
+                "--data",
+                r#"{"desired_state":"signed"}"#,
+                &srv.url(&format!("{API}/certificate_status/c.ok.example.net")),
+            ],
+        ),
+    );
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("evil.example.net"), "{body}");
+    assert!(!s.path("ca/signed/c.ok.example.net.pem").exists());
 }

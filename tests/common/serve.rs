@@ -100,10 +100,17 @@ pub fn curl(s: &Scratch, args: &[&str]) -> (u16, String) {
     (code.trim().parse().unwrap_or(0), body.to_owned())
 }
 
-/// A CSR for `cn` (P-256), PEM, made in-process.
+/// A CSR for `cn` (P-256) with SAN `DNS:cn`, PEM, made in-process.
 pub fn csr(cn: &str) -> String {
+    csr_with(cn, &[])
+}
+
+/// A CSR for `cn` with SANs `DNS:cn` and `extra`.
+pub fn csr_with(cn: &str, extra: &[&str]) -> String {
     let key = rcgen::KeyPair::generate().unwrap();
-    let mut params = rcgen::CertificateParams::new(vec![cn.to_owned()]).unwrap();
+    let mut names = vec![cn.to_owned()];
+    names.extend(extra.iter().map(|e| (*e).to_owned()));
+    let mut params = rcgen::CertificateParams::new(names).unwrap();
     params.distinguished_name = rcgen::DistinguishedName::new();
     params
         .distinguished_name
