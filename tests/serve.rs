@@ -55,6 +55,12 @@ fn admin_args(s: &Scratch, who: &str) -> Vec<String> {
     ]
 }
 
+/// `PUT certificate_status` with `{"desired_state":STATE}` as the client `who`.
+fn set_state(s: &Scratch, who: &[String], url: &str, state: &str) -> (u16, String) {
+    let body = format!(r#"{{"desired_state":"{state}"}}"#);
+    curl(s, &with(who, &["-X", "PUT", "--data", &body, url]))
+}
+
 fn with<'a>(args: &'a [String], more: &[&'a str]) -> Vec<&'a str> {
     let mut v: Vec<&str> = args.iter().map(String::as_str).collect();
     v.extend_from_slice(more);
@@ -155,19 +161,7 @@ fn the_api_answers_as_puppet_does_and_refuses_bad_requests() {
         let (code, body) = curl(&s, &with(who, &[&status]));
         assert_eq!(code, 403, "{body}");
         assert!(body.starts_with("Forbidden request: /puppet-ca/v1/certificate_status/good.example.net (method :get)"), "{body}");
-        let (code, _) = curl(
-            &s,
-            &with(
-                who,
-                &[
-                    "-X",
-                    "PUT",
-                    "--data",
-                    r#"{"desired_state":"signed"}"#,
-                    &status,
-                ],
-            ),
-        );
+        let (code, _) = set_state(&s, who, &status, "signed");
         assert_eq!(code, 403);
     }
     assert_eq!(
@@ -182,33 +176,9 @@ fn the_api_answers_as_puppet_does_and_refuses_bad_requests() {
     let st: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(st["state"], "requested");
     assert_eq!(st["name"], "good.example.net");
-    let (code, body) = curl(
-        &s,
-        &with(
-            &admin,
-            &[
-                "-X",
-                "PUT",
-                "--data",
-                r#"{"desired_state":"bogus"}"#,
-                &status,
-            ],
-        ),
-    );
+    let (code, body) = set_state(&s, &admin, &status, "bogus");
     assert_eq!(code, 400, "{body}");
-    let (code, _) = curl(
-        &s,
-        &with(
-            &admin,
-            &[
-                "-X",
-                "PUT",
-                "--data",
-                r#"{"desired_state":"signed"}"#,
-                &status,
-            ],
-        ),
-    );
+    let (code, _) = set_state(&s, &admin, &status, "signed");
     assert_eq!(code, 204);
     let (code, cert) = curl(
         &s,
@@ -234,19 +204,7 @@ fn the_api_answers_as_puppet_does_and_refuses_bad_requests() {
     assert!(list.iter().all(|c| c["state"] == "signed"));
 
     // Revoke through the API: the CRL served lists the serial; If-Modified-Since gets 304.
-    let (code, _) = curl(
-        &s,
-        &with(
-            &admin,
-            &[
-                "-X",
-                "PUT",
-                "--data",
-                r#"{"desired_state":"revoked"}"#,
-                &status,
-            ],
-        ),
-    );
+    let (code, _) = set_state(&s, &admin, &status, "revoked");
     assert_eq!(code, 204);
     let crl_url = srv.url(&format!("{API}/certificate_revocation_list/ca"));
     let (code, crl) = curl(&s, &[&crl_url]);
@@ -668,18 +626,11 @@ fn autosign_by_executable_under_the_alt_name_policy() {
     assert!(srv.log_text().contains("autosign-refused"));
     // An admin cannot sign it either: 409 naming the alt name.
     let admin = admin_args(&s, "admin.example.net");
-    let (code, body) = curl(
+    let (code, body) = set_state(
         &s,
-        &with(
-            &admin,
-            &[
-                "-X",
-                "PUT",
-                "--data",
-                r#"{"desired_state":"signed"}"#,
-                &srv.url(&format!("{API}/certificate_status/c.ok.example.net")),
-            ],
-        ),
+        &admin,
+        &srv.url(&format!("{API}/certificate_status/c.ok.example.net")),
+        "signed",
     );
     assert_eq!(code, 409, "{body}");
     assert!(body.contains("evil.example.net"), "{body}");
