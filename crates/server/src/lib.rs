@@ -105,7 +105,10 @@ pub(crate) struct State {
 }
 
 /// Writes one JSON line to stderr: the access log and the server's own events.
-pub(crate) fn log(event: serde_json::Value) {
+pub(crate) fn log(mut event: serde_json::Value) {
+    if let Some(map) = event.as_object_mut() {
+        map.entry("time").or_insert_with(|| now_rfc3339().into());
+    }
     let mut line = event.to_string();
     line.push('\n');
     let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
