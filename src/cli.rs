@@ -171,7 +171,7 @@ pub enum Command {
 
     /// Serve the Puppet CA HTTP API (/puppet-ca/v1) as the single active signer.
     #[command(
-        long_about = "Serve Puppet Server's CA API over TLS from the CA directory --dir: certificate/{name|ca}, certificate_request/{name} (GET, PUT), certificate_status/{name} (GET, PUT desired_state signed|revoked, DELETE), certificate_statuses/{any}?state=, certificate_revocation_list/ca (If-Modified-Since), clean, expirations, and /status/v1/simple/ca for load-balancer health checks (`running` on the active signer, `standby` otherwise). The server certificate --cert is issued by the CA on first start (with --alt-name) and kept in DIR/serve/. Authorization follows Puppet's default auth.conf: anyone may fetch certificates and the CRL and submit a CSR; status, sign, revoke and clean need a client certificate named by --admin or carrying pp_cli_auth. Autosign: true, false, a file of certnames and *.domain globs, or an executable (certname as argument, CSR on stdin, exit 0 signs); signing uses the policy of `sign`. Only one server signs: the active one holds DIR/clusterca.lease for its whole life; with --standby a second server waits, answering health checks and read-only GETs, and becomes active as soon as the active one exits or dies. CLI commands keep working beside it through the store lock. Request bodies are capped at 64 KiB (413), TLS handshakes and request headers at 10 s; SIGTERM finishes in-flight requests. One JSON access-log line per request goes to stderr.",
+        long_about = "Serve Puppet Server's CA API over TLS from the CA directory --dir: certificate/{name|ca}, certificate_request/{name} (GET, PUT), certificate_status/{name} (GET, PUT desired_state signed|revoked, DELETE), certificate_statuses/{any}?state=, certificate_revocation_list/ca (If-Modified-Since), clean, expirations, and /status/v1/simple/ca for load-balancer health checks (`running` on the active signer, `standby` otherwise). The server certificate --cert is issued by the CA on first start (with --alt-name) and kept in DIR/serve/. Authorization follows Puppet's default auth.conf: anyone may fetch certificates and the CRL and submit a CSR; status, sign, revoke and clean need a client certificate named by --admin or carrying pp_cli_auth. Autosign: true, false, a file of certnames and *.domain globs, or an executable (certname as argument, CSR on stdin, exit 0 signs); signing uses the policy of `sign`. Only one server signs: the active one holds DIR/clusterca.lease for its whole life; with --standby a second server waits, answering health checks and read-only GETs, and becomes active as soon as the active one exits or dies. CLI commands keep working beside it through the store lock. Request bodies are capped at 64 KiB (413), TLS handshakes and request headers at --header-timeout; SIGTERM finishes in-flight requests. One JSON access-log line per request goes to stderr.",
         after_long_help = "EXAMPLES:\n  clusterca serve --dir /etc/puppet/puppetserver/ca --listen 0.0.0.0:8141 --cert ca01.example.net --alt-name puppet-ca.example.net --admin admin.example.net\n  clusterca serve --dir /srv/shared/ca --listen 0.0.0.0:8141 --cert ca02.example.net --alt-name puppet-ca.example.net --standby --autosign /etc/clusterca/autosign.conf"
     )]
     Serve(ServeArgs),
@@ -207,6 +207,11 @@ pub struct ServeArgs {
     /// Connections served at once.
     #[arg(long, default_value_t = 512, value_name = "N")]
     pub max_connections: usize,
+
+    /// Limit for a TLS handshake and for a request's headers, and the idle limit between
+    /// requests on a kept-alive connection (e.g. 10s, 500ms).
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub header_timeout: String,
 }
 
 /// Where `install` puts the files.

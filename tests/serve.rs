@@ -636,3 +636,60 @@ fn autosign_by_executable_under_the_alt_name_policy() {
     assert!(body.contains("evil.example.net"), "{body}");
     assert!(!s.path("ca/signed/c.ok.example.net.pem").exists());
 }
+
+#[test]
+fn silent_and_slow_clients_are_cut_off() {
+    use std::io::Read;
+    let s = Scratch::new();
+    s.run(&["init"]).ok();
+    let srv = Serve::start(&s, free_port(), "slow", &["--header-timeout", "500ms"]);
+    // A client that connects and never starts TLS: closed after the limit.
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let start = Instant::now();
+    let mut buf = [0u8; 16];
+    let n = sock.read(&mut buf).unwrap_or(0);
+    let took = start.elapsed();
+    assert_eq!(n, 0, "the server sent something to a silent client");
+    assert!(
+        took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+        "closed after {took:?}"
+    );
+    // A TLS client that never finishes its headers is cut off: openssl s_client (its input
+    // held open by the test) ends when the server closes the connection.
+    let start = Instant::now();
+    let mut client = std::process::Command::new("openssl")
+        .args([
+            "s_client",
+            "-quiet",
+            "-connect",
+            &format!("127.0.0.1:{}", srv.port),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = client.stdin.take().unwrap();
+    std::io::Write::write_all(
+        &mut stdin,
+        b"GET /status/v1/simple/ca HTTP/1.1\r\nHost: x\r\n",
+    )
+    .unwrap();
+    let mut body = String::new();
+    client
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut body)
+        .unwrap();
+    let took = start.elapsed();
+    drop(stdin);
+    let _ = client.wait();
+    assert!(!body.contains("running"), "{body}");
+    assert!(took < Duration::from_secs(4), "not cut off: {took:?}");
+    // Others are still served.
+    if have_curl() {
+        assert_eq!(curl(&s, &[&srv.url("/status/v1/simple/ca")]).1, "running");
+    }
+}

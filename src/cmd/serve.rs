@@ -1,7 +1,5 @@
 //! `clusterca serve`: the Puppet CA HTTP API.
 
-use std::time::Duration;
-
 use clusterca_pki::{AltName, CertName};
 use clusterca_server::{Autosign, Config};
 
@@ -55,7 +53,7 @@ pub fn run(g: &Global, args: &ServeArgs) -> Result<Outcome, Failure> {
         lock_timeout: super::parse_timeout(&g.lock_timeout)?,
         max_connections: args.max_connections,
         body_limit: 64 * 1024,
-        header_timeout: Duration::from_secs(10),
+        header_timeout: super::parse_duration("--header-timeout", &args.header_timeout)?,
     };
     clusterca_server::run(cfg, |_| {})?;
     Ok(Outcome::Clean)
