@@ -180,6 +180,15 @@ fn the_api_answers_as_puppet_does_and_refuses_bad_requests() {
     assert_eq!(code, 400, "{body}");
     let (code, _) = set_state(&s, &admin, &status, "signed");
     assert_eq!(code, 204);
+    let again = put_csr(&s, &srv, "good.example.net", "good.csr");
+    assert_eq!(
+        again,
+        (
+            400,
+            "good.example.net already has a signed certificate; ignoring certificate request"
+                .into()
+        )
+    );
     let (code, cert) = curl(
         &s,
         &[&srv.url(&format!("{API}/certificate/good.example.net"))],
@@ -206,6 +215,15 @@ fn the_api_answers_as_puppet_does_and_refuses_bad_requests() {
     // Revoke through the API: the CRL served lists the serial; If-Modified-Since gets 304.
     let (code, _) = set_state(&s, &admin, &status, "revoked");
     assert_eq!(code, 204);
+    let again = put_csr(&s, &srv, "good.example.net", "good.csr");
+    assert_eq!(
+        again,
+        (
+            400,
+            "good.example.net already has a revoked certificate; ignoring certificate request"
+                .into()
+        )
+    );
     let crl_url = srv.url(&format!("{API}/certificate_revocation_list/ca"));
     let (code, crl) = curl(&s, &[&crl_url]);
     assert_eq!(code, 200);

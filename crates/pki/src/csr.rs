@@ -158,13 +158,9 @@ impl CertRequest {
     pub fn check_name(&self, name: &CertName) -> Result<(), Error> {
         match &self.common_name {
             Some(cn) if cn == name.as_str() => Ok(()),
-            cn => Err(Error::Refused {
-                name: name.to_string(),
-                reason: format!(
-                    "instance name {:?} does not match requested key {:?}",
-                    cn.as_deref().unwrap_or(""),
-                    name.as_str()
-                ),
+            cn => Err(Error::NameMismatch {
+                instance: cn.clone().unwrap_or_default(),
+                key: name.to_string(),
             }),
         }
     }

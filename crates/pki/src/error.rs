@@ -50,6 +50,13 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A request filed under a certname its CN is not (Puppet's words, which agents see).
+    NameMismatch {
+        /// The request's CN (empty when it has none).
+        instance: String,
+        /// The certname it was filed under.
+        key: String,
+    },
     /// Signing failed inside the crypto library.
     Signing {
         /// The library's message.
@@ -76,6 +83,10 @@ impl fmt::Display for Error {
             Error::Refused { name, reason } => {
                 write!(f, "refusing to sign {name}: {reason}")
             }
+            Error::NameMismatch { instance, key } => write!(
+                f,
+                "Instance name \"{instance}\" does not match requested key \"{key}\""
+            ),
             Error::Signing { reason } => write!(f, "signing failed: {reason}"),
         }
     }

@@ -75,11 +75,13 @@ fn standby() -> Resp {
     )
 }
 
-/// A failed store call as an HTTP answer.
+/// A failed store call as an HTTP answer. A certificate or request problem is told without
+/// the server's file path, as Puppet tells it.
 fn store_error(e: StoreError) -> Resp {
     match &e {
         StoreError::Busy { .. } => text(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
         StoreError::Io { .. } => text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        StoreError::Pki { source, .. } => text(StatusCode::BAD_REQUEST, source.to_string()),
         _ => text(StatusCode::BAD_REQUEST, e.to_string()),
     }
 }
@@ -287,40 +289,14 @@ fn submit(st: &State, name: &CertName, body: &[u8]) -> Resp {
             )
         }
     };
-    if let Some(cn) = &req.common_name {
-        if cn != name.as_str() {
-            return text(
-                StatusCode::BAD_REQUEST,
-                format!("Instance name \"{cn}\" does not match requested key \"{name}\""),
-            );
-        }
-    }
-    let outcome = st
+    // The store refuses in Puppet's words: a CN that is not the name, or a name that already
+    // has a requested, signed or revoked certificate.
+    if let Err(e) = st
         .store
         .signer(st.cfg.lock_timeout)
-        .and_then(|mut s| s.submit(name, &req));
-    match outcome {
-        Ok(()) => {}
-        Err(StoreError::AlreadyFiled { .. }) => {
-            return text(
-                StatusCode::BAD_REQUEST,
-                format!("{name} already has a requested certificate; ignoring certificate request"),
-            )
-        }
-        Err(StoreError::AlreadySigned { .. }) => {
-            let revoked = st
-                .store
-                .signed_serial(name)
-                .ok()
-                .zip(st.store.revoked_serials().ok())
-                .is_some_and(|(serial, set)| set.contains(&serial.to_string()));
-            let what = if revoked { "revoked" } else { "signed" };
-            return text(
-                StatusCode::BAD_REQUEST,
-                format!("{name} already has a {what} certificate; ignoring certificate request"),
-            );
-        }
-        Err(e) => return store_error(e),
+        .and_then(|mut s| s.submit(name, &req))
+    {
+        return store_error(e);
     }
     if st.cfg.autosign.allows(name.as_str(), &req.pem) {
         let signed = policy(st).and_then(|p| {

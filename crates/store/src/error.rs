@@ -61,7 +61,7 @@ pub enum Error {
     AlreadyFiled {
         /// The certname.
         name: String,
-        /// `requested` or `signed`.
+        /// `requested`, `signed` or `revoked`.
         state: &'static str,
     },
     /// A certname has no signed certificate.

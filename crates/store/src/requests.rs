@@ -29,25 +29,29 @@ impl Store {
     }
 
     /// Whether `req` may be filed under `name`: its CN is `name`, and `name` has neither a
-    /// request nor a signed certificate. Needs no lock: callers check before taking it, and
+    /// request nor a signed (or revoked) certificate, refused in Puppet's words. Needs no lock: callers check before taking it, and
     /// [`Signer::submit`] checks again under it.
     pub fn check_submittable(&self, name: &CertName, req: &CertRequest) -> Result<(), Error> {
         req.check_name(name).map_err(|source| Error::Pki {
             path: self.request_path(name),
             source,
         })?;
-        for (path, state) in [
-            (self.signed_path(name), "signed"),
-            (self.request_path(name), "requested"),
-        ] {
-            if path.exists() {
-                return Err(Error::AlreadyFiled {
-                    name: name.to_string(),
-                    state,
-                });
+        let state = if self.signed_path(name).exists() {
+            let revoked = self.signed_serial(name)?;
+            if self.revoked_serials()?.contains(&revoked.to_string()) {
+                "revoked"
+            } else {
+                "signed"
             }
-        }
-        Ok(())
+        } else if self.request_path(name).exists() {
+            "requested"
+        } else {
+            return Ok(());
+        };
+        Err(Error::AlreadyFiled {
+            name: name.to_string(),
+            state,
+        })
     }
 
     /// Refuses any of `names` with no request waiting. Needs no lock: callers check before
