@@ -276,6 +276,15 @@ fn the_api_answers_as_puppet_does_and_refuses_bad_requests() {
     assert!(!s.path("ca/signed/good.example.net.pem").exists());
     let (code, _) = curl(&s, &with(&admin, &["-X", "DELETE", &status]));
     assert_eq!(code, 404);
+    // DELETE removes a queued request without signing or revoking anything.
+    std::fs::write(s.path("d.csr"), csr("d.example.net")).unwrap();
+    assert_eq!(put_csr(&s, &srv, "d.example.net", "d.csr").0, 200);
+    let crl_before = s.read("ca/ca_crl.pem");
+    let d_status = srv.url(&format!("{API}/certificate_status/d.example.net"));
+    let (code, _) = curl(&s, &with(&admin, &["-X", "DELETE", &d_status]));
+    assert_eq!(code, 204);
+    assert!(!s.path("ca/requests/d.example.net.pem").exists());
+    assert_eq!(crl_before, s.read("ca/ca_crl.pem"));
     let (code, body) = curl(
         &s,
         &with(&other, &[&srv.url(&format!("{API}/expirations"))]),

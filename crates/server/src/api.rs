@@ -389,20 +389,16 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Resp {
 
 /// `DELETE certificate_status/{name}`: removes the signed and request files (no revocation).
 fn delete(st: &State, name: &CertName) -> Resp {
-    let _lock = match st.store.signer(st.cfg.lock_timeout) {
-        Ok(l) => l,
-        Err(e) => return store_error(e),
-    };
-    let mut removed = 0;
-    for path in [st.store.signed_path(name), st.store.request_path(name)] {
-        if std::fs::remove_file(&path).is_ok() {
-            removed += 1;
+    let removed = st
+        .store
+        .signer(st.cfg.lock_timeout)
+        .and_then(|mut s| s.remove(std::slice::from_ref(name)));
+    match removed {
+        Ok(files) if files.is_empty() => {
+            text(StatusCode::NOT_FOUND, "Invalid certificate subject.")
         }
-    }
-    if removed == 0 {
-        text(StatusCode::NOT_FOUND, "Invalid certificate subject.")
-    } else {
-        empty(StatusCode::NO_CONTENT)
+        Ok(_) => empty(StatusCode::NO_CONTENT),
+        Err(e) => store_error(e),
     }
 }
 

@@ -235,7 +235,7 @@ impl Store {
         let _lock = self.signer(timeout)?;
         let crt_path = self.path("ca_crt.pem");
         let ca = self.load_ca()?;
-        let chain = inspect::certificates(&read(&crt_path)?).map_err(pki(&crt_path))?;
+        let chain = inspect::certificates(ca.chain_pem().as_bytes()).map_err(pki(&crt_path))?;
         check_chain_order(&crt_path, &chain)?;
         ca.self_test(now).map_err(pki(&crt_path))?;
         let crl_path = self.path("ca_crl.pem");

@@ -190,13 +190,21 @@ impl Signer<'_> {
         next_update: Ttl,
         now: OffsetDateTime,
     ) -> Result<CrlUpdate, Error> {
-        let store = self.store;
-        let serials = store.serials_to_clean(names)?;
+        let serials = self.store.serials_to_clean(names)?;
         let mut update = self.revoke_serials(ca, &serials, next_update, now)?;
+        update.removed = self.remove(names)?;
+        Ok(update)
+    }
+
+    /// Removes `signed/<name>.pem` and `requests/<name>.pem` of `names` without revoking
+    /// (Puppet's `DELETE certificate_status`); returns the files removed.
+    pub fn remove(&mut self, names: &[CertName]) -> Result<Vec<String>, Error> {
+        let store = self.store;
+        let mut removed = Vec::new();
         for name in names {
             for path in [store.signed_path(name), store.request_path(name)] {
                 match std::fs::remove_file(&path) {
-                    Ok(()) => update.removed.push(path.display().to_string()),
+                    Ok(()) => removed.push(path.display().to_string()),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(e).ctx("remove", &path),
                 }
@@ -205,6 +213,6 @@ impl Signer<'_> {
         for dir in ["signed", "requests"] {
             fsutil::sync_dir(&store.path(dir))?;
         }
-        Ok(update)
+        Ok(removed)
     }
 }
