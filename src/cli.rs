@@ -470,9 +470,15 @@ pub struct RevokeArgs {
     #[arg(value_name = "NAME", required_unless_present = "serials")]
     pub names: Vec<String>,
 
-    /// A serial number to revoke, in hex (`0x1F` or `1F`). Repeatable.
+    /// A serial number to revoke, in hex (`0x1F` or `1F`). Repeatable. Refused when this CA
+    /// never issued it (no inventory line, no file in signed/), unless --force.
     #[arg(long = "serial", value_name = "HEX")]
     pub serials: Vec<String>,
+
+    /// Revoke a --serial even though this CA has no record of issuing it: for a CA imported
+    /// with certificates it never recorded. The serial is then never handed out.
+    #[arg(long, requires = "serials")]
+    pub force: bool,
 
     #[command(flatten)]
     pub crl: CrlLifetime,

@@ -20,15 +20,15 @@ struct Report {
 
 pub fn run(g: &Global, args: &CheckArgs) -> Result<Outcome, Failure> {
     let store = Store::open(&g.dir)?;
-    let repaired = if args.repair {
+    // --repair checks again under the lock it repaired under; a plain check takes none.
+    let (repaired, findings) = if args.repair {
         store.repair(
             super::parse_timeout(&g.lock_timeout)?,
             OffsetDateTime::now_utc(),
         )?
     } else {
-        Vec::new()
+        (Vec::new(), store.check(OffsetDateTime::now_utc())?)
     };
-    let findings = store.check(OffsetDateTime::now_utc())?;
     let outcome = if findings.iter().any(|f| f.severity > Severity::Info) {
         Outcome::Findings
     } else {

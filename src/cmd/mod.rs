@@ -54,7 +54,7 @@ impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         let kind = match &e {
             StoreError::Busy { .. } => Kind::Busy,
-            StoreError::Io { .. } => Kind::System,
+            StoreError::Io { .. } | StoreError::Unfinished { .. } => Kind::System,
             _ => Kind::Input,
         };
         Failure {

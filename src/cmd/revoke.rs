@@ -71,12 +71,11 @@ pub fn revoke(g: &Global, args: &RevokeArgs) -> Result<Outcome, Failure> {
     for name in &names {
         serials.push(store.signed_serial(name)?);
     }
-    let update = store.signer(timeout)?.revoke_serials(
-        &ca,
-        &serials,
-        next_update,
-        OffsetDateTime::now_utc(),
-    )?;
+    let mut signer = store.signer(timeout)?;
+    if !args.force {
+        signer.require_issued(&serials)?;
+    }
+    let update = signer.revoke_serials(&ca, &serials, next_update, OffsetDateTime::now_utc())?;
     report(g, "revoke", update)
 }
 

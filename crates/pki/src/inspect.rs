@@ -441,6 +441,25 @@ fn serial_strings(serial: &x509_parser::num_bigint::BigUint) -> (String, String)
     (hex, serial.to_string())
 }
 
+/// The serial number and SubjectPublicKeyInfo (DER) of the first certificate in `bytes` (PEM
+/// or DER), without describing the rest: the cheap read the store's serial rule and its
+/// key-match checks make of every file in `signed/`. The serial is `None` when it does not
+/// fit 64 bits.
+pub fn serial_and_spki(bytes: &[u8]) -> Result<(Option<u64>, Vec<u8>), Error> {
+    let first = if looks_like_pem(bytes) {
+        pem_sections(bytes)?
+            .into_iter()
+            .find(|(k, _)| *k == SectionKind::Certificate)
+            .map(|(_, der)| der)
+            .ok_or_else(|| malformed("certificate", "no CERTIFICATE block"))?
+    } else {
+        bytes.to_vec()
+    };
+    let (_, cert) = X509Certificate::from_der(&first).map_err(|e| malformed("certificate", e))?;
+    let serial = u64::try_from(&cert.tbs_certificate.serial).ok();
+    Ok((serial, cert.public_key().raw.to_vec()))
+}
+
 /// Describes one DER certificate as of `now`. Trailing bytes are an error.
 pub fn certificate_info(der: &[u8], now: OffsetDateTime) -> Result<CertInfo, Error> {
     let (rest, cert) = X509Certificate::from_der(der).map_err(|e| malformed("certificate", e))?;

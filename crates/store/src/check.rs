@@ -15,6 +15,7 @@ use clusterca_pki::inspect;
 use clusterca_pki::{CertName, Finding, Severity};
 use time::OffsetDateTime;
 
+use crate::error::quote;
 use crate::error::IoContext;
 use crate::{fsutil, serial, Error, InventoryLine, Store};
 
@@ -22,10 +23,11 @@ use crate::{fsutil, serial, Error, InventoryLine, Store};
 struct Scan {
     findings: Vec<Finding>,
     next_serial: Option<u64>,
-    highest_used: u64,
-    torn_tail: Option<u64>,
+    /// The least the `serial` file may hold: one past every serial recorded, at least 2.
+    floor: u64,
     missing_lines: Vec<InventoryLine>,
     temp_files: Vec<PathBuf>,
+    stale_requests: Vec<PathBuf>,
 }
 
 fn display(p: &Path) -> String {
@@ -38,28 +40,47 @@ impl Store {
         Ok(self.scan(now)?.findings)
     }
 
-    /// Fixes what is safe to fix, under the store lock, and returns what it did, one line per
-    /// action. Run [`Store::check`] afterwards to see what is left.
-    pub fn repair(&self, timeout: Duration, now: OffsetDateTime) -> Result<Vec<String>, Error> {
-        let _lock = self.signer(timeout)?;
+    /// Fixes what is safe to fix, under the store lock, then checks again under that same
+    /// lock (so a signer waiting beside it cannot make the result stale). Returns what it
+    /// did, one line per action, and the findings left.
+    pub fn repair(
+        &self,
+        timeout: Duration,
+        now: OffsetDateTime,
+    ) -> Result<(Vec<String>, Vec<Finding>), Error> {
+        let mut signer = self.lock(timeout)?;
+        let journal = self.path(crate::journal::JOURNAL_FILE);
+        let mut done = match signer.recover() {
+            Ok(done) => done,
+            Err(Error::Corrupt { path, .. }) if path == journal => {
+                vec![signer.quarantine_journal()?]
+            }
+            Err(e) => return Err(e),
+        };
         let scan = self.scan(now)?;
-        let mut done = Vec::new();
         let inventory = self.path("inventory.txt");
-        if let Some(len) = scan.torn_tail {
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&inventory)
-                .ctx("open", &inventory)?;
-            file.set_len(len).ctx("truncate", &inventory)?;
-            file.sync_all().ctx("fsync", &inventory)?;
+        let cut = crate::inventory::repair_tail(&inventory)?;
+        if cut > 0 {
             done.push(format!(
-                "truncated the torn last line of {} (now {len} bytes)",
+                "truncated the torn last line ({cut} bytes) of {}",
                 display(&inventory)
             ));
         }
         for temp in &scan.temp_files {
-            std::fs::remove_file(temp).ctx("remove", temp)?;
-            done.push(format!("removed stale temporary file {}", display(temp)));
+            if fsutil::remove_if_present(temp)? {
+                done.push(format!("removed stale temporary file {}", display(temp)));
+            }
+        }
+        for request in &scan.stale_requests {
+            if fsutil::remove_if_present(request)? {
+                done.push(format!(
+                    "removed the already signed request {}",
+                    display(request)
+                ));
+            }
+        }
+        if !scan.stale_requests.is_empty() {
+            fsutil::sync_dir(&self.path("requests"))?;
         }
         if !scan.missing_lines.is_empty() {
             let lines: String = scan
@@ -67,7 +88,7 @@ impl Store {
                 .iter()
                 .map(InventoryLine::to_line)
                 .collect();
-            fsutil::append_durable(&inventory, lines.as_bytes())?;
+            crate::inventory::append(&inventory, lines.as_bytes()).map_err(|f| f.error)?;
             for l in &scan.missing_lines {
                 done.push(format!(
                     "appended the missing inventory line for serial 0x{:04X} {}",
@@ -75,17 +96,26 @@ impl Store {
                 ));
             }
         }
-        let wanted = scan.highest_used + 1;
-        if scan.next_serial.is_some_and(|n| n < wanted) || scan.next_serial.is_none() {
+        let raise = match scan.next_serial {
+            Some(next) => next < scan.floor,
+            None => true,
+        };
+        if raise {
             let path = self.path("serial");
-            fsutil::write_atomic(&path, serial::format(wanted).as_bytes(), self.public_spec())?;
+            fsutil::write_atomic(
+                &path,
+                serial::format(scan.floor).as_bytes(),
+                self.public_spec(),
+            )?;
             done.push(format!(
-                "set {} to {} (past the highest serial in use)",
+                "set {} to {} (the serial rule: past every serial recorded)",
                 display(&path),
-                serial::format(wanted)
+                serial::format(scan.floor)
             ));
         }
-        Ok(done)
+        let after = self.scan(now)?.findings;
+        drop(signer);
+        Ok((done, after))
     }
 
     fn scan(&self, now: OffsetDateTime) -> Result<Scan, Error> {
@@ -124,8 +154,7 @@ impl Store {
 
         // inventory.txt
         let inv_path = self.path("inventory.txt");
-        let raw = std::fs::read(&inv_path).ctx("read", &inv_path)?;
-        let mut torn_tail = None;
+        let raw = fsutil::read_store_file(&inv_path)?;
         let mut by_serial: BTreeMap<u64, Vec<InventoryLine>> = BTreeMap::new();
         let text = String::from_utf8_lossy(&raw);
         let complete = raw.last().is_none_or(|&b| b == b'\n');
@@ -139,16 +168,14 @@ impl Store {
                 Ok(l) if !last || complete => by_serial.entry(l.serial).or_default().push(l),
                 result => {
                     if last && !complete {
-                        torn_tail = Some(
-                            raw.iter()
-                                .rposition(|&b| b == b'\n')
-                                .map_or(0, |p| p as u64 + 1),
-                        );
                         f.push(Finding::new(
                             format!("{}:{}", display(&inv_path), i + 1),
                             "torn-inventory-line",
                             Severity::Error,
-                            format!("the last line is cut off ({line:?}); `check --repair` truncates it"),
+                            format!(
+                                "the last line is cut off ({}); `check --repair` truncates it",
+                                quote(line)
+                            ),
                         ));
                     } else {
                         f.push(Finding::new(
@@ -307,30 +334,41 @@ impl Store {
             }
         }
 
-        // Serial counter against what is in use, and gaps.
-        let used: BTreeSet<u64> = by_serial
-            .keys()
-            .chain(signed_serials.keys())
-            .copied()
-            .collect();
-        let highest_used = used.iter().next_back().copied().unwrap_or(1);
+        // Serial counter against the serial rule, and gaps.
+        let recorded = serial::Recorded {
+            inventory: by_serial.keys().copied().collect(),
+            signed: signed_serials.keys().copied().collect(),
+            crl: self.crl_serials().unwrap_or_default(),
+        };
+        let floor = serial::next(0, &recorded);
+        check_serial_counter(&mut f, &serial_path, next_serial, floor);
+        check_beyond_limit(&mut f, &recorded);
+        check_unissued_revocations(&mut f, &recorded);
         if let Some(next) = next_serial {
-            if next <= highest_used {
-                f.push(Finding::new(display(&serial_path), "serial-behind", Severity::Error,
-                    format!("next serial {} is not above the highest serial in use, 0x{highest_used:04X}; the next issuance would reuse a serial. `check --repair` advances it",
-                        serial::format(next))));
-            }
-            let top = next.max(highest_used + 1);
-            let gaps = gap_ranges(&used, 1, top);
+            let used: BTreeSet<u64> = recorded
+                .inventory
+                .union(&recorded.signed)
+                .copied()
+                .collect();
+            let gaps = gap_ranges(&used, 1, next.max(floor));
             if !gaps.is_empty() {
                 f.push(Finding::new(display(&inv_path), "serial-gap", Severity::Info,
                     format!("serials {} were reserved but never recorded (an interrupted issuance, or files from other tools); harmless", gaps.join(", "))));
             }
         }
+        let stale_requests = self.check_requests(&mut f, now)?;
+        self.journal_findings(&mut f);
 
-        // Stale temporary files in the CA directory itself.
-        for entry in std::fs::read_dir(self.dir()).ctx("read directory", self.dir())? {
-            let entry = entry.ctx("read directory", self.dir())?;
+        // Stale temporary files in the CA directory itself and in requests/.
+        let requests_dir = self.path("requests");
+        let mut top: Vec<_> = std::fs::read_dir(self.dir())
+            .ctx("read directory", self.dir())?
+            .collect::<Result<_, _>>()
+            .ctx("read directory", self.dir())?;
+        if let Ok(entries) = std::fs::read_dir(&requests_dir) {
+            top.extend(entries.filter_map(Result::ok));
+        }
+        for entry in top {
             let file = entry.file_name().to_string_lossy().into_owned();
             if file.starts_with('.') && file.contains(".tmp.") && entry.path().is_file() {
                 temp_files.push(entry.path());
@@ -348,10 +386,10 @@ impl Store {
         Ok(Scan {
             findings: f,
             next_serial,
-            highest_used,
-            torn_tail,
+            floor,
             missing_lines,
             temp_files,
+            stale_requests,
         })
     }
 
@@ -416,6 +454,48 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Requests beside a signed certificate of the same name. The request that was signed
+    /// (same public key) is stale, left by a `sign` whose removal failed, and blocks
+    /// `sign --all`: returned for `--repair` to remove. Another one is only reported.
+    fn check_requests(
+        &self,
+        f: &mut Vec<Finding>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<PathBuf>, Error> {
+        let mut stale = Vec::new();
+        for name in crate::status::names_in(&self.path("requests"))? {
+            let signed = self.signed_path(&name);
+            if !signed.exists() {
+                continue;
+            }
+            let request = self.request_path(&name);
+            let csr_key = fsutil::read_bounded(&request, 1 << 20)
+                .ok()
+                .and_then(|b| clusterca_pki::CertRequest::parse(&b).ok())
+                .map(|r| r.spki_der);
+            let cert_key = crate::read_cert_file(&signed, now)
+                .ok()
+                .map(|(_, i)| i.spki_der);
+            if csr_key.is_some() && csr_key == cert_key {
+                f.push(Finding::new(
+                    display(&request),
+                    "stale-request",
+                    Severity::Error,
+                    "already signed (a removal failed); it blocks `sign --all`. `check --repair` removes it",
+                ));
+                stale.push(request);
+            } else {
+                f.push(Finding::new(
+                    display(&request),
+                    "request-beside-signed",
+                    Severity::Warning,
+                    format!("{name} is already signed with another key; clean it before signing this request"),
+                ));
+            }
+        }
+        Ok(stale)
     }
 
     /// Modes no looser than Puppet's: keys 0640 at most, everything else not writable by
@@ -490,10 +570,94 @@ impl Store {
     }
 }
 
+/// The `serial` file against the serial rule's floor: behind it (Puppet Server, which does not
+/// apply the rule, would reuse a serial), or past Puppet's limit.
+fn check_serial_counter(f: &mut Vec<Finding>, path: &Path, next: Option<u64>, floor: u64) {
+    let Some(next) = next else { return };
+    if next < floor {
+        f.push(Finding::new(
+            display(path),
+            "serial-behind",
+            Severity::Error,
+            format!(
+                "holds {} but 0x{:04X} is recorded; clusterca skips ahead, Puppet Server would reuse serials. `check --repair` sets it to {}",
+                serial::format(next),
+                floor - 1,
+                serial::format(floor)
+            ),
+        ));
+    }
+    if next > serial::PUPPET_LIMIT {
+        f.push(Finding::new(
+            display(path),
+            "serial-above-limit",
+            Severity::Error,
+            format!(
+                "holds 0x{next:X}, past 0x{:X}: Puppet Server cannot read it and clusterca signs no more",
+                serial::PUPPET_LIMIT
+            ),
+        ));
+    }
+}
+
+/// Recorded serials above Puppet's limit: harmless to the rule, fatal to Puppet Server.
+fn check_beyond_limit(f: &mut Vec<Finding>, recorded: &serial::Recorded) {
+    let above: BTreeSet<u64> = [&recorded.inventory, &recorded.signed]
+        .into_iter()
+        .flat_map(|s| s.range(serial::PUPPET_LIMIT + 1..))
+        .copied()
+        .collect();
+    for s in above.iter().take(20) {
+        f.push(Finding::new(
+            format!("serial 0x{s:04X}"),
+            "serial-above-limit",
+            Severity::Warning,
+            format!(
+                "recorded serial 0x{s:X} is past 0x{:X}, which Puppet Server reads as its highest; the serial rule leaves it out",
+                serial::PUPPET_LIMIT
+            ),
+        ));
+    }
+}
+
+/// CRL entries for serials never issued: revoked before they exist. The serial rule never
+/// hands them out, so no later certificate is born revoked.
+fn check_unissued_revocations(f: &mut Vec<Finding>, recorded: &serial::Recorded) {
+    let unissued: Vec<u64> = recorded
+        .crl
+        .iter()
+        .filter(|s| !recorded.issued(**s))
+        .copied()
+        .collect();
+    if unissued.is_empty() {
+        return;
+    }
+    let shown: Vec<String> = unissued
+        .iter()
+        .take(20)
+        .map(|s| format!("0x{s:04X}"))
+        .collect();
+    f.push(Finding::new(
+        "ca_crl.pem",
+        "crl-unissued-serial",
+        // Every CA imported with its CRL has these; the serial rule makes them harmless.
+        Severity::Info,
+        format!(
+            "the CRL revokes {} serial(s) never recorded as issued ({}{}): an imported CA's unrecorded certificates, or `revoke --serial --force`; the serial rule never hands them out",
+            unissued.len(),
+            shown.join(", "),
+            if unissued.len() > shown.len() { ", ..." } else { "" }
+        ),
+    ));
+}
+
 /// Serials in `from..to` not in `used`, as ranges (`0x0005-0x0007`, `0x000C`), at most 20.
 /// Walks the used serials, not the range, so a huge serial costs nothing.
 fn gap_ranges(used: &BTreeSet<u64>, from: u64, to: u64) -> Vec<String> {
     let mut out = Vec::new();
+    if from >= to {
+        return out;
+    }
     let mut next = from;
     for &u in used.range(from..to).chain(std::iter::once(&to)) {
         if u > next {

@@ -79,6 +79,29 @@ pub enum Error {
         /// The existing file.
         path: PathBuf,
     },
+    /// The serial rule would hand out a serial past Puppet's 32-bit limit.
+    SerialExhausted {
+        /// The `serial` file.
+        path: PathBuf,
+        /// The next serial the rule computed.
+        next: u64,
+        /// How many were asked for.
+        count: u64,
+    },
+    /// `revoke --serial` of a serial this CA never issued.
+    NeverIssued {
+        /// The serial.
+        serial: u64,
+    },
+    /// A batch failed after it was recorded: the certificates are issued, and what is left
+    /// (files in `signed/`, requests to remove) is finished by the next signer or
+    /// `check --repair` from `clusterca.journal`. Keys written for it are kept.
+    Unfinished {
+        /// The certnames whose issuance was recorded.
+        names: Vec<String>,
+        /// What failed.
+        source: Box<Error>,
+    },
     /// Another process held the store lock past the deadline.
     Busy {
         /// The lock file.
@@ -135,6 +158,27 @@ impl fmt::Display for Error {
                 "{} already exists; refusing to overwrite a private key (move it away or choose another --out)",
                 path.display()
             ),
+            Error::SerialExhausted { path, next, count } => write!(
+                f,
+                "{}: no serial left for {count} certificate{}: the next is 0x{next:X}, and Puppet Server reads serials as signed 32-bit numbers (at most 0x{:X})",
+                path.display(),
+                if *count == 1 { "" } else { "s" },
+                crate::serial::PUPPET_LIMIT
+            ),
+            Error::NeverIssued { serial } => write!(
+                f,
+                "serial 0x{serial:04X} was never issued by this CA (not in inventory.txt or signed/); pass --force to put it on the CRL anyway"
+            ),
+            Error::Unfinished { names, source } => {
+                let shown: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
+                let more = names.len().saturating_sub(shown.len());
+                write!(
+                    f,
+                    "{source}; the issuance of {}{} is recorded and its keys are kept: `clusterca check --repair` finishes the CA directory, and the same command run again writes what is missing",
+                    shown.join(", "),
+                    if more > 0 { format!(" and {more} more") } else { String::new() }
+                )
+            }
             Error::Busy {
                 path,
                 holder,
@@ -152,10 +196,37 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io { source, .. } => Some(source),
+            Error::Unfinished { source, .. } => Some(source.as_ref()),
             Error::Pki { source, .. } => Some(source),
             _ => None,
         }
     }
+}
+
+/// Quotes untrusted text for an error message: escaped like a Rust string (control and
+/// bidirectional characters included) and cut to at most 80 bytes of content.
+pub fn quote(text: &str) -> String {
+    const MAX: usize = 80;
+    let mut out = String::from("\"");
+    let mut cut = false;
+    for c in text.chars() {
+        let escaped: String = match c {
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => {
+                format!("\\u{{{:x}}}", c as u32)
+            }
+            c => c.escape_debug().collect(),
+        };
+        if out.len() - 1 + escaped.len() > MAX {
+            cut = true;
+            break;
+        }
+        out.push_str(&escaped);
+    }
+    out.push('"');
+    if cut {
+        out.push_str("...");
+    }
+    out
 }
 
 /// Shorthand to attach an operation and a path to an `io::Error`.

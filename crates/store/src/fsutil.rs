@@ -54,18 +54,26 @@ pub fn create_exclusive(path: &Path, spec: FileSpec) -> Result<File, Error> {
         .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
         .open(path)
         .ctx("create", path)?;
-    if let Some(o) = spec.owner {
-        nix::unistd::fchown(
-            &file,
-            Some(Uid::from_raw(o.uid)),
-            Some(Gid::from_raw(o.gid)),
-        )
-        .map_err(std::io::Error::from)
-        .ctx("chown", path)?;
+    // The file is ours from here: if it cannot be given its owner and mode, it goes again, so
+    // a failure leaves no empty file behind to block the retry.
+    let fix = || -> Result<(), Error> {
+        if let Some(o) = spec.owner {
+            nix::unistd::fchown(
+                &file,
+                Some(Uid::from_raw(o.uid)),
+                Some(Gid::from_raw(o.gid)),
+            )
+            .map_err(std::io::Error::from)
+            .ctx("chown", path)?;
+        }
+        // After fchown: changing the owner may clear set-id bits, and the umask applied at open.
+        file.set_permissions(std::fs::Permissions::from_mode(spec.mode))
+            .ctx("chmod", path)
+    };
+    if let Err(e) = fix() {
+        let _ = std::fs::remove_file(path);
+        return Err(e);
     }
-    // After fchown: changing the owner may clear set-id bits, and the umask applied at open.
-    file.set_permissions(std::fs::Permissions::from_mode(spec.mode))
-        .ctx("chmod", path)?;
     Ok(file)
 }
 
@@ -157,36 +165,50 @@ pub fn stage_unsynced(path: &Path, content: &[u8], spec: FileSpec) -> Result<Sta
     write_temp(path, content, spec).map(|(staged, _)| staged)
 }
 
+/// The most the store reads of one of its own files (`inventory.txt` of a few million
+/// certificates, a CRL with as many entries): beyond this the file is corrupt, not big.
+pub const MAX_STORE_FILE: u64 = 1 << 30;
+
+/// Reads a file of the store, refusing one larger than [`MAX_STORE_FILE`] (never reading
+/// more than that) and symlinks.
+pub fn read_store_file(path: &Path) -> Result<Vec<u8>, Error> {
+    read_bounded(path, MAX_STORE_FILE)
+}
+
+/// Reads at most `cap` bytes of `path`; a longer file is [`Error::Corrupt`]. Refuses symlinks.
+pub fn read_bounded(path: &Path, cap: u64) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .open(path)
+        .ctx("read", path)?;
+    let mut buf = Vec::new();
+    file.take(cap + 1).read_to_end(&mut buf).ctx("read", path)?;
+    if buf.len() as u64 > cap {
+        return Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            line: None,
+            reason: format!("larger than {cap} bytes, more than this file can hold"),
+        });
+    }
+    Ok(buf)
+}
+
+/// Removes `path`; a missing file is not an error. Returns whether it was there.
+pub fn remove_if_present(path: &Path) -> Result<bool, Error> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e).ctx("remove", path),
+    }
+}
+
 /// fsync a directory, making renames and creations in it durable.
 pub fn sync_dir(dir: &Path) -> Result<(), Error> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .ctx("fsync directory", dir)
-}
-
-/// Appends `bytes` with one `write` and fsyncs. If the file does not end in a newline (a torn
-/// last line), a newline is written first so the new lines stay whole.
-pub fn append_durable(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-        .open(path)
-        .ctx("open for append", path)?;
-    let len = file.metadata().ctx("stat", path)?.len();
-    let mut buf = Vec::with_capacity(bytes.len() + 1);
-    if len > 0 {
-        let mut last = [0u8; 1];
-        file.seek(SeekFrom::Start(len - 1)).ctx("seek", path)?;
-        file.read_exact(&mut last).ctx("read", path)?;
-        if last[0] != b'\n' {
-            buf.push(b'\n');
-        }
-    }
-    buf.extend_from_slice(bytes);
-    file.write_all(&buf).ctx("append to", path)?;
-    file.sync_data().ctx("fsync", path)
 }
 
 #[cfg(test)]

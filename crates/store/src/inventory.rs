@@ -4,6 +4,11 @@
 //! (serial as `0x` + at least four hex digits, notBefore, notAfter, subject DN). Puppet Server
 //! writes uppercase hex, the Ruby CLI lowercase, and old CAs `+00:00` timestamps: all read.
 
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
@@ -81,6 +86,152 @@ impl InventoryLine {
             subject: subject.to_owned(),
         })
     }
+}
+
+/// The longest line the store reads back when looking at a torn tail.
+const MAX_TAIL: u64 = 64 * 1024;
+
+/// Why an append failed, and whether the file was left changed.
+#[derive(Debug)]
+pub struct AppendFailure {
+    /// What failed.
+    pub error: crate::Error,
+    /// True when bytes of the new lines may be in the file (a failed fsync after a whole
+    /// write, or a partial write that could not be cut off again): the lines may be on record.
+    pub maybe_recorded: bool,
+}
+
+fn io_fail(op: &'static str, path: &Path, source: std::io::Error, maybe: bool) -> AppendFailure {
+    AppendFailure {
+        error: crate::Error::Io {
+            op,
+            path: path.to_path_buf(),
+            source,
+        },
+        maybe_recorded: maybe,
+    }
+}
+
+/// What follows the last newline of `file` (of length `len`): its offset and its bytes, or
+/// `None` when the file ends in a newline or is empty.
+fn tail(file: &mut File, len: u64) -> std::io::Result<Option<(u64, Vec<u8>)>> {
+    if len == 0 {
+        return Ok(None);
+    }
+    let start = len.saturating_sub(MAX_TAIL);
+    file.seek(SeekFrom::Start(start))?;
+    let mut buf = Vec::with_capacity((len - start) as usize);
+    file.take(len - start).read_to_end(&mut buf)?;
+    if buf.last() == Some(&b'\n') {
+        return Ok(None);
+    }
+    let cut = buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    Ok(Some((start + cut as u64, buf.split_off(cut))))
+}
+
+/// How a file that does not end in a newline is made whole before lines are appended: a
+/// last line that parses is only missing its newline (a hand edit); anything else is the torn
+/// remains of an append that failed, never a record, and is cut off.
+enum TailFix {
+    None,
+    Newline,
+    Truncate(u64),
+}
+
+fn tail_fix(file: &mut File, len: u64) -> std::io::Result<TailFix> {
+    Ok(match tail(file, len)? {
+        None => TailFix::None,
+        Some((at, bytes)) => match std::str::from_utf8(&bytes).map(InventoryLine::parse) {
+            Ok(Ok(_)) => TailFix::Newline,
+            _ => TailFix::Truncate(at),
+        },
+    })
+}
+
+/// Cuts a torn last line off `inventory.txt` (under the store lock), durably. Returns the
+/// number of bytes removed, 0 when the file was whole.
+pub fn repair_tail(path: &Path) -> Result<u64, crate::Error> {
+    use crate::error::IoContext;
+    let mut file = open_rw(path).ctx("open", path)?;
+    let len = file.metadata().ctx("stat", path)?.len();
+    match tail_fix(&mut file, len).ctx("read", path)? {
+        TailFix::Truncate(at) => {
+            file.set_len(at).ctx("truncate", path)?;
+            file.sync_all().ctx("fsync", path)?;
+            Ok(len - at)
+        }
+        TailFix::None | TailFix::Newline => Ok(0),
+    }
+}
+
+fn open_rw(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .append(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// Appends whole `lines` (each ending in a newline) to `inventory.txt` with one `write`, then
+/// fsyncs; called under the store lock. A torn last line left by an earlier failure is cut
+/// off first, so it can never end up in the middle of the file. If the write fails, the file
+/// is cut back to its old length, so a failed append leaves either nothing or (when even that
+/// fails, or only the fsync failed) lines that [`AppendFailure::maybe_recorded`] says may count.
+pub fn append(path: &Path, lines: &[u8]) -> Result<(), AppendFailure> {
+    let mut file = open_rw(path).map_err(|e| io_fail("open for append", path, e, false))?;
+    let mut len = file
+        .metadata()
+        .map_err(|e| io_fail("stat", path, e, false))?
+        .len();
+    let mut buf = Vec::with_capacity(lines.len() + 1);
+    match tail_fix(&mut file, len).map_err(|e| io_fail("read", path, e, false))? {
+        TailFix::None => {}
+        TailFix::Newline => buf.push(b'\n'),
+        TailFix::Truncate(at) => {
+            file.set_len(at)
+                .map_err(|e| io_fail("truncate the torn last line of", path, e, false))?;
+            len = at;
+        }
+    }
+    buf.extend_from_slice(lines);
+    if let Err(e) = file.write_all(&buf) {
+        // Whatever part of the lines reached the file is cut off again: not recorded.
+        let restored = file.set_len(len).and_then(|()| file.sync_all()).is_ok();
+        return Err(io_fail("append to", path, e, !restored));
+    }
+    file.sync_data()
+        .map_err(|e| io_fail("fsync", path, e, true))
+}
+
+/// The serials of the whole, parseable lines of `inventory.txt` (a torn last line is not a
+/// record); a missing file has none.
+pub fn recorded_serials(path: &Path) -> Result<std::collections::BTreeSet<u64>, crate::Error> {
+    let text = crate::fsutil::read_store_file(path)?;
+    let text = String::from_utf8_lossy(&text);
+    let whole = match text.rfind('\n') {
+        Some(p) => &text[..=p],
+        None => "",
+    };
+    Ok(whole
+        .lines()
+        .filter_map(|l| InventoryLine::parse(l).ok())
+        .map(|l| l.serial)
+        .collect())
+}
+
+/// The serials of `inventory.txt` as the serial rule counts them: the first word of every
+/// line read as hex, nothing else parsed (a torn or malformed line can only add a serial
+/// below the true one, which the maximum ignores).
+pub fn serials_for_rule(path: &Path) -> Result<std::collections::BTreeSet<u64>, crate::Error> {
+    let bytes = crate::fsutil::read_store_file(path)?;
+    Ok(bytes
+        .split(|&b| b == b'\n')
+        .filter_map(|line| {
+            let word = line.split(|&b| b == b' ').next()?;
+            let hex = word.strip_prefix(b"0x")?;
+            u64::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -1,11 +1,17 @@
 //! The whole `issue` job for keys made here: new keys written to an output directory, their
 //! certificates signed and recorded in the store, then written beside the keys.
 //!
-//! Order, chosen so that bad input writes nothing and a crash loses no key: refuse names
-//! already signed and key files already present; read `serial` (a broken one stops us before
-//! any work); generate all keys in parallel and write them (0600, synced as one group commit);
-//! then, under the store lock, reserve serials, sign and record; last, write the certificates
-//! beside the keys (another group commit). If signing fails, the keys just written are removed.
+//! Order, chosen so that bad input writes nothing and no failure loses a key: finish an
+//! interrupted batch (see `journal`); refuse names already signed and key files already
+//! present; read `serial` (a broken one stops us before any work); generate all keys in
+//! parallel and write them (0600, synced as one group commit); then, under the store lock,
+//! reserve serials, sign and record; last, write the certificates beside the keys (another
+//! group commit).
+//!
+//! Keys are removed again only when nothing about their certificates was recorded: a failure
+//! before the inventory append. From the append on ([`Error::Unfinished`]) the keys stay,
+//! and running the same command again *resumes*: a name that is signed, whose key file is
+//! there and is the key of its certificate, gets its certificate written beside the key.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,7 +22,7 @@ use rayon::prelude::*;
 use time::OffsetDateTime;
 
 use crate::error::IoContext;
-use crate::{check_new_names, fsutil, Error, FileSpec, Store};
+use crate::{fsutil, Error, FileSpec, Store};
 
 /// Mode of private keys written to the output directory.
 pub const KEY_MODE: u32 = 0o600;
@@ -75,14 +81,42 @@ impl Store {
         job: IssueJob<'_>,
         now: OffsetDateTime,
     ) -> Result<Vec<IssuedFiles>, Error> {
-        check_new_names(self, job.specs.iter().map(|s| &s.name))?;
-        for spec in &job.specs {
-            let (key_path, _) = paths(job.out, spec);
-            if key_path.symlink_metadata().is_ok() {
-                return Err(Error::KeyExists { path: key_path });
+        // An interrupted batch first: its certificates may be what this run is to finish.
+        if self.path(crate::journal::JOURNAL_FILE).exists() {
+            drop(self.signer(job.lock_timeout)?);
+        }
+        let out = std::path::absolute(job.out).ctx("resolve", job.out)?;
+        let mut seen = std::collections::HashSet::new();
+        let mut fresh = Vec::with_capacity(job.specs.len());
+        let mut resumed = Vec::new();
+        for spec in job.specs {
+            if !seen.insert(spec.name.clone()) {
+                return Err(Error::AlreadySigned {
+                    name: spec.name.to_string(),
+                });
+            }
+            let (key_path, _) = paths(&out, &spec);
+            let key_present = key_path.symlink_metadata().is_ok();
+            match (self.signed_path(&spec.name).exists(), key_present) {
+                (false, false) => fresh.push(spec),
+                (false, true) => return Err(Error::KeyExists { path: key_path }),
+                (true, false) => {
+                    return Err(Error::AlreadySigned {
+                        name: spec.name.to_string(),
+                    })
+                }
+                (true, true) => resumed.push(self.resumable(spec, &key_path)?),
             }
         }
+        if fresh.is_empty() {
+            return write_certificates(&out, resumed);
+        }
         self.read_serial()?;
+        let job = IssueJob {
+            specs: fresh,
+            out: &out,
+            ..job
+        };
 
         let keys = job
             .specs
@@ -112,36 +146,105 @@ impl Store {
         let batch: Vec<(LeafSpec, &PrivateKey)> = job.specs.into_iter().zip(&keys).collect();
         let issued = {
             let mut signer = self.signer(job.lock_timeout)?;
-            signer.issue(ca, &batch, now)?
+            match signer.issue(ca, &batch, &cleanup.0, now) {
+                Ok(issued) => issued,
+                Err(e @ Error::Unfinished { .. }) => {
+                    // On record: the keys belong to issued certificates now.
+                    cleanup.0.clear();
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            }
         };
         cleanup.0.clear();
-
-        let cert_spec = FileSpec {
-            mode: CERT_MODE,
-            owner: None,
-        };
-        let mut staged = Vec::with_capacity(issued.len());
-        let mut result = Vec::with_capacity(issued.len());
-        for (cert, (spec, _)) in issued.into_iter().zip(batch) {
-            let (key_path, cert_path) = paths(job.out, &spec);
-            staged.push(fsutil::stage_unsynced(
-                &cert_path,
-                cert.pem.as_bytes(),
-                cert_spec,
-            )?);
-            result.push(IssuedFiles {
-                cert,
-                spec,
-                key_path,
-                cert_path,
-            });
-        }
-        let temps: Vec<&Path> = staged.iter().map(fsutil::Staged::temp_path).collect();
-        fsutil::sync_paths(&temps, job.out)?;
-        for s in staged {
-            s.commit()?;
-        }
-        fsutil::sync_dir(job.out)?;
-        Ok(result)
+        let mut all: Vec<(IssuedCert, LeafSpec)> = issued
+            .into_iter()
+            .zip(batch.into_iter().map(|(spec, _)| spec))
+            .collect();
+        all.extend(resumed);
+        write_certificates(&out, all)
     }
+
+    /// A name signed before whose key file is already in the output directory: resumable
+    /// when the key is the certificate's, the alt names are the same and the certificate is
+    /// not yet beside the key (an earlier run was interrupted after recording).
+    fn resumable(&self, spec: LeafSpec, key_path: &Path) -> Result<(IssuedCert, LeafSpec), Error> {
+        let signed = self.signed_path(&spec.name);
+        let (der, info) = crate::read_cert_file(&signed, OffsetDateTime::now_utc())?;
+        // A run that finished wrote the certificate beside the key: nothing to resume.
+        let cert_path = key_path.with_file_name(format!("{}.pem", spec.name));
+        let written = |der: &[u8]| {
+            fsutil::read_bounded(&cert_path, 1 << 20)
+                .ok()
+                .and_then(|b| clusterca_pki::inspect::certificates(&b).ok())
+                .is_some_and(|certs| certs.first().map(Vec::as_slice) == Some(der))
+        };
+        let key = fsutil::read_bounded(key_path, 1 << 20)
+            .ok()
+            .and_then(|b| PrivateKey::from_bytes(&b).ok());
+        let serial = info.serial_decimal.parse::<u64>().ok();
+        let alt_names: Vec<String> = spec.alt_names.iter().map(ToString::to_string).collect();
+        let same_names = {
+            let mut want = alt_names.clone();
+            let mut have = info.subject_alt_names.clone();
+            want.sort();
+            have.sort();
+            want == have
+        };
+        match (key, serial, info.not_before_time, info.not_after_time) {
+            (Some(key), Some(serial), Some(not_before), Some(not_after))
+                if key.spki_der() == info.spki_der && same_names && !written(&der) =>
+            {
+                let pem = clusterca_pki::pem_encode("CERTIFICATE", &der);
+                let cert = IssuedCert {
+                    name: spec.name.clone(),
+                    serial,
+                    not_before,
+                    not_after,
+                    subject: info.subject_oneline,
+                    der,
+                    pem,
+                };
+                Ok((cert, spec))
+            }
+            _ => Err(Error::AlreadySigned {
+                name: spec.name.to_string(),
+            }),
+        }
+    }
+}
+
+/// Writes each certificate beside its key (a group commit) and returns what went where.
+fn write_certificates(
+    out: &Path,
+    certs: Vec<(IssuedCert, LeafSpec)>,
+) -> Result<Vec<IssuedFiles>, Error> {
+    let cert_spec = FileSpec {
+        mode: CERT_MODE,
+        owner: None,
+    };
+    let mut staged = Vec::with_capacity(certs.len());
+    let mut result = Vec::with_capacity(certs.len());
+    for (cert, spec) in certs {
+        let (key_path, cert_path) = paths(out, &spec);
+        staged.push(fsutil::stage_unsynced(
+            &cert_path,
+            cert.pem.as_bytes(),
+            cert_spec,
+        )?);
+        result.push(IssuedFiles {
+            cert,
+            spec,
+            key_path,
+            cert_path,
+        });
+    }
+    let temps: Vec<&Path> = staged.iter().map(fsutil::Staged::temp_path).collect();
+    fsutil::sync_paths(&temps, out)?;
+    for s in staged {
+        s.commit()?;
+    }
+    fsutil::sync_dir(out)?;
+    result.sort_by_key(|a| a.cert.serial);
+    Ok(result)
 }

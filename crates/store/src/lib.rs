@@ -14,6 +14,7 @@ pub mod fsutil;
 mod import;
 pub mod inventory;
 mod issue;
+pub mod journal;
 pub mod lock;
 mod requests;
 mod revoke;
@@ -249,14 +250,15 @@ impl Store {
     /// The next serial, as `serial` holds it.
     pub fn read_serial(&self) -> Result<u64, Error> {
         let path = self.path("serial");
-        let text = std::fs::read_to_string(&path).ctx("read", &path)?;
-        serial::parse(&text, &path)
+        let bytes = fsutil::read_bounded(&path, serial::MAX_FILE_LEN)?;
+        serial::parse(&String::from_utf8_lossy(&bytes), &path)
     }
 
     /// Every line of `inventory.txt`, parsed, with its 1-based line number.
     pub fn read_inventory(&self) -> Result<Vec<ParsedLine>, Error> {
         let path = self.path("inventory.txt");
-        let text = std::fs::read_to_string(&path).ctx("read", &path)?;
+        let bytes = fsutil::read_store_file(&path)?;
+        let text = String::from_utf8_lossy(&bytes);
         Ok(text
             .lines()
             .enumerate()
@@ -283,12 +285,75 @@ impl Store {
 
     /// Takes the store lock, waiting at most `timeout`. Every mutation happens through the
     /// returned guard; dropping it releases the lock.
+    /// Before it returns, an interrupted batch is finished or undone (see `journal`).
     pub fn signer(&self, timeout: Duration) -> Result<Signer<'_>, Error> {
+        let mut signer = self.lock(timeout)?;
+        signer.recovered = signer.recover()?;
+        Ok(signer)
+    }
+
+    /// Takes the store lock without looking at the journal: for `check --repair`, which
+    /// deals with an unreadable one itself.
+    pub(crate) fn lock(&self, timeout: Duration) -> Result<Signer<'_>, Error> {
         let guard = lock::acquire(&self.path(LOCK_FILE), timeout, &holder_line(), self.owner)?;
         Ok(Signer {
             store: self,
             _guard: guard,
+            recovered: Vec::new(),
         })
+    }
+
+    /// Every serial the directory records as used: `inventory.txt` (the first word of each
+    /// line), the certificates in `signed/` and the CA's own CRL.
+    pub fn recorded_serials(&self) -> Result<serial::Recorded, Error> {
+        use rayon::prelude::*;
+        let inventory = inventory::serials_for_rule(&self.path("inventory.txt"))?;
+        let crl = self.crl_serials()?;
+        let signed_dir = self.path("signed");
+        let files = match std::fs::read_dir(&signed_dir) {
+            Ok(entries) => entries
+                .map(|e| e.map(|e| e.file_name()))
+                .collect::<Result<Vec<_>, _>>()
+                .ctx("read directory", &signed_dir)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e).ctx("read directory", &signed_dir),
+        };
+        let signed = files
+            .par_iter()
+            .filter_map(|f| {
+                let f = f.to_str()?;
+                (f.ends_with(".pem") && !f.starts_with('.')).then_some(f)
+            })
+            .map(|f| {
+                let path = signed_dir.join(f);
+                match fsutil::read_bounded(&path, 1 << 20) {
+                    Ok(bytes) => Ok(clusterca_pki::inspect::serial_and_spki(&bytes)
+                        .ok()
+                        .and_then(|(s, _)| s)),
+                    // Gone since the listing, or not a file: nothing recorded there.
+                    Err(Error::Io { source, .. })
+                        if source.kind() == std::io::ErrorKind::NotFound =>
+                    {
+                        Ok(None)
+                    }
+                    Err(Error::Corrupt { .. }) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        Ok(serial::Recorded {
+            inventory,
+            signed,
+            crl,
+        })
+    }
+
+    /// The next serial by the serial rule (see `serial`), as the next signing would take it.
+    pub fn next_serial(&self) -> Result<u64, Error> {
+        Ok(serial::next(self.read_serial()?, &self.recorded_serials()?))
     }
 
     /// Serials revoked by the CA's own CRL (the first in `ca_crl.pem`), decimal.
@@ -416,22 +481,27 @@ fn first_entry(dir: &Path) -> Result<Option<String>, Error> {
 pub struct Signer<'a> {
     store: &'a Store,
     _guard: lock::LockGuard,
+    recovered: Vec<String>,
 }
 
 impl Signer<'_> {
-    /// Reserves `count` serials: reads `serial`, durably writes `serial + count`, and returns
-    /// the first reserved one. A crash after this leaves a gap, never a reuse.
+    /// What taking the lock finished or undid of an interrupted batch (see `journal`), one
+    /// line per action; empty when there was none.
+    pub fn recovered(&self) -> &[String] {
+        &self.recovered
+    }
+
+    /// Reserves `count` serials by the serial rule (see `serial`): the greatest of the
+    /// `serial` file and one past every recorded serial, durably written back as
+    /// `first + count` before any of them is used, so a crash leaves a gap, never a reuse.
+    /// Refused past Puppet's limit.
     pub fn allocate_serials(&mut self, count: u64) -> Result<u64, Error> {
-        let first = self.store.read_serial()?;
         let path = self.store.path("serial");
-        let next = first.checked_add(count).ok_or_else(|| Error::Corrupt {
-            path: path.clone(),
-            line: None,
-            reason: "serial number space exhausted".into(),
-        })?;
+        let next = self.store.next_serial()?;
+        let (first, after) = serial::reserve(next, count, &path)?;
         fsutil::write_atomic(
             &path,
-            serial::format(next).as_bytes(),
+            serial::format(after).as_bytes(),
             self.store.public_spec(),
         )?;
         Ok(first)
@@ -439,14 +509,17 @@ impl Signer<'_> {
 
     /// Issues one certificate per `(spec, key)`: refuses names that already have a signed
     /// certificate (or appear twice), reserves all serials in one step, signs in parallel, and
-    /// records the batch with a group commit (see [`Signer::record`]).
+    /// records the batch with a group commit (see [`Signer::record`]). `key_files` names the
+    /// file each key was written to (or is empty): the journal keeps them for `check`.
     pub fn issue(
         &mut self,
         ca: &CertificateAuthority,
         batch: &[(LeafSpec, &PrivateKey)],
+        key_files: &[PathBuf],
         now: OffsetDateTime,
     ) -> Result<Vec<IssuedCert>, Error> {
-        self.sign_batch(batch, |(spec, key), serial| {
+        let kind = BatchKind::Keys(key_files);
+        self.sign_batch(batch, kind, |(spec, key), serial| {
             ca.issue(spec, key, serial, now)
         })
     }
@@ -456,6 +529,7 @@ impl Signer<'_> {
     pub(crate) fn sign_batch<T: Sync>(
         &mut self,
         batch: &[(LeafSpec, T)],
+        kind: BatchKind<'_>,
         sign: impl Fn(&(LeafSpec, T), u64) -> Result<IssuedCert, clusterca_pki::Error> + Sync,
     ) -> Result<Vec<IssuedCert>, Error> {
         use rayon::prelude::*;
@@ -471,21 +545,31 @@ impl Signer<'_> {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        self.record(&issued)?;
+        self.record(&issued, kind)?;
         Ok(issued)
     }
 
-    /// Records certificates just signed, in an order that keeps every crash consistent:
-    /// 1. `signed/` files are written under temporary names (not yet visible);
-    /// 2. they are made durable together (the group commit, see [`fsutil::sync_paths`]);
-    /// 3. the inventory lines are appended in one write and fsync-ed: from here the issuance
-    ///    is on record, as Puppet's append-only inventory expects;
-    /// 4. the files are renamed into place and the directory fsync-ed.
+    /// Records certificates just signed. The order, and what each failure leaves (the
+    /// states `check` sees, written down in docs/store.md):
+    /// 1. `signed/` files are written under temporary names and made durable together (the
+    ///    group commit, see [`fsutil::sync_paths`]). Failure: *not issued*; the temporary
+    ///    files are removed (or, after a crash, reported as stale and removed by `--repair`).
+    /// 2. `clusterca.journal` names the batch (atomic, durable). Failure: *not issued*; the
+    ///    journal is removed (or dropped by the next signer, as no line records it).
+    /// 3. The inventory lines are appended in one write and fsync-ed: **the commit point**.
+    ///    A failed write is cut off again: *not issued*. A failed fsync (or a cut that fails):
+    ///    *issued*, finished by the next signer from the journal.
+    /// 4. The files are renamed into `signed/`, the directory fsync-ed; signed requests are
+    ///    removed. Failure: *issued*; the next signer (or `check --repair`) writes what is
+    ///    missing from the journal and removes the requests.
+    /// 5. The journal is removed. Failure: *issued*, complete; the next signer removes it.
     ///
-    /// A crash before 3 leaves only a serial gap and temporary files (`check --repair` removes
-    /// them); between 3 and 4, inventory lines without `signed/` files, which is what a
-    /// cleaned certificate looks like and is valid.
-    pub fn record(&mut self, issued: &[IssuedCert]) -> Result<(), Error> {
+    /// Errors from step 3 on are [`Error::Unfinished`]: the caller must keep the keys.
+    pub(crate) fn record(
+        &mut self,
+        issued: &[IssuedCert],
+        kind: BatchKind<'_>,
+    ) -> Result<(), Error> {
         let spec = self.store.public_spec();
         let staged = issued
             .iter()
@@ -496,6 +580,21 @@ impl Signer<'_> {
         let signed_dir = self.store.path("signed");
         let temps: Vec<&Path> = staged.iter().map(fsutil::Staged::temp_path).collect();
         fsutil::sync_paths(&temps, &signed_dir)?;
+        let entries = issued
+            .iter()
+            .enumerate()
+            .map(|(i, c)| journal::JournalEntry {
+                serial: c.serial,
+                name: c.name.to_string(),
+                certificate: c.pem.clone(),
+                key: match kind {
+                    BatchKind::Keys(keys) => keys.get(i).cloned(),
+                    BatchKind::Requests => None,
+                },
+                request: matches!(kind, BatchKind::Requests),
+            })
+            .collect();
+        self.write_journal(&journal::Journal::new(entries))?;
         let lines: String = issued
             .iter()
             .map(|c| {
@@ -508,11 +607,51 @@ impl Signer<'_> {
                 .to_line()
             })
             .collect();
-        fsutil::append_durable(&self.store.path("inventory.txt"), lines.as_bytes())?;
+        if let Err(fail) = inventory::append(&self.store.path("inventory.txt"), lines.as_bytes()) {
+            if !fail.maybe_recorded {
+                let _ = self.clear_journal();
+                return Err(fail.error);
+            }
+            return Err(unfinished(issued, fail.error));
+        }
+        self.finish_record(staged, issued, kind)
+            .map_err(|e| unfinished(issued, e))
+    }
+
+    /// Steps 4 and 5 of [`Signer::record`].
+    fn finish_record(
+        &mut self,
+        staged: Vec<fsutil::Staged>,
+        issued: &[IssuedCert],
+        kind: BatchKind<'_>,
+    ) -> Result<(), Error> {
         for s in staged {
             s.commit()?;
         }
-        fsutil::sync_dir(&signed_dir)
+        fsutil::sync_dir(&self.store.path("signed"))?;
+        if matches!(kind, BatchKind::Requests) {
+            for c in issued {
+                fsutil::remove_if_present(&self.store.request_path(&c.name))?;
+            }
+            fsutil::sync_dir(&self.store.path("requests"))?;
+        }
+        self.clear_journal()
+    }
+}
+
+/// What a batch signs from, which decides what its journal records.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum BatchKind<'k> {
+    /// Keys made here, written to these files (one per certificate, or none).
+    Keys(&'k [PathBuf]),
+    /// Requests in `requests/`, removed once signed.
+    Requests,
+}
+
+fn unfinished(issued: &[IssuedCert], source: Error) -> Error {
+    Error::Unfinished {
+        names: issued.iter().map(|c| c.name.to_string()).collect(),
+        source: Box::new(source),
     }
 }
 

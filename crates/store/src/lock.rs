@@ -153,3 +153,18 @@ pub fn holder_of(path: &Path) -> String {
         _ => "an unknown process".into(),
     }
 }
+
+/// Whether another open file description holds a lock on `path` now. Opens the file
+/// read-only and never creates it: `check` runs without writing anything.
+pub fn is_held(path: &Path) -> bool {
+    let Ok(file) = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+    else {
+        return false;
+    };
+    let mut probe = whole_file(libc::F_WRLCK as libc::c_short);
+    fcntl(&file, FcntlArg::F_OFD_GETLK(&mut probe)).is_ok()
+        && probe.l_type != libc::F_UNLCK as libc::c_short
+}

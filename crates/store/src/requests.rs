@@ -58,6 +58,9 @@ impl Store {
     /// taking it, and signing finds out again under it.
     pub fn require_requests(&self, names: &[CertName]) -> Result<(), Error> {
         match names.iter().find(|n| !self.request_path(n).exists()) {
+            Some(name) if self.signed_path(name).exists() => Err(Error::AlreadySigned {
+                name: name.to_string(),
+            }),
             Some(name) => Err(Error::NoRequest {
                 name: name.to_string(),
             }),
@@ -123,14 +126,8 @@ impl Signer<'_> {
             let spec = LeafSpec::new(name.clone(), req.alt_names.clone(), ttl);
             batch.push((spec, req));
         }
-        let issued = self.sign_batch(&batch, |(spec, req), serial| {
+        self.sign_batch(&batch, crate::BatchKind::Requests, |(spec, req), serial| {
             ca.sign_request(spec, req, serial, now)
-        })?;
-        for (spec, _) in &batch {
-            let path = store.request_path(&spec.name);
-            std::fs::remove_file(&path).ctx("remove", &path)?;
-        }
-        fsutil::sync_dir(&store.path("requests"))?;
-        Ok(issued)
+        })
     }
 }

@@ -93,6 +93,30 @@ impl Store {
         })
     }
 
+    /// Serials on the CA's own CRL that fit 64 bits (an empty file has none): what the serial
+    /// rule counts. Larger ones are above Puppet's limit and cannot collide.
+    pub(crate) fn crl_serials(&self) -> Result<std::collections::BTreeSet<u64>, Error> {
+        let path = self.path("ca_crl.pem");
+        let bytes = fsutil::read_store_file(&path)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Default::default());
+        }
+        let pki = |source| Error::Pki {
+            path: path.clone(),
+            source,
+        };
+        let crls = inspect::crls(&bytes).map_err(pki)?;
+        let Some(first) = crls.first() else {
+            return Ok(Default::default());
+        };
+        Ok(inspect::crl_info(first)
+            .map_err(pki)?
+            .revoked
+            .iter()
+            .filter_map(|r| r.serial_decimal.parse().ok())
+            .collect())
+    }
+
     /// The serial of `signed/<name>.pem`.
     pub fn signed_serial(&self, name: &CertName) -> Result<u64, Error> {
         let path = self.signed_path(name);
@@ -134,6 +158,23 @@ impl Store {
 }
 
 impl Signer<'_> {
+    /// Refuses a serial this CA never issued (on no inventory line, in no `signed/` file) and
+    /// that is not already on the CRL: revoking it would make the certificate that later
+    /// gets it revoked from birth. Under the lock, so the answer holds for the revocation.
+    pub fn require_issued(&self, serials: &[u64]) -> Result<(), Error> {
+        if serials.is_empty() {
+            return Ok(());
+        }
+        let recorded = self.store.recorded_serials()?;
+        match serials
+            .iter()
+            .find(|s| !recorded.issued(**s) && !recorded.crl.contains(s))
+        {
+            Some(&serial) => Err(Error::NeverIssued { serial }),
+            None => Ok(()),
+        }
+    }
+
     /// Adds `serials` to the CRL (keeping its entries), increments its number and replaces
     /// the first CRL in `ca_crl.pem`. With no serials, this just reissues the CRL.
     pub fn revoke_serials(
