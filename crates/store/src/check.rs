@@ -125,6 +125,7 @@ impl Store {
         // The CA itself.
         let ca = match self.load_ca() {
             Ok(ca) => Some(ca),
+            Err(e) if failing_disk(&e) => return Err(e),
             Err(e) => {
                 f.push(Finding::new(
                     display(&self.path("ca_crt.pem")),
@@ -141,6 +142,7 @@ impl Store {
         let serial_path = self.path("serial");
         let next_serial = match self.read_serial() {
             Ok(n) => Some(n),
+            Err(e) if failing_disk(&e) => return Err(e),
             Err(e) => {
                 f.push(Finding::new(
                     display(&serial_path),
@@ -249,6 +251,7 @@ impl Store {
             };
             let (der, info) = match crate::read_cert_file(&path, now) {
                 Ok(cert) => cert,
+                Err(e) if failing_disk(&e) => return Err(e),
                 Err(e) => {
                     let msg = match e {
                         Error::Pki { source, .. } => source.to_string(),
@@ -568,6 +571,14 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// An I/O error that says nothing about the directory's content (EIO, ENOSPC, ...): `check`
+/// fails with it (exit 4) rather than reporting a finding. A missing or unreadable file
+/// (permissions) is a finding.
+fn failing_disk(e: &Error) -> bool {
+    use std::io::ErrorKind::{NotFound, PermissionDenied};
+    matches!(e, Error::Io { source, .. } if !matches!(source.kind(), NotFound | PermissionDenied))
 }
 
 /// The `serial` file against the serial rule's floor: behind it (Puppet Server, which does not

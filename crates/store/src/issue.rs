@@ -108,6 +108,17 @@ impl Store {
                 (true, true) => resumed.push(self.resumable(spec, &key_path)?),
             }
         }
+        // Certificates already beside their keys are only rewritten beside one that is not
+        // (an interrupted run); alone, they are names signed before.
+        if let Some((_, spec, _)) = resumed.first() {
+            if resumed.iter().all(|(_, _, done)| *done) {
+                return Err(Error::AlreadySigned {
+                    name: spec.name.to_string(),
+                });
+            }
+        }
+        let resumed: Vec<(IssuedCert, LeafSpec)> =
+            resumed.into_iter().map(|(c, s, _)| (c, s)).collect();
         if fresh.is_empty() {
             return write_certificates(&out, resumed);
         }
@@ -166,9 +177,14 @@ impl Store {
     }
 
     /// A name signed before whose key file is already in the output directory: resumable
-    /// when the key is the certificate's, the alt names are the same and the certificate is
-    /// not yet beside the key (an earlier run was interrupted after recording).
-    fn resumable(&self, spec: LeafSpec, key_path: &Path) -> Result<(IssuedCert, LeafSpec), Error> {
+    /// when the key is the certificate's and the alt names are the same (an earlier run was
+    /// interrupted after recording).
+    /// The flag says whether the certificate is already beside the key.
+    fn resumable(
+        &self,
+        spec: LeafSpec,
+        key_path: &Path,
+    ) -> Result<(IssuedCert, LeafSpec, bool), Error> {
         let signed = self.signed_path(&spec.name);
         let (der, info) = crate::read_cert_file(&signed, OffsetDateTime::now_utc())?;
         // A run that finished wrote the certificate beside the key: nothing to resume.
@@ -193,8 +209,9 @@ impl Store {
         };
         match (key, serial, info.not_before_time, info.not_after_time) {
             (Some(key), Some(serial), Some(not_before), Some(not_after))
-                if key.spki_der() == info.spki_der && same_names && !written(&der) =>
+                if key.spki_der() == info.spki_der && same_names =>
             {
+                let done = written(&der);
                 let pem = clusterca_pki::pem_encode("CERTIFICATE", &der);
                 let cert = IssuedCert {
                     name: spec.name.clone(),
@@ -205,7 +222,7 @@ impl Store {
                     der,
                     pem,
                 };
-                Ok((cert, spec))
+                Ok((cert, spec, done))
             }
             _ => Err(Error::AlreadySigned {
                 name: spec.name.to_string(),
