@@ -118,7 +118,11 @@ fn openssl(dir: &Path, args: &str) {
         .current_dir(dir)
         .output()
         .expect("openssl");
-    assert!(out.status.success(), "openssl {args}: {}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "openssl {args}: {}",
+        text(&out.stderr)
+    );
 }
 
 fn csr(dir: &Path, name: &str) {
@@ -145,7 +149,9 @@ fn absent(dir: &Path, rel: &str) -> Result<(), String> {
 }
 
 fn names(prefix: &str, n: usize) -> Vec<String> {
-    (1..=n).map(|i| format!("{prefix}{i}.example.net")).collect()
+    (1..=n)
+        .map(|i| format!("{prefix}{i}.example.net"))
+        .collect()
 }
 
 fn issued_with_keys(dir: &Path, names: &[String]) -> Result<(), String> {
@@ -234,7 +240,9 @@ fn cases(root: &Path) -> Vec<Case> {
         Case {
             label: "issue 3",
             base: make("issue3", &|_| {}),
-            args: words("issue three1.example.net three2.example.net three3.example.net --dir ca --out out"),
+            args: words(
+                "issue three1.example.net three2.example.net three3.example.net --dir ca --out out",
+            ),
             ca: "ca",
             keys: names("three", 3),
             goal: |d| issued_with_keys(d, &names("three", 3)),
@@ -292,7 +300,9 @@ fn cases(root: &Path) -> Vec<Case> {
         },
         Case {
             label: "revoke",
-            base: make("revoke", &|d| run_ok(d, "issue v1.example.net --dir ca --out out")),
+            base: make("revoke", &|d| {
+                run_ok(d, "issue v1.example.net --dir ca --out out")
+            }),
             args: words("revoke v1.example.net --dir ca"),
             ca: "ca",
             keys: Vec::new(),
@@ -300,7 +310,9 @@ fn cases(root: &Path) -> Vec<Case> {
         },
         Case {
             label: "clean",
-            base: make("clean", &|d| run_ok(d, "issue v1.example.net --dir ca --out out")),
+            base: make("clean", &|d| {
+                run_ok(d, "issue v1.example.net --dir ca --out out")
+            }),
             args: words("clean v1.example.net --dir ca"),
             ca: "ca",
             keys: Vec::new(),
@@ -419,7 +431,9 @@ fn serials_sound(dir: &Path, ca: &str, before: &BTreeSet<u64>) -> Result<(), Str
         .chain(&signed)
         .find(|s| !before.contains(s) && **s <= top)
     {
-        Some(s) => Err(format!("new serial {s:#x} is not above {top:#x}, already used")),
+        Some(s) => Err(format!(
+            "new serial {s:#x} is not above {top:#x}, already used"
+        )),
         None => Ok(()),
     }
 }
@@ -462,7 +476,12 @@ fn findings_need_repair(dir: &Path, ca: &str) -> Result<bool, String> {
 }
 
 /// One injected run and everything checked after it.
-fn one_point(case: &Case, work: &Path, inject: &str, before: &BTreeSet<u64>) -> Result<Tally, String> {
+fn one_point(
+    case: &Case,
+    work: &Path,
+    inject: &str,
+    before: &BTreeSet<u64>,
+) -> Result<Tally, String> {
     copy_tree(&case.base, work);
     let mut tally = Tally {
         points: 1,
@@ -640,7 +659,10 @@ fn every_io_error_at_every_call_leaves_a_store_that_check_sees_and_repair_fixes(
             Err(e) => failures.push(format!("{} with {inject}: {e}", cases[i].label)),
         }
     }
-    eprintln!("fault injection: {total} injection points in {:.0?}", started.elapsed());
+    eprintln!(
+        "fault injection: {total} injection points in {:.0?}",
+        started.elapsed()
+    );
     for (c, t) in cases.iter().zip(&tallies) {
         eprintln!(
             "  {:<22} {:>4} points, {:>4} failed runs, {:>3} needed check --repair, {:>3} reruns found the work done",

@@ -122,7 +122,13 @@ impl Store {
         if fresh.is_empty() {
             return write_certificates(&out, resumed);
         }
-        self.read_serial()?;
+        // A broken or exhausted `serial` stops us before any key is made (the rule, applied
+        // under the lock, can only raise it).
+        crate::serial::reserve(
+            self.read_serial()?,
+            fresh.len() as u64,
+            &self.path("serial"),
+        )?;
         let job = IssueJob {
             specs: fresh,
             out: &out,

@@ -12,7 +12,7 @@ use clusterca_pki::{CertName, CertificateAuthority, CrlEntry, CrlSpec, Ttl};
 use time::OffsetDateTime;
 
 use crate::error::IoContext;
-use crate::{fsutil, Error, Signer, Store};
+use crate::{fsutil, serial, Error, Signer, Store};
 
 /// What a revocation did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,6 +175,25 @@ impl Signer<'_> {
         }
     }
 
+    /// Raises `serial` past `serials` (revoked with `--force` before they were issued), so that
+    /// Puppet Server, which does not apply the serial rule, does not hand them out either.
+    fn skip_past(&mut self, serials: &[u64]) -> Result<(), Error> {
+        let Some(&top) = serials.iter().filter(|s| **s < serial::PUPPET_LIMIT).max() else {
+            return Ok(());
+        };
+        let path = self.store.path("serial");
+        // An unreadable file is `check`'s to report; the rule already counts the CRL.
+        match self.store.read_serial() {
+            Ok(next) if next <= top => {}
+            _ => return Ok(()),
+        }
+        fsutil::write_atomic(
+            &path,
+            serial::format(top + 1).as_bytes(),
+            self.store.public_spec(),
+        )
+    }
+
     /// Adds `serials` to the CRL (keeping its entries), increments its number and replaces
     /// the first CRL in `ca_crl.pem`. With no serials, this just reissues the CRL.
     pub fn revoke_serials(
@@ -218,6 +237,7 @@ impl Signer<'_> {
         })?;
         let content = pem + &state.rest_pem;
         fsutil::write_atomic(&path, content.as_bytes(), store.public_spec())?;
+        self.skip_past(&update.revoked)?;
         Ok(update)
     }
 
