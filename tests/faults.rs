@@ -457,6 +457,9 @@ fn keys_sound(dir: &Path, keys: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// A case's index, what its injected run came to, and the injection.
+type Outcome = (usize, Result<Tally, String>, String);
+
 /// What one injected run did, for the summary.
 #[derive(Default, Clone, Copy)]
 struct Tally {
@@ -628,7 +631,7 @@ fn every_io_error_at_every_call_leaves_a_store_that_check_sees_and_repair_fixes(
     }
     let total = jobs.len();
     let queue = Mutex::new(jobs);
-    let results: Mutex<Vec<(usize, Result<Tally, String>, String)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for worker in 0..3 {
             let (queue, results, cases, root) = (&queue, &results, &cases, root.path());
