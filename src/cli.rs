@@ -110,8 +110,8 @@ pub enum Command {
 
     /// Revoke certificates by certname or serial, and reissue the CRL.
     #[command(
-        long_about = "Revoke the signed certificates of the given certnames (or --serial numbers, in hex) by adding them to the CA's CRL with reason keyCompromise, as Puppet does. The CRL keeps its existing entries, its CRL number is incremented, and when ca_crl.pem holds a CRL chain only the first (this CA's) CRL is replaced. Certificates stay in signed/ (use `clean` to remove them). Revoking a serial that is already on the CRL is not an error.",
-        after_long_help = "EXAMPLES:\n  clusterca revoke proxy02.example.net\n  clusterca revoke --serial 0x1F --serial 20"
+        long_about = "Revoke the signed certificates of the given certnames (or --serial numbers, in hex) by adding them to the CA's CRL with reason keyCompromise, as Puppet does. The CRL keeps its existing entries, its CRL number is incremented, and when ca_crl.pem holds a CRL chain only the first (this CA's) CRL is replaced. Certificates stay in signed/ (use `clean` to remove them). Revoking a serial that is already on the CRL is not an error; a --serial this CA never issued (on no inventory line, in no signed/ file) is refused unless --force, so no later certificate is born revoked.",
+        after_long_help = "EXAMPLES:\n  clusterca revoke proxy02.example.net\n  clusterca revoke --serial 0x1F --serial 20\n  clusterca revoke --serial 0x7A --force"
     )]
     Revoke(RevokeArgs),
 
@@ -129,7 +129,7 @@ pub enum Command {
 
     /// Check the CA directory's consistency; --repair fixes what is safe to fix.
     #[command(
-        long_about = "Check the CA directory: `serial` parses and is above every serial in inventory.txt and signed/; every inventory line parses (Puppet's variants included); every signed/NAME.pem is signed by this CA, carries CN=NAME and has an inventory line; no serial is used twice; the CRL is signed by the CA and not expired; modes are no looser than Puppet's (CA key 0640 at most; nothing else writable by group or others). Serial gaps and temporary files left by an interrupted write are reported as info. With --repair, under the store lock: truncate a torn last inventory line, advance `serial` past the highest serial in use, append missing inventory lines for certificates in signed/, remove stale temporary files; then check again. Exit 0 when nothing above info remains, 1 otherwise.",
+        long_about = "Check the CA directory: `serial` parses and is not behind the serial rule (one past every serial in inventory.txt, signed/ and the CRL) nor past 0x7FFFFFFF, Puppet's limit; every inventory line parses (Puppet's variants included) and the last is whole; every signed/NAME.pem is signed by this CA, carries CN=NAME and has an inventory line; no serial is used twice; no clusterca.journal is left by an interrupted batch (and every key file it names for a recorded certificate is there, whole and that certificate's key); no request is left beside its signed certificate; the CRL is signed by the CA and not expired; modes are no looser than Puppet's (CA key 0640 at most; nothing else writable by group or others). Serial gaps, CRL entries for serials never issued and temporary files left by an interrupted write are reported as info. An I/O error while reading is exit 4, not a finding. With --repair, under the store lock: finish the recorded part of an interrupted batch and drop the rest (an unreadable journal is moved aside), truncate a torn last inventory line, raise `serial` to the serial rule, append missing inventory lines for certificates in signed/, remove stale requests and temporary files; then check again under the same lock. Exit 0 when nothing above info remains, 1 otherwise. The protocol and every finding: docs/store.md.",
         after_long_help = "EXAMPLES:\n  clusterca check\n  clusterca check --repair --format json"
     )]
     Check(CheckArgs),

@@ -243,3 +243,19 @@ impl<T> IoContext<T> for io::Result<T> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn quotes_are_escaped_and_cut_to_80_bytes() {
+        assert_eq!(quote("abc"), "\"abc\"");
+        assert_eq!(quote("a\nb\u{202e}c"), "\"a\\nb\\u{202e}c\"");
+        let long = quote(&"x".repeat(10_000));
+        assert!(long.ends_with("\"...") && long.len() <= 80 + 5, "{long}");
+        // Escapes count with their escaped length and are never cut in half.
+        let escaped = quote(&"\u{1}".repeat(100));
+        assert!(escaped.len() <= 85 && escaped.trim_end_matches("\"...").ends_with('}'));
+    }
+}

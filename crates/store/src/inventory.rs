@@ -10,6 +10,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use time::format_description::well_known::Rfc3339;
+
+use crate::error::quote;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -68,16 +70,23 @@ impl InventoryLine {
         let serial_text = next("serial")?;
         let digits = serial_text
             .strip_prefix("0x")
-            .ok_or_else(|| format!("serial {serial_text:?} does not start with 0x"))?;
-        let serial = u64::from_str_radix(digits, 16)
-            .map_err(|_| format!("serial {serial_text:?} is not hexadecimal"))?;
+            .ok_or_else(|| format!("serial {} does not start with 0x", quote(serial_text)))?;
+        let serial = u64::from_str_radix(digits, 16).map_err(|_| {
+            format!(
+                "serial {} is not a 64-bit hexadecimal number",
+                quote(serial_text)
+            )
+        })?;
         let nb = next("notBefore")?;
-        let not_before = parse_time(nb).ok_or_else(|| format!("bad notBefore {nb:?}"))?;
+        let not_before = parse_time(nb).ok_or_else(|| format!("bad notBefore {}", quote(nb)))?;
         let na = next("notAfter")?;
-        let not_after = parse_time(na).ok_or_else(|| format!("bad notAfter {na:?}"))?;
+        let not_after = parse_time(na).ok_or_else(|| format!("bad notAfter {}", quote(na)))?;
         let subject = next("subject")?;
         if !subject.starts_with('/') {
-            return Err(format!("subject {subject:?} does not start with '/'"));
+            return Err(format!(
+                "subject {} does not start with '/'",
+                quote(subject)
+            ));
         }
         Ok(InventoryLine {
             serial,
@@ -272,5 +281,48 @@ mod tests {
             let err = InventoryLine::parse(line).unwrap_err();
             assert!(err.contains(want), "{line:?}: {err}");
         }
+    }
+
+    fn file_with(content: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inventory.txt");
+        std::fs::write(&path, content).unwrap();
+        (dir, path)
+    }
+
+    const A: &str = "0x0001 2026-11-20T11:59:11UTC 2031-11-20T11:59:11UTC /CN=ca\n";
+    const B: &str = "0x0002 2026-11-20T11:59:11UTC 2031-11-20T11:59:11UTC /CN=b\n";
+
+    #[test]
+    fn a_torn_tail_is_cut_before_appending() {
+        let (_d, path) = file_with(&format!("{A}0x0002 2026-11-2"));
+        append(&path, B.as_bytes()).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{A}{B}"));
+    }
+
+    #[test]
+    fn a_whole_last_line_without_newline_is_kept() {
+        let (_d, path) = file_with(A.trim_end());
+        append(&path, B.as_bytes()).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{A}{B}"));
+    }
+
+    #[test]
+    fn repair_tail_cuts_only_a_torn_line() {
+        let (_d, path) = file_with(&format!("{A}0x00"));
+        assert_eq!(repair_tail(&path).unwrap(), 4);
+        assert_eq!(repair_tail(&path).unwrap(), 0);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), A);
+    }
+
+    #[test]
+    fn only_whole_lines_are_records_and_the_rule_reads_only_serials() {
+        let (_d, path) = file_with(&format!("{A}{B}0x0009 2026-11-2"));
+        let whole: Vec<u64> = recorded_serials(&path).unwrap().into_iter().collect();
+        assert_eq!(whole, [1, 2]);
+        let rule: Vec<u64> = serials_for_rule(&path).unwrap().into_iter().collect();
+        assert_eq!(rule, [1, 2, 9]);
+        let (_d2, garbage) = file_with("0xFFFFFFFFFFFFFFFFFF x\n\u{202e}\n0x\n");
+        assert!(serials_for_rule(&garbage).unwrap().is_empty());
     }
 }

@@ -68,6 +68,28 @@ pub type ParsedLine = (usize, Result<InventoryLine, String>);
 pub struct Store {
     dir: PathBuf,
     owner: Option<Owner>,
+    /// What the serial rule last found recorded, shared by clones (the server's workers).
+    rule: std::sync::Arc<std::sync::Mutex<RuleCache>>,
+}
+
+/// The highest recorded serial the serial rule counts, valid while the files it was read from
+/// are unchanged: their inode, size and modification time (`inventory.txt`, `ca_crl.pem`, the
+/// `signed/` directory, whose time changes with every entry added or removed). A long-lived
+/// process (`serve`) then reads `signed/` once, not once per signing; after its own commits it
+/// moves the cache forward itself. Another process's change always changes a stamp.
+#[derive(Debug, Default)]
+struct RuleCache {
+    stamps: Option<[Stamp; 3]>,
+    highest: u64,
+}
+
+/// Inode, size and modification time of a file, or `None` when it is missing.
+type Stamp = Option<(u64, u64, i64, i64)>;
+
+fn stamp(path: &Path) -> Stamp {
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
 }
 
 impl Store {
@@ -169,10 +191,15 @@ impl Store {
         std::fs::rename(&staging, dir).ctx("move new CA into", dir)?;
         std::mem::forget(staged);
         fsutil::sync_dir(fsutil::parent(dir))?;
-        Ok(Store {
+        Ok(Store::at(dir, owner))
+    }
+
+    fn at(dir: &Path, owner: Option<Owner>) -> Store {
+        Store {
             dir: dir.to_path_buf(),
             owner,
-        })
+            rule: Default::default(),
+        }
     }
 
     /// Opens an existing CA directory, refusing a missing or partial one. New files will be
@@ -205,10 +232,7 @@ impl Store {
                 uid: meta.uid(),
                 gid: meta.gid(),
             });
-        Ok(Store {
-            dir: dir.to_path_buf(),
-            owner,
-        })
+        Ok(Store::at(dir, owner))
     }
 
     /// The CA directory.
@@ -353,7 +377,64 @@ impl Store {
 
     /// The next serial by the serial rule (see `serial`), as the next signing would take it.
     pub fn next_serial(&self) -> Result<u64, Error> {
-        Ok(serial::next(self.read_serial()?, &self.recorded_serials()?))
+        let file = self.read_serial()?;
+        let stamps = self.rule_stamps();
+        let cached = {
+            let cache = self.rule.lock().unwrap_or_else(|p| p.into_inner());
+            (cache.stamps == Some(stamps)).then_some(cache.highest)
+        };
+        let highest = match cached {
+            Some(h) => h,
+            None => {
+                // Stamps taken before reading: a change during the read shows next time.
+                let h = self.recorded_serials()?.highest();
+                let mut cache = self.rule.lock().unwrap_or_else(|p| p.into_inner());
+                *cache = RuleCache {
+                    stamps: Some(stamps),
+                    highest: h,
+                };
+                h
+            }
+        };
+        let recorded = serial::Recorded {
+            inventory: [highest].into_iter().collect(),
+            ..Default::default()
+        };
+        Ok(serial::next(file, &recorded))
+    }
+
+    fn rule_stamps(&self) -> [Stamp; 3] {
+        [
+            stamp(&self.path("inventory.txt")),
+            stamp(&self.path("ca_crl.pem")),
+            stamp(&self.path("signed")),
+        ]
+    }
+
+    /// After this process's own commit, under the lock: what is recorded now is what was,
+    /// plus `serials`; the cache moves forward instead of being read again. Dropped when it
+    /// was not valid before the commit.
+    pub(crate) fn rule_advanced(&self, before: Option<[Stamp; 3]>, serials: &[u64]) {
+        let mut cache = self.rule.lock().unwrap_or_else(|p| p.into_inner());
+        if before.is_none() || cache.stamps != before {
+            cache.stamps = None;
+            return;
+        }
+        let top = serials
+            .iter()
+            .copied()
+            .filter(|s| *s <= serial::PUPPET_LIMIT)
+            .max()
+            .unwrap_or(0);
+        cache.highest = cache.highest.max(top);
+        cache.stamps = Some(self.rule_stamps());
+    }
+
+    /// The stamps the rule's cache holds, when they still match the files.
+    pub(crate) fn rule_current(&self) -> Option<[Stamp; 3]> {
+        let cache = self.rule.lock().unwrap_or_else(|p| p.into_inner());
+        let now = self.rule_stamps();
+        (cache.stamps == Some(now)).then_some(now)
     }
 
     /// Serials revoked by the CA's own CRL (the first in `ca_crl.pem`), decimal.
@@ -570,6 +651,15 @@ impl Signer<'_> {
         issued: &[IssuedCert],
         kind: BatchKind<'_>,
     ) -> Result<(), Error> {
+        let cached = self.store.rule_current();
+        self.record_batch(issued, kind)?;
+        let serials: Vec<u64> = issued.iter().map(|c| c.serial).collect();
+        self.store.rule_advanced(cached, &serials);
+        Ok(())
+    }
+
+    /// Steps 1 to 5 of [`Signer::record`].
+    fn record_batch(&mut self, issued: &[IssuedCert], kind: BatchKind<'_>) -> Result<(), Error> {
         let spec = self.store.public_spec();
         let staged = issued
             .iter()
@@ -669,4 +759,58 @@ pub(crate) fn check_new_names<'a>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clusterca_pki::{KeyType, Ttl};
+
+    fn store() -> (tempfile::TempDir, Store, CertificateAuthority) {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = CaSpec {
+            common_name: "Rule CA".into(),
+            ttl: Ttl::from_secs(86_400 * 365),
+        };
+        let key = PrivateKey::generate(KeyType::EcP256).unwrap();
+        let (store, ca) = Store::create(
+            &dir.path().join("ca"),
+            &spec,
+            key,
+            None,
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        (dir, store, ca)
+    }
+
+    fn issue(store: &Store, ca: &CertificateAuthority, name: &str) -> u64 {
+        let key = PrivateKey::generate(KeyType::EcP256).unwrap();
+        let spec = LeafSpec::new(name.parse().unwrap(), [], Ttl::from_secs(86_400));
+        let mut signer = store.signer(Duration::from_secs(5)).unwrap();
+        signer
+            .issue(ca, &[(spec, &key)], &[], OffsetDateTime::now_utc())
+            .unwrap()[0]
+            .serial
+    }
+
+    #[test]
+    fn the_rules_cache_follows_own_commits_and_sees_every_other_change() {
+        let (_d, store, ca) = store();
+        assert_eq!(store.next_serial().unwrap(), 2);
+        assert_eq!(issue(&store, &ca, "a.example.net"), 2);
+        // Moved forward by the commit itself, not read again.
+        assert!(store.rule_current().is_some());
+        assert_eq!(store.next_serial().unwrap(), 3);
+        // Another writer records serial 0x40 without touching `serial`: the stamp changes.
+        let inventory = store.path("inventory.txt");
+        let mut text = std::fs::read_to_string(&inventory).unwrap();
+        text.push_str("0x0040 2026-01-01T00:00:00UTC 2031-01-01T00:00:00UTC /CN=x\n");
+        std::fs::write(&inventory, text).unwrap();
+        assert_eq!(store.next_serial().unwrap(), 0x41);
+        // A clone (a server worker) shares the cache, a second Store reads on its own.
+        let other = Store::open(store.dir()).unwrap();
+        assert_eq!(issue(&other, &ca, "b.example.net"), 0x41);
+        assert_eq!(store.clone().next_serial().unwrap(), 0x42);
+    }
 }

@@ -236,7 +236,9 @@ impl Signer<'_> {
             source,
         })?;
         let content = pem + &state.rest_pem;
+        let cached = store.rule_current();
         fsutil::write_atomic(&path, content.as_bytes(), store.public_spec())?;
+        store.rule_advanced(cached, &update.revoked);
         self.skip_past(&update.revoked)?;
         Ok(update)
     }
