@@ -61,7 +61,7 @@ fn each_bad_input_exits_2_with_one_line_and_writes_nothing() {
         ),
         (
             &["issue", "good.example.net"],
-            "already has a signed certificate",
+            "good.example.net is already issued",
         ),
         (
             &["issue", "x.example.net", "--lock-timeout", "soon"],

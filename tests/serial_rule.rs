@@ -58,7 +58,16 @@ fn no_panic(run: &common::Run) {
 #[test]
 fn every_hostile_serial_file_is_reported_repaired_and_never_reused() {
     let digits = "9".repeat(2 << 20);
-    for content in ["", "0", "zz\u{202e}top", digits.as_str(), "0002", "1"] {
+    for content in [
+        "",
+        "0",
+        "zz\u{202e}top",
+        digits.as_str(),
+        "0002",
+        "1",
+        "FFFFFFFFFFFFFFFF",
+        "80000000",
+    ] {
         let s = ready();
         std::fs::write(s.path("ca/serial"), content).unwrap();
         let check = s.run(&["check"]);
@@ -186,6 +195,17 @@ fn a_last_line_missing_only_its_newline_is_kept() {
     std::fs::write(s.path("ca/inventory.txt"), inv.trim_end()).unwrap();
     s.run(&["issue", "c.example.net"]).ok();
     assert_eq!(inventory_serials(&s), [1, 2, 3, 4]);
+}
+
+#[test]
+fn a_malformed_inventory_line_does_not_make_a_serial_issued() {
+    let s = ready();
+    let mut inv = s.read("ca/inventory.txt");
+    inv.push_str("0x0050 junk\n");
+    std::fs::write(s.path("ca/inventory.txt"), inv).unwrap();
+    let run = s.run(&["revoke", "--serial", "0x50"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("never issued"), "{}", run.stderr);
 }
 
 #[test]

@@ -102,7 +102,9 @@ pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
         out: &args.out,
         lock_timeout,
     };
-    let issued = store.issue_with_new_keys(&ca, job, OffsetDateTime::now_utc())?;
+    let issued = store.issue_with_new_keys(&ca, job, OffsetDateTime::now_utc());
+    super::print_notes(&store);
+    let issued = issued?;
 
     let report: Vec<Issued> = issued
         .iter()

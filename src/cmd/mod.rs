@@ -64,6 +64,16 @@ impl From<StoreError> for Failure {
     }
 }
 
+/// Tells on stderr what the store did to finish an interrupted batch before this command.
+pub fn print_notes(store: &clusterca_store::Store) {
+    for note in store.take_notes() {
+        eprintln!(
+            "clusterca: note: finished an interrupted batch: {}",
+            crate::output::sanitize(&note)
+        );
+    }
+}
+
 /// Parses a serial given in hex (`1F`, `0x1F`) for `flag`.
 pub fn parse_hex_serial(flag: &str, text: &str) -> Result<u64, Failure> {
     let digits = text

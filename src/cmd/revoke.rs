@@ -71,12 +71,14 @@ pub fn revoke(g: &Global, args: &RevokeArgs) -> Result<Outcome, Failure> {
     for name in &names {
         serials.push(store.signed_serial(name)?);
     }
-    let mut signer = store.signer(timeout)?;
-    if !args.force {
-        signer.require_issued(&serials)?;
-    }
-    let update = signer.revoke_serials(&ca, &serials, next_update, OffsetDateTime::now_utc())?;
-    report(g, "revoke", update)
+    let update = store.signer(timeout).and_then(|mut signer| {
+        if !args.force {
+            signer.require_issued(&serials)?;
+        }
+        signer.revoke_serials(&ca, &serials, next_update, OffsetDateTime::now_utc())
+    });
+    super::print_notes(&store);
+    report(g, "revoke", update?)
 }
 
 pub fn clean(g: &Global, args: &CleanArgs) -> Result<Outcome, Failure> {
@@ -86,11 +88,11 @@ pub fn clean(g: &Global, args: &CleanArgs) -> Result<Outcome, Failure> {
     let store = Store::open(&g.dir)?;
     let ca = store.load_ca()?;
     store.serials_to_clean(&names)?;
-    let update =
-        store
-            .signer(timeout)?
-            .clean(&ca, &names, next_update, OffsetDateTime::now_utc())?;
-    report(g, "clean", update)
+    let update = store
+        .signer(timeout)
+        .and_then(|mut s| s.clean(&ca, &names, next_update, OffsetDateTime::now_utc()));
+    super::print_notes(&store);
+    report(g, "clean", update?)
 }
 
 pub fn crl(g: &Global, args: &CrlArgs) -> Result<Outcome, Failure> {
@@ -116,9 +118,9 @@ pub fn crl(g: &Global, args: &CrlArgs) -> Result<Outcome, Failure> {
     }
     let timeout = super::parse_timeout(&g.lock_timeout)?;
     let ca = store.load_ca()?;
-    let update =
-        store
-            .signer(timeout)?
-            .revoke_serials(&ca, &[], next_update, OffsetDateTime::now_utc())?;
-    report(g, "crl", update)
+    let update = store
+        .signer(timeout)
+        .and_then(|mut s| s.revoke_serials(&ca, &[], next_update, OffsetDateTime::now_utc()));
+    super::print_notes(&store);
+    report(g, "crl", update?)
 }

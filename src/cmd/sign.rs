@@ -41,7 +41,11 @@ pub fn submit(g: &Global, args: &SubmitArgs) -> Result<Outcome, Failure> {
     let timeout = super::parse_timeout(&g.lock_timeout)?;
     let store = Store::open(&g.dir)?;
     store.check_submittable(&name, &req)?;
-    store.signer(timeout)?.submit(&name, &req)?;
+    let submitted = store
+        .signer(timeout)
+        .and_then(|mut s| s.submit(&name, &req));
+    super::print_notes(&store);
+    submitted?;
     let path = store.request_path(&name);
     if g.format == Format::Json {
         output::json(
@@ -72,17 +76,18 @@ pub fn sign(g: &Global, args: &SignArgs) -> Result<Outcome, Failure> {
     patterns.extend(store.allowed_alt_names()?);
     let policy = AltNamePolicy::new(patterns);
     store.require_requests(&names)?;
-    let issued = {
-        let mut signer = store.signer(timeout)?;
+    let issued = store.signer(timeout).and_then(|mut signer| {
         if args.all {
             names = store.pending_requests()?;
         }
         if names.is_empty() {
-            Vec::new()
+            Ok(Vec::new())
         } else {
-            signer.sign_requests(&ca, &names, &policy, ttl, OffsetDateTime::now_utc())?
+            signer.sign_requests(&ca, &names, &policy, ttl, OffsetDateTime::now_utc())
         }
-    };
+    });
+    super::print_notes(&store);
+    let issued = issued?;
     let report: Vec<Signed> = issued
         .iter()
         .map(|c| Signed {

@@ -59,12 +59,16 @@ impl Store {
         };
         let scan = self.scan(now)?;
         let inventory = self.path("inventory.txt");
-        let cut = crate::inventory::repair_tail(&inventory)?;
-        if cut > 0 {
-            done.push(format!(
-                "truncated the torn last line ({cut} bytes) of {}",
+        match crate::inventory::repair_tail(&inventory, true)? {
+            crate::inventory::TailFix::Truncate(at) => done.push(format!(
+                "truncated the torn last line of {} (now {at} bytes)",
                 display(&inventory)
-            ));
+            )),
+            crate::inventory::TailFix::Newline => done.push(format!(
+                "ended the last line of {} with its newline",
+                display(&inventory)
+            )),
+            crate::inventory::TailFix::Whole => {}
         }
         for temp in &scan.temp_files {
             if fsutil::remove_if_present(temp)? {
@@ -96,11 +100,13 @@ impl Store {
                 ));
             }
         }
-        let raise = match scan.next_serial {
-            Some(next) => next < scan.floor,
+        // Behind the rule: raised. Unreadable, or past Puppet's limit (which neither clusterca
+        // nor Puppet Server ever writes, so nothing between was handed out): rewritten.
+        let rewrite = match scan.next_serial {
+            Some(next) => next < scan.floor || next > serial::PUPPET_LIMIT,
             None => true,
         };
-        if raise {
+        if rewrite {
             let path = self.path("serial");
             fsutil::write_atomic(
                 &path,
@@ -168,6 +174,15 @@ impl Store {
             let last = i + 1 == line_count;
             match InventoryLine::parse(line) {
                 Ok(l) if !last || complete => by_serial.entry(l.serial).or_default().push(l),
+                Ok(l) => {
+                    f.push(Finding::new(
+                        format!("{}:{}", display(&inv_path), i + 1),
+                        "inventory-no-newline",
+                        Severity::Warning,
+                        "the last line lacks its newline (a hand edit, or an append cut short inside the subject); `check --repair` ends it, or cuts it off when an interrupted batch left it",
+                    ));
+                    by_serial.entry(l.serial).or_default().push(l);
+                }
                 result => {
                     if last && !complete {
                         f.push(Finding::new(
@@ -403,7 +418,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<(), Error> {
         let path = self.path("ca_crl.pem");
-        let bytes = std::fs::read(&path).ctx("read", &path)?;
+        let bytes = fsutil::read_store_file(&path)?;
         let first = match inspect::crls(&bytes) {
             Ok(crls) if !crls.is_empty() => crls.into_iter().next().unwrap_or_default(),
             Ok(_) => {
@@ -474,7 +489,7 @@ impl Store {
                 continue;
             }
             let request = self.request_path(&name);
-            let csr_key = fsutil::read_bounded(&request, 1 << 20)
+            let csr_key = fsutil::read_bounded(&request, fsutil::MAX_PEM)
                 .ok()
                 .and_then(|b| clusterca_pki::CertRequest::parse(&b).ok())
                 .map(|r| r.spki_der);
@@ -604,7 +619,7 @@ fn check_serial_counter(f: &mut Vec<Finding>, path: &Path, next: Option<u64>, fl
             "serial-above-limit",
             Severity::Error,
             format!(
-                "holds 0x{next:X}, past 0x{:X}: Puppet Server cannot read it and clusterca signs no more",
+                "holds 0x{next:X}, past 0x{:X}: Puppet Server cannot read it and clusterca signs no more; `check --repair` rewrites it by the serial rule",
                 serial::PUPPET_LIMIT
             ),
         ));
@@ -666,6 +681,7 @@ fn check_unissued_revocations(f: &mut Vec<Finding>, recorded: &serial::Recorded)
 /// Walks the used serials, not the range, so a huge serial costs nothing.
 fn gap_ranges(used: &BTreeSet<u64>, from: u64, to: u64) -> Vec<String> {
     let mut out = Vec::new();
+    let to = to.min(serial::PUPPET_LIMIT + 1);
     if from >= to {
         return out;
     }
@@ -678,7 +694,7 @@ fn gap_ranges(used: &BTreeSet<u64>, from: u64, to: u64) -> Vec<String> {
             }
             out.push(range(next, u - 1));
         }
-        next = u + 1;
+        next = u.saturating_add(1);
     }
     out
 }
@@ -703,5 +719,8 @@ mod tests {
             ["0x0003-0x0004", "0x0006-0x0008", "0x000A-0x000B"]
         );
         assert!(gap_ranges(&used, 1, 3).is_empty());
+        assert!(gap_ranges(&used, 5, 1).is_empty(), "an empty range");
+        let at_the_top: BTreeSet<u64> = [1, u64::MAX].into_iter().collect();
+        assert_eq!(gap_ranges(&at_the_top, 1, u64::MAX), ["0x0002-0x7FFFFFFF"]);
     }
 }

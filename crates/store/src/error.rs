@@ -52,6 +52,13 @@ pub enum Error {
         /// The certname.
         name: String,
     },
+    /// `issue` run again after it finished: the certificate is already beside its key.
+    AlreadyIssued {
+        /// The certname.
+        name: String,
+        /// Where its certificate is.
+        cert: PathBuf,
+    },
     /// A certname has no request waiting.
     NoRequest {
         /// The certname.
@@ -143,6 +150,11 @@ impl fmt::Display for Error {
             Error::AlreadySigned { name } => write!(
                 f,
                 "{name} already has a signed certificate; revoke and clean it before issuing again"
+            ),
+            Error::AlreadyIssued { name, cert } => write!(
+                f,
+                "{name} is already issued: {} is beside its key (nothing left to do; to replace it, revoke and clean it first)",
+                cert.display()
             ),
             Error::NoRequest { name } => write!(f, "{name} has no certificate request to sign"),
             Error::AlreadyFiled { name, state } => write!(

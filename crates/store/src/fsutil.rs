@@ -169,20 +169,32 @@ pub fn stage_unsynced(path: &Path, content: &[u8], spec: FileSpec) -> Result<Sta
 /// certificates, a CRL with as many entries): beyond this the file is corrupt, not big.
 pub const MAX_STORE_FILE: u64 = 1 << 30;
 
+/// The most the store reads of one PEM file (a key, a certificate, a CSR, a bundle).
+pub const MAX_PEM: u64 = 1 << 20;
+
 /// Reads a file of the store, refusing one larger than [`MAX_STORE_FILE`] (never reading
 /// more than that) and symlinks.
 pub fn read_store_file(path: &Path) -> Result<Vec<u8>, Error> {
     read_bounded(path, MAX_STORE_FILE)
 }
 
-/// Reads at most `cap` bytes of `path`; a longer file is [`Error::Corrupt`]. Refuses symlinks.
+/// Reads at most `cap` bytes of `path`; a longer file is [`Error::Corrupt`]. Refuses symlinks
+/// and anything that is not a regular file (a FIFO, a device).
 pub fn read_bounded(path: &Path, cap: u64) -> Result<Vec<u8>, Error> {
     use std::io::Read;
+    // O_NONBLOCK: a FIFO planted in the file's place must not hang us at open.
     let file = OpenOptions::new()
         .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC | nix::libc::O_NONBLOCK)
         .open(path)
         .ctx("read", path)?;
+    if !file.metadata().ctx("stat", path)?.is_file() {
+        return Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            line: None,
+            reason: "not a regular file".into(),
+        });
+    }
     let mut buf = Vec::new();
     file.take(cap + 1).read_to_end(&mut buf).ctx("read", path)?;
     if buf.len() as u64 > cap {
@@ -201,6 +213,20 @@ pub fn remove_if_present(path: &Path) -> Result<bool, Error> {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(e).ctx("remove", path),
+    }
+}
+
+/// Refuses `dir` when it is not a real directory (a symlink, a file): the store writes into
+/// `signed/` and `requests/` by path, and a symlink there would redirect the write.
+pub fn real_dir(dir: &Path) -> Result<(), Error> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_dir() => Ok(()),
+        Ok(_) => Err(Error::Corrupt {
+            path: dir.to_path_buf(),
+            line: None,
+            reason: "not a directory (a symlink?); refusing to write through it".into(),
+        }),
+        Err(e) => Err(e).ctx("stat", dir),
     }
 }
 

@@ -12,7 +12,6 @@ use std::time::Duration;
 use clusterca_pki::{inspect, pem_encode, CertificateAuthority, CrlSpec, PrivateKey};
 use time::OffsetDateTime;
 
-use crate::error::IoContext;
 use crate::{status::CertState, Error, Owner, Store, CRL_LIFETIME};
 
 /// One input file: where it came from (for messages) and its bytes.
@@ -131,7 +130,7 @@ fn check_crls(path: &Path, crls: &[Vec<u8>], chain: &[Vec<u8>]) -> Result<(), Er
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).ctx("read", path)
+    crate::fsutil::read_store_file(path)
 }
 
 fn key_description(ca: &CertificateAuthority) -> String {

@@ -121,56 +121,69 @@ fn io_fail(op: &'static str, path: &Path, source: std::io::Error, maybe: bool) -
     }
 }
 
-/// What follows the last newline of `file` (of length `len`): its offset and its bytes, or
-/// `None` when the file ends in a newline or is empty.
-fn tail(file: &mut File, len: u64) -> std::io::Result<Option<(u64, Vec<u8>)>> {
-    if len == 0 {
-        return Ok(None);
+/// The offset just past the last newline of `file` (of length `len`), 0 when it has none:
+/// read backwards in chunks, so a tail of any length is found whole.
+fn last_line_start(file: &mut File, len: u64) -> std::io::Result<u64> {
+    let mut end = len;
+    let mut buf = vec![0u8; MAX_TAIL as usize];
+    while end > 0 {
+        let start = end.saturating_sub(MAX_TAIL);
+        let chunk = &mut buf[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(chunk)?;
+        if let Some(p) = chunk.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + p as u64 + 1);
+        }
+        end = start;
     }
-    let start = len.saturating_sub(MAX_TAIL);
-    file.seek(SeekFrom::Start(start))?;
-    let mut buf = Vec::with_capacity((len - start) as usize);
-    file.take(len - start).read_to_end(&mut buf)?;
-    if buf.last() == Some(&b'\n') {
-        return Ok(None);
-    }
-    let cut = buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-    Ok(Some((start + cut as u64, buf.split_off(cut))))
+    Ok(0)
 }
 
-/// How a file that does not end in a newline is made whole before lines are appended: a
-/// last line that parses is only missing its newline (a hand edit); anything else is the torn
-/// remains of an append that failed, never a record, and is cut off.
-enum TailFix {
-    None,
+/// How a file that does not end in a newline is made whole before lines are appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TailFix {
+    /// It ends in a newline (or is empty).
+    Whole,
+    /// Its last line parses and only lacks its newline (a hand edit): one is added.
     Newline,
+    /// Its last line is the torn remains of a failed append, never a record: cut off at this
+    /// offset.
     Truncate(u64),
 }
 
-fn tail_fix(file: &mut File, len: u64) -> std::io::Result<TailFix> {
-    Ok(match tail(file, len)? {
-        None => TailFix::None,
-        Some((at, bytes)) => match std::str::from_utf8(&bytes).map(InventoryLine::parse) {
-            Ok(Ok(_)) => TailFix::Newline,
-            _ => TailFix::Truncate(at),
-        },
-    })
+/// What to do with the tail of `file`. With `trust_whole`, a last line that parses is only
+/// missing its newline; without (an interrupted batch's journal is there, so the tail is its
+/// append), any line without a newline is torn: a cut-off subject still parses.
+fn tail_fix(file: &mut File, len: u64, trust_whole: bool) -> std::io::Result<TailFix> {
+    let at = last_line_start(file, len)?;
+    if at == len {
+        return Ok(TailFix::Whole);
+    }
+    if trust_whole && len - at <= MAX_TAIL {
+        let mut bytes = Vec::with_capacity((len - at) as usize);
+        file.seek(SeekFrom::Start(at))?;
+        file.take(len - at).read_to_end(&mut bytes)?;
+        if std::str::from_utf8(&bytes).is_ok_and(|l| InventoryLine::parse(l).is_ok()) {
+            return Ok(TailFix::Newline);
+        }
+    }
+    Ok(TailFix::Truncate(at))
 }
 
-/// Cuts a torn last line off `inventory.txt` (under the store lock), durably. Returns the
-/// number of bytes removed, 0 when the file was whole.
-pub fn repair_tail(path: &Path) -> Result<u64, crate::Error> {
+/// Makes the end of `inventory.txt` whole, durably (under the store lock): a torn last line is
+/// cut off, a whole one (only with `trust_whole`) gets its newline. Returns what it did.
+pub fn repair_tail(path: &Path, trust_whole: bool) -> Result<TailFix, crate::Error> {
     use crate::error::IoContext;
     let mut file = open_rw(path).ctx("open", path)?;
     let len = file.metadata().ctx("stat", path)?.len();
-    match tail_fix(&mut file, len).ctx("read", path)? {
-        TailFix::Truncate(at) => {
-            file.set_len(at).ctx("truncate", path)?;
-            file.sync_all().ctx("fsync", path)?;
-            Ok(len - at)
-        }
-        TailFix::None | TailFix::Newline => Ok(0),
+    let fix = tail_fix(&mut file, len, trust_whole).ctx("read", path)?;
+    match fix {
+        TailFix::Truncate(at) => file.set_len(at).ctx("truncate", path)?,
+        TailFix::Newline => file.write_all(b"\n").ctx("append to", path)?,
+        TailFix::Whole => return Ok(fix),
     }
+    file.sync_all().ctx("fsync", path)?;
+    Ok(fix)
 }
 
 fn open_rw(path: &Path) -> std::io::Result<File> {
@@ -193,8 +206,8 @@ pub fn append(path: &Path, lines: &[u8]) -> Result<(), AppendFailure> {
         .map_err(|e| io_fail("stat", path, e, false))?
         .len();
     let mut buf = Vec::with_capacity(lines.len() + 1);
-    match tail_fix(&mut file, len).map_err(|e| io_fail("read", path, e, false))? {
-        TailFix::None => {}
+    match tail_fix(&mut file, len, true).map_err(|e| io_fail("read", path, e, false))? {
+        TailFix::Whole => {}
         TailFix::Newline => buf.push(b'\n'),
         TailFix::Truncate(at) => {
             file.set_len(at)
@@ -308,11 +321,39 @@ mod tests {
     }
 
     #[test]
-    fn repair_tail_cuts_only_a_torn_line() {
+    fn repair_tail_cuts_a_torn_line_and_ends_a_whole_one() {
         let (_d, path) = file_with(&format!("{A}0x00"));
-        assert_eq!(repair_tail(&path).unwrap(), 4);
-        assert_eq!(repair_tail(&path).unwrap(), 0);
+        assert_eq!(
+            repair_tail(&path, true).unwrap(),
+            TailFix::Truncate(A.len() as u64)
+        );
+        assert_eq!(repair_tail(&path, true).unwrap(), TailFix::Whole);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), A);
+        let (_d, path) = file_with(&format!("{A}{}", B.trim_end()));
+        assert_eq!(repair_tail(&path, true).unwrap(), TailFix::Newline);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{A}{B}"));
+    }
+
+    #[test]
+    fn beside_a_journal_a_tail_that_parses_is_still_torn() {
+        // A short write can stop inside the subject, and what is left still parses.
+        let (_d, path) = file_with(&format!("{A}{}", &B[..B.len() - 3]));
+        assert_eq!(
+            repair_tail(&path, false).unwrap(),
+            TailFix::Truncate(A.len() as u64)
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), A);
+    }
+
+    #[test]
+    fn a_torn_tail_longer_than_the_read_window_is_cut_whole() {
+        let torn = format!("0x0009 2026-11-20T11:59:11UTC 20{}", "X".repeat(70_000));
+        let (_d, path) = file_with(&format!("{A}{torn}"));
+        append(&path, B.as_bytes()).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{A}{B}"));
+        let (_d, path) = file_with(&"X".repeat(200_000));
+        append(&path, B.as_bytes()).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), B);
     }
 
     #[test]

@@ -112,8 +112,9 @@ impl Store {
         // (an interrupted run); alone, they are names signed before.
         if let Some((_, spec, _)) = resumed.first() {
             if resumed.iter().all(|(_, _, done)| *done) {
-                return Err(Error::AlreadySigned {
+                return Err(Error::AlreadyIssued {
                     name: spec.name.to_string(),
+                    cert: paths(&out, spec).1,
                 });
             }
         }
@@ -196,12 +197,12 @@ impl Store {
         // A run that finished wrote the certificate beside the key: nothing to resume.
         let cert_path = key_path.with_file_name(format!("{}.pem", spec.name));
         let written = |der: &[u8]| {
-            fsutil::read_bounded(&cert_path, 1 << 20)
+            fsutil::read_bounded(&cert_path, fsutil::MAX_PEM)
                 .ok()
                 .and_then(|b| clusterca_pki::inspect::certificates(&b).ok())
                 .is_some_and(|certs| certs.first().map(Vec::as_slice) == Some(der))
         };
-        let key = fsutil::read_bounded(key_path, 1 << 20)
+        let key = fsutil::read_bounded(key_path, fsutil::MAX_PEM)
             .ok()
             .and_then(|b| PrivateKey::from_bytes(&b).ok());
         let serial = info.serial_decimal.parse::<u64>().ok();

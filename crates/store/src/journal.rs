@@ -18,6 +18,7 @@
 //! Key files outside the CA directory are never written or removed by recovery: the journal
 //! is only read to tell `check` where to look for them.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use clusterca_pki::{inspect, CertName, Finding, Severity};
@@ -28,6 +29,9 @@ use crate::{fsutil, inventory, Error, Signer, Store};
 
 /// Name of the journal in the CA directory.
 pub const JOURNAL_FILE: &str = "clusterca.journal";
+
+/// Prefix of a journal set aside because it could not be used; `check` reports these.
+pub const SET_ASIDE: &str = "clusterca.journal.unreadable.";
 
 /// Format version written into the journal.
 const VERSION: u32 = 1;
@@ -71,31 +75,38 @@ impl Journal {
 
 impl JournalEntry {
     /// The certname, refusing one a hostile journal could use to build a path.
-    fn certname(&self, path: &Path) -> Result<CertName, Error> {
-        self.name.parse().map_err(|_| Error::Corrupt {
-            path: path.to_path_buf(),
-            line: None,
-            reason: format!("entry {} is not a valid certname", quote(&self.name)),
+    fn certname(&self) -> Result<CertName, String> {
+        self.name.parse().map_err(|_| {
+            format!(
+                "serial 0x{:04X}: {} is not a valid certname",
+                self.serial,
+                quote(&self.name)
+            )
         })
     }
 
-    /// The certificate's serial and public key, checked against the entry.
-    fn checked_certificate(&self, path: &Path) -> Result<Vec<u8>, Error> {
-        let bad = |reason: String| Error::Corrupt {
-            path: path.to_path_buf(),
-            line: None,
-            reason,
-        };
-        let (serial, spki) = inspect::serial_and_spki(self.certificate.as_bytes())
-            .map_err(|e| bad(format!("entry {}: {e}", quote(&self.name))))?;
-        if serial != Some(self.serial) {
-            return Err(bad(format!(
-                "entry {}: the certificate's serial is not 0x{:04X}",
-                quote(&self.name),
-                self.serial
-            )));
+    /// The certificate, checked against the entry and the CA: its serial is the entry's, its
+    /// subject is `CN=NAME`, and the CA (`ca_spki`) signed it. Returns its DER and public key.
+    /// A journal that fails this is not written anywhere: whoever can write the journal can
+    /// write `signed/` directly, but must not get our hand to write more than a certificate
+    /// of this CA under its own name.
+    fn checked_certificate(&self, ca_spki: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String> {
+        let der = inspect::certificates(self.certificate.as_bytes())
+            .ok()
+            .and_then(|c| c.into_iter().next())
+            .ok_or("no certificate")?;
+        let info = inspect::certificate_info(&der, time::OffsetDateTime::now_utc())
+            .map_err(|e| e.to_string())?;
+        if info.serial_decimal != self.serial.to_string() {
+            return Err(format!("its serial is not 0x{:04X}", self.serial));
         }
-        Ok(spki)
+        if info.subject_oneline.strip_prefix("/CN=") != Some(self.name.as_str()) {
+            return Err(format!("its subject is not CN={}", self.name));
+        }
+        if !inspect::signed_by(&der, ca_spki).unwrap_or(false) {
+            return Err("not signed by this CA".into());
+        }
+        Ok((der, info.spki_der))
     }
 }
 
@@ -137,6 +148,7 @@ impl Store {
     /// another process holds the lock), each issued certificate whose key file is missing,
     /// empty or not its key, and a journal that cannot be read.
     pub(crate) fn journal_findings(&self, f: &mut Vec<Finding>) {
+        self.set_aside_findings(f);
         let path = self.journal_path();
         let subject = path.display().to_string();
         let journal = match self.read_journal() {
@@ -175,6 +187,24 @@ impl Store {
                 }
             ),
         ));
+        // The key paths come from the journal: read them only from a journal written by us or
+        // by root, never on the word of another user who can write the CA directory.
+        let writer = std::fs::symlink_metadata(&path).map(|m| m.uid()).ok();
+        let me = nix::unistd::geteuid().as_raw();
+        if writer.is_some_and(|uid| uid != me && uid != 0) {
+            if issued.iter().any(|e| e.key.is_some()) {
+                f.push(Finding::new(
+                    path.display().to_string(),
+                    "journal-keys-unchecked",
+                    Severity::Warning,
+                    format!(
+                        "written by uid {}, not by root or by this user: the key files it names were not looked at",
+                        writer.unwrap_or_default()
+                    ),
+                ));
+            }
+            return;
+        }
         for entry in issued {
             let Some(key) = &entry.key else { continue };
             if let Some(problem) = key_problem(key, entry) {
@@ -193,10 +223,55 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Journals set aside by recovery: each may name issued certificates whose `signed/` file
+    /// could not be written; a person has to look.
+    fn set_aside_findings(&self, f: &mut Vec<Finding>) {
+        let Ok(entries) = std::fs::read_dir(self.dir()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(SET_ASIDE) {
+                f.push(Finding::new(
+                    entry.path().display().to_string(),
+                    "journal-set-aside",
+                    Severity::Warning,
+                    "a journal recovery could not use; `check --repair` said why. Revoke what it names as recorded, then remove it",
+                ));
+            }
+        }
+    }
+
+    /// The CA certificate's public key (the first certificate of `ca_crt.pem`).
+    pub(crate) fn ca_spki(&self) -> Result<Vec<u8>, Error> {
+        let path = self.path("ca_crt.pem");
+        let bytes = fsutil::read_bounded(&path, fsutil::MAX_PEM)?;
+        let pki = |source| Error::Pki {
+            path: path.clone(),
+            source,
+        };
+        let der = inspect::certificates(&bytes)
+            .map_err(pki)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Corrupt {
+                path: path.clone(),
+                line: None,
+                reason: "no CERTIFICATE block".into(),
+            })?;
+        Ok(
+            inspect::certificate_info(&der, time::OffsetDateTime::now_utc())
+                .map_err(pki)?
+                .spki_der,
+        )
+    }
+}
+
 /// What is wrong with the key file written for `entry`, if anything: missing, empty, not a
 /// key, or not the certificate's key.
 fn key_problem(key: &Path, entry: &JournalEntry) -> Option<String> {
-    let bytes = match fsutil::read_bounded(key, 1 << 20) {
+    let bytes = match fsutil::read_bounded(key, fsutil::MAX_PEM) {
         Ok(b) => b,
         Err(Error::Io { source, .. }) => return Some(format!("cannot be read ({source})")),
         Err(e) => return Some(e.to_string()),
@@ -223,7 +298,13 @@ impl Signer<'_> {
             line: None,
             reason: e.to_string(),
         })?;
-        let result = fsutil::write_atomic(&path, &json, self.store.public_spec());
+        // Owned by whoever writes it, not given to the directory's owner: `check` run as root
+        // reads the key files a journal names only from a journal root (or it) wrote.
+        let spec = fsutil::FileSpec {
+            mode: crate::PUBLIC_MODE,
+            owner: None,
+        };
+        let result = fsutil::write_atomic(&path, &json, spec);
         if result.is_err() {
             let _ = std::fs::remove_file(&path);
         }
@@ -239,25 +320,33 @@ impl Signer<'_> {
 
     /// Finishes or undoes the batch of an interrupted journal (see the module
     /// documentation); returns what it did, one line per action. Nothing when there is none.
+    /// Entries that fail their checks are set aside with the journal (see
+    /// [`Signer::quarantine_journal`]) after the others are done.
     pub(crate) fn recover(&mut self) -> Result<Vec<String>, Error> {
         let Some(journal) = self.store.read_journal()? else {
             return Ok(Vec::new());
         };
         let store = self.store;
-        let path = store.journal_path();
         let mut done = Vec::new();
         let inv = store.path("inventory.txt");
-        let cut = inventory::repair_tail(&inv)?;
-        if cut > 0 {
+        // Beside a journal, a line without its newline is the batch's torn append.
+        if let inventory::TailFix::Truncate(at) = inventory::repair_tail(&inv, false)? {
             done.push(format!(
-                "cut the torn last line ({cut} bytes) off {}",
+                "cut the torn last line off {} at byte {at}",
                 inv.display()
             ));
         }
         let recorded = inventory::recorded_serials(&inv)?;
-        let spec = store.public_spec();
+        let ca_spki = store.ca_spki()?;
+        let mut bad = Vec::new();
         for entry in &journal.entries {
-            let name = entry.certname(&path)?;
+            let name = match entry.certname() {
+                Ok(name) => name,
+                Err(why) => {
+                    bad.push(why);
+                    continue;
+                }
+            };
             if !recorded.contains(&entry.serial) {
                 done.push(format!(
                     "dropped the unrecorded certificate of {name} (serial 0x{:04X} stays unused)",
@@ -265,32 +354,12 @@ impl Signer<'_> {
                 ));
                 continue;
             }
-            let spki = entry.checked_certificate(&path)?;
-            let signed = store.signed_path(&name);
-            let holds_it = match std::fs::read(&signed) {
-                Ok(bytes) => {
-                    inspect::serial_and_spki(&bytes).ok().map(|(s, _)| s)
-                        == Some(Some(entry.serial))
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    fsutil::stage(&signed, entry.certificate.as_bytes(), spec)?.commit()?;
-                    done.push(format!(
-                        "wrote {} (serial 0x{:04X}) from the journal",
-                        signed.display(),
-                        entry.serial
-                    ));
-                    true
-                }
-                Err(e) => return Err(e).ctx("read", &signed),
-            };
-            if entry.request && holds_it {
-                let request = store.request_path(&name);
-                let signed_request = std::fs::read(&request).ok().is_some_and(|b| {
-                    clusterca_pki::CertRequest::parse(&b).is_ok_and(|r| r.spki_der == spki)
-                });
-                if signed_request && fsutil::remove_if_present(&request)? {
-                    done.push(format!("removed the signed request {}", request.display()));
-                }
+            match entry.checked_certificate(&ca_spki) {
+                Ok((der, spki)) => done.extend(self.roll_forward(entry, &name, &der, &spki)?),
+                Err(why) => bad.push(format!(
+                    "serial 0x{:04X} ({name}) is recorded, but the journal's certificate is unusable ({why}): revoke it",
+                    entry.serial
+                )),
             }
         }
         std::fs::File::open(&inv)
@@ -302,16 +371,66 @@ impl Signer<'_> {
                 fsutil::sync_dir(&dir)?;
             }
         }
-        self.clear_journal()?;
-        done.push(format!("removed {}", path.display()));
+        if bad.is_empty() {
+            self.clear_journal()?;
+            done.push(format!("removed {}", store.journal_path().display()));
+        } else {
+            done.extend(bad);
+            done.push(self.quarantine_journal()?);
+        }
         Ok(done)
     }
 
-    /// Moves an unreadable journal aside (`clusterca.journal.unreadable`), so signing can go
-    /// on; what it named is then only what the inventory and `signed/` say.
+    /// Finishes one recorded entry: `signed/NAME.pem` written when missing, the signed
+    /// request removed.
+    fn roll_forward(
+        &mut self,
+        entry: &JournalEntry,
+        name: &CertName,
+        der: &[u8],
+        spki: &[u8],
+    ) -> Result<Vec<String>, Error> {
+        let store = self.store;
+        let mut done = Vec::new();
+        let signed = store.signed_path(name);
+        fsutil::real_dir(&store.path("signed"))?;
+        let holds_it = match fsutil::read_bounded(&signed, fsutil::MAX_PEM) {
+            Ok(bytes) => inspect::certificates(&bytes)
+                .is_ok_and(|c| c.first().map(Vec::as_slice) == Some(der)),
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                let pem = clusterca_pki::pem_encode("CERTIFICATE", der);
+                fsutil::stage(&signed, pem.as_bytes(), store.public_spec())?.commit()?;
+                done.push(format!(
+                    "wrote {} (serial 0x{:04X}) from the journal",
+                    signed.display(),
+                    entry.serial
+                ));
+                true
+            }
+            Err(e) => return Err(e),
+        };
+        if entry.request && holds_it {
+            let request = store.request_path(name);
+            let signed_request = fsutil::read_bounded(&request, fsutil::MAX_PEM)
+                .ok()
+                .and_then(|b| clusterca_pki::CertRequest::parse(&b).ok())
+                .is_some_and(|r| r.spki_der == spki);
+            if signed_request {
+                fsutil::real_dir(&store.path("requests"))?;
+                if fsutil::remove_if_present(&request)? {
+                    done.push(format!("removed the signed request {}", request.display()));
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// Moves an unreadable journal aside (`clusterca.journal.unreadable.<time>`), so signing
+    /// can go on; `check` reports it until someone has looked at it and removed it.
     pub(crate) fn quarantine_journal(&mut self) -> Result<String, Error> {
         let path = self.store.journal_path();
-        let aside = self.store.path("clusterca.journal.unreadable");
+        let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+        let aside = self.store.path(&format!("{SET_ASIDE}{stamp}"));
         std::fs::rename(&path, &aside).ctx("move aside", &path)?;
         fsutil::sync_dir(self.store.dir())?;
         Ok(format!(

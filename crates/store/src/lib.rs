@@ -70,6 +70,9 @@ pub struct Store {
     owner: Option<Owner>,
     /// What the serial rule last found recorded, shared by clones (the server's workers).
     rule: std::sync::Arc<std::sync::Mutex<RuleCache>>,
+    /// What recovery of an interrupted batch did, for the front end to tell (see
+    /// [`Store::take_notes`]).
+    notes: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// The highest recorded serial the serial rule counts, valid while the files it was read from
@@ -158,8 +161,9 @@ impl Store {
                 .unwrap_or_default(),
             std::process::id()
         ));
-        let staged = StagingDir(staging.clone());
+        // Guard only what we made: a staging directory already there is someone else's.
         make_dir(&staging, 0o750, owner)?;
+        let staged = StagingDir(staging.clone());
         make_dir(&staging.join("signed"), 0o755, owner)?;
         make_dir(&staging.join("requests"), 0o755, owner)?;
         let public = FileSpec {
@@ -199,6 +203,7 @@ impl Store {
             dir: dir.to_path_buf(),
             owner,
             rule: Default::default(),
+            notes: Default::default(),
         }
     }
 
@@ -259,12 +264,12 @@ impl Store {
     pub fn load_ca(&self) -> Result<CertificateAuthority, Error> {
         let key_path = self.path("ca_key.pem");
         let crt_path = self.path("ca_crt.pem");
-        let key_bytes = std::fs::read(&key_path).ctx("read", &key_path)?;
+        let key_bytes = fsutil::read_bounded(&key_path, fsutil::MAX_PEM)?;
         let key = PrivateKey::from_bytes(&key_bytes).map_err(|source| Error::Pki {
             path: key_path,
             source,
         })?;
-        let crt = std::fs::read(&crt_path).ctx("read", &crt_path)?;
+        let crt = fsutil::read_bounded(&crt_path, fsutil::MAX_PEM)?;
         CertificateAuthority::load(&crt, key).map_err(|source| Error::Pki {
             path: crt_path,
             source,
@@ -313,7 +318,17 @@ impl Store {
     pub fn signer(&self, timeout: Duration) -> Result<Signer<'_>, Error> {
         let mut signer = self.lock(timeout)?;
         signer.recovered = signer.recover()?;
+        if !signer.recovered.is_empty() {
+            let mut notes = self.notes.lock().unwrap_or_else(|p| p.into_inner());
+            notes.extend(signer.recovered.iter().cloned());
+        }
         Ok(signer)
+    }
+
+    /// What recovering interrupted batches did since the last call, one line per action: a
+    /// front end prints these, as the library does not.
+    pub fn take_notes(&self) -> Vec<String> {
+        std::mem::take(&mut *self.notes.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Takes the store lock without looking at the journal: for `check --repair`, which
@@ -350,7 +365,7 @@ impl Store {
             })
             .map(|f| {
                 let path = signed_dir.join(f);
-                match fsutil::read_bounded(&path, 1 << 20) {
+                match fsutil::read_bounded(&path, fsutil::MAX_PEM) {
                     Ok(bytes) => Ok(clusterca_pki::inspect::serial_and_spki(&bytes)
                         .ok()
                         .and_then(|(s, _)| s)),
@@ -440,7 +455,7 @@ impl Store {
     /// Serials revoked by the CA's own CRL (the first in `ca_crl.pem`), decimal.
     pub fn revoked_serials(&self) -> Result<HashSet<String>, Error> {
         let path = self.path("ca_crl.pem");
-        let bytes = std::fs::read(&path).ctx("read", &path)?;
+        let bytes = fsutil::read_store_file(&path)?;
         let objects = clusterca_pki::inspect::parse(&bytes, OffsetDateTime::now_utc())
             .map_err(|source| Error::Pki { path, source })?;
         Ok(objects
@@ -485,7 +500,7 @@ pub(crate) fn read_cert_file(
     path: &Path,
     now: OffsetDateTime,
 ) -> Result<(Vec<u8>, clusterca_pki::inspect::CertInfo), Error> {
-    let bytes = std::fs::read(path).ctx("read", path)?;
+    let bytes = fsutil::read_bounded(path, fsutil::MAX_PEM)?;
     let pki = |source| Error::Pki {
         path: path.to_path_buf(),
         source,

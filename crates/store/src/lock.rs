@@ -148,7 +148,8 @@ fn wait_for(path: &Path, timeout: Duration, start: Instant) -> Result<File, Erro
 
 /// What the current holder wrote into the lock file, on one line.
 pub fn holder_of(path: &Path) -> String {
-    match std::fs::read_to_string(path) {
+    match crate::fsutil::read_bounded(path, 4096).map(|b| String::from_utf8_lossy(&b).into_owned())
+    {
         Ok(s) if !s.trim().is_empty() => s.trim().replace('\n', " "),
         _ => "an unknown process".into(),
     }

@@ -7,7 +7,6 @@ use clusterca_pki::{
 };
 use time::OffsetDateTime;
 
-use crate::error::IoContext;
 use crate::{fsutil, Error, Signer, Store};
 
 /// Name of the allow-list file in the CA directory.
@@ -17,14 +16,16 @@ impl Store {
     /// Patterns from `alt-names.allow`, if the file exists.
     pub fn allowed_alt_names(&self) -> Result<Vec<String>, Error> {
         let path = self.path(ALLOW_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(text
+        match fsutil::read_bounded(&path, fsutil::MAX_PEM) {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes)
                 .lines()
                 .map(|l| l.split('#').next().unwrap_or_default().trim().to_owned())
                 .filter(|l| !l.is_empty())
                 .collect()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(e).ctx("read", &path),
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -77,14 +78,21 @@ impl Store {
 
     fn read_request(&self, name: &CertName) -> Result<CertRequest, Error> {
         let path = self.request_path(name);
-        let bytes = match std::fs::read(&path) {
+        let missing = |e: &Error| matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound);
+        let bytes = match fsutil::read_bounded(&path, fsutil::MAX_PEM) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Signed meanwhile (or finished by recovery from an interrupted run): say so.
+            Err(e) if missing(&e) && self.signed_path(name).exists() => {
+                return Err(Error::AlreadySigned {
+                    name: name.to_string(),
+                })
+            }
+            Err(e) if missing(&e) => {
                 return Err(Error::NoRequest {
                     name: name.to_string(),
                 })
             }
-            Err(e) => return Err(e).ctx("read", &path),
+            Err(e) => return Err(e),
         };
         CertRequest::parse(&bytes).map_err(|source| Error::Pki { path, source })
     }

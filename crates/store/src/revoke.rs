@@ -37,7 +37,7 @@ struct CrlState {
 impl Store {
     fn crl_state(&self) -> Result<CrlState, Error> {
         let path = self.path("ca_crl.pem");
-        let bytes = std::fs::read(&path).ctx("read", &path)?;
+        let bytes = fsutil::read_store_file(&path)?;
         // An empty file is a CA that never had a CRL (hand-made, or imported without one):
         // start one. Anything else that holds no CRL is an error, never silently replaced.
         if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -165,7 +165,9 @@ impl Signer<'_> {
         if serials.is_empty() {
             return Ok(());
         }
-        let recorded = self.store.recorded_serials()?;
+        let mut recorded = self.store.recorded_serials()?;
+        // Issued means a whole inventory line, not just a first word that reads as hex.
+        recorded.inventory = crate::inventory::recorded_serials(&self.store.path("inventory.txt"))?;
         match serials
             .iter()
             .find(|s| !recorded.issued(**s) && !recorded.crl.contains(s))

@@ -141,7 +141,7 @@ pub(crate) fn collect(store: &Store, now: OffsetDateTime) -> Result<Vec<CertStat
     }
     for name in names_in(&store.path("requests"))? {
         let path = store.request_path(&name);
-        let bytes = std::fs::read(&path).ctx("read", &path)?;
+        let bytes = crate::fsutil::read_bounded(&path, crate::fsutil::MAX_PEM)?;
         let objects = inspect::parse(&bytes, now).map_err(|source| Error::Pki {
             path: path.clone(),
             source,
