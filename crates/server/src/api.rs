@@ -80,7 +80,11 @@ fn standby() -> Resp {
 fn store_error(e: StoreError) -> Resp {
     match &e {
         StoreError::Busy { .. } => text(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-        StoreError::Io { .. } => text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        StoreError::Io { .. }
+        | StoreError::Unfinished { .. }
+        | StoreError::SerialExhausted { .. } => {
+            text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        }
         StoreError::Pki { source, .. } => text(StatusCode::BAD_REQUEST, source.to_string()),
         _ => text(StatusCode::BAD_REQUEST, e.to_string()),
     }

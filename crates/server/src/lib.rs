@@ -225,6 +225,10 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
                     let method = req.method().to_string();
                     let path = req.uri().path().to_owned();
                     let resp = api::handle(&state, client.as_ref(), req).await;
+                    // What taking the store lock finished of an interrupted batch.
+                    for note in state.store.take_notes() {
+                        log(serde_json::json!({"event": "recovered", "message": note}));
+                    }
                     log(serde_json::json!({
                         "time": now_rfc3339(), "remote": remote.to_string(),
                         "client": client.as_ref().and_then(|c| c.name.clone()),

@@ -375,7 +375,7 @@ impl Store {
             }
         }
         let stale_requests = self.check_requests(&mut f, now)?;
-        self.journal_findings(&mut f);
+        self.journal_findings(&mut f)?;
 
         // Stale temporary files in the CA directory itself and in requests/.
         let requests_dir = self.path("requests");

@@ -147,13 +147,15 @@ impl Store {
     /// What `check` says about a journal: an interrupted batch (or one in progress, when
     /// another process holds the lock), each issued certificate whose key file is missing,
     /// empty or not its key, and a journal that cannot be read.
-    pub(crate) fn journal_findings(&self, f: &mut Vec<Finding>) {
+    /// An I/O error reading the journal fails the check (exit 4) rather than being a finding.
+    pub(crate) fn journal_findings(&self, f: &mut Vec<Finding>) -> Result<(), Error> {
         self.set_aside_findings(f);
         let path = self.journal_path();
         let subject = path.display().to_string();
         let journal = match self.read_journal() {
             Ok(Some(j)) => j,
-            Ok(None) => return,
+            Ok(None) => return Ok(()),
+            Err(e @ Error::Io { .. }) => return Err(e),
             Err(e) => {
                 f.push(Finding::new(
                     subject,
@@ -161,7 +163,7 @@ impl Store {
                     Severity::Error,
                     e.to_string(),
                 ));
-                return;
+                return Ok(());
             }
         };
         let recorded = inventory::recorded_serials(&self.path("inventory.txt")).unwrap_or_default();
@@ -203,7 +205,7 @@ impl Store {
                     ),
                 ));
             }
-            return;
+            return Ok(());
         }
         for entry in issued {
             let Some(key) = &entry.key else { continue };
@@ -220,6 +222,7 @@ impl Store {
                 ));
             }
         }
+        Ok(())
     }
 }
 
