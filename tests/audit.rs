@@ -85,22 +85,12 @@ fn openssl_signed(s: &Scratch, name: &str, start: &str, end: &str, serial: &str)
         format!("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:{name},DNS:{SHARED}\n"),
     )
     .unwrap();
-    s.openssl(&[
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
+    s.ec_csr(
         &format!("out/{name}.key.pem"),
-        "-out",
         &format!("{d}/req.csr"),
-        "-subj",
-        &format!("/CN={name}"),
-    ])
-    .ok();
+        &name,
+        &[],
+    );
     s.openssl(&[
         "ca",
         "-batch",

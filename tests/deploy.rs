@@ -334,11 +334,7 @@ fn run_bundle(s: &Scratch, shell: &str, script: &str) -> common::Run {
         .current_dir(s.dir.path())
         .output()
         .unwrap();
-    common::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    common::finish(out)
 }
 
 #[test]
@@ -456,11 +452,7 @@ fn as_an_unprivileged_user_and_into_a_read_only_directory() {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .output()
             .unwrap();
-        common::Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        common::finish(out)
     };
     let args = ["install", NAME, "--from", "from", "--ssldir", "target/ssl"];
     let run = as_nobody(&args);

@@ -41,11 +41,7 @@ fn run_within(s: &Scratch, secs: u32, args: &[&str]) -> common::Run {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .output()
         .unwrap();
-    common::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    common::finish(out)
 }
 
 #[test]

@@ -238,22 +238,7 @@ fn revoking_a_serial_never_issued_is_refused_unless_forced() {
 #[test]
 fn a_stale_request_beside_its_signed_certificate_is_found_and_removed() {
     let s = ready();
-    s.openssl(&[
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "r.key",
-        "-out",
-        "r.csr",
-        "-subj",
-        "/CN=r.example.net",
-    ])
-    .ok();
+    s.ec_csr("r.key", "r.csr", "r.example.net", &[]);
     s.run(&["submit", "r.csr"]).ok();
     let request = s.read("ca/requests/r.example.net.pem");
     s.run(&["sign", "r.example.net"]).ok();

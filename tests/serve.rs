@@ -302,22 +302,7 @@ fn the_api_answers_as_puppet_does_and_refuses_bad_requests() {
         "1.3.6.1.4.1.34380.1.3.39=ASN1:UTF8String:true\n",
     )
     .unwrap();
-    s.openssl(&[
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "cli.key.pem",
-        "-out",
-        "cli.csr",
-        "-subj",
-        "/CN=cli.example.net",
-    ])
-    .ok();
+    s.ec_csr("cli.key.pem", "cli.csr", "cli.example.net", &[]);
     s.openssl(&[
         "x509",
         "-req",

@@ -49,11 +49,7 @@ fn agent(s: &Scratch, port: u16, certname: &str, action: &str) -> common::Run {
         ])
         .output()
         .expect("run puppet ssl");
-    common::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    common::finish(out)
 }
 
 #[test]

@@ -6,30 +6,8 @@ use common::Scratch;
 
 /// `openssl req` for CN=`cn` with extra `-addext` values; writes `<file>.csr`.
 fn csr(s: &Scratch, file: &str, cn: &str, exts: &[&str]) -> String {
-    let (key, out, subj) = (
-        format!("{file}.key"),
-        format!("{file}.csr"),
-        format!("/CN={cn}"),
-    );
-    let mut args = vec![
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        &key,
-        "-out",
-        &out,
-        "-subj",
-        &subj,
-    ];
-    for e in exts {
-        args.extend(["-addext", e]);
-    }
-    s.openssl(&args).ok();
+    let out = format!("{file}.csr");
+    s.ec_csr(&format!("{file}.key"), &out, cn, exts);
     out
 }
 

@@ -33,7 +33,7 @@ impl Run {
     }
 }
 
-fn finish(out: Output) -> Run {
+pub fn finish(out: Output) -> Run {
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -64,6 +64,31 @@ impl Scratch {
 
     pub fn run(&self, args: &[&str]) -> Run {
         finish(self.cmd(args).output().expect("run clusterca"))
+    }
+
+    /// `openssl req` for a new P-256 key (`key`) and a CSR (`csr`) for CN=`cn`, with extra
+    /// `-addext` values: the one recipe every test that needs a CSR uses.
+    pub fn ec_csr(&self, key: &str, csr: &str, cn: &str, exts: &[&str]) {
+        let subj = format!("/CN={cn}");
+        let mut args = vec![
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            csr,
+            "-subj",
+            &subj,
+        ];
+        for e in exts {
+            args.extend(["-addext", e]);
+        }
+        self.openssl(&args).ok();
     }
 
     /// `openssl` with `args` in the scratch dir.
