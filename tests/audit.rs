@@ -88,7 +88,7 @@ fn openssl_signed(s: &Scratch, name: &str, start: &str, end: &str, serial: &str)
     s.ec_csr(
         &format!("out/{name}.key.pem"),
         &format!("{d}/req.csr"),
-        &name,
+        name,
         &[],
     );
     s.openssl(&[

@@ -255,6 +255,13 @@ fn a_stale_request_beside_its_signed_certificate_is_found_and_removed() {
 #[test]
 fn repair_beside_live_signers_reports_what_it_saw_under_its_lock() {
     let s = ready();
+    // Enough certificates that reading signed/ takes a while: a check that reads `serial`
+    // first and signed/ last, outside the lock, then sees serials handed out in between.
+    let names: String = (0..400).map(|i| format!("old{i}.example.net\n")).collect();
+    std::fs::write(s.path("names.txt"), names).unwrap();
+    std::fs::create_dir(s.path("old")).unwrap();
+    s.run(&["issue", "--from-file", "names.txt", "--out", "old"])
+        .ok();
     let stop = std::sync::atomic::AtomicBool::new(false);
     let mut reports = Vec::new();
     std::thread::scope(|scope| {
