@@ -14,7 +14,11 @@ EXTENSIONS = ("basicConstraints=critical,CA:FALSE\n"
 
 
 def build():
-    """Builds the release binary; returns its path."""
+    """Builds the release binary; returns its path. CLUSTERCA_BIN=PATH measures that binary
+    instead (an older build, to compare two versions on the same machine)."""
+    if os.environ.get("CLUSTERCA_BIN"):
+        os.sync()
+        return os.environ["CLUSTERCA_BIN"]
     subprocess.run(["cargo", "build", "--release", "-q", "--bin", "clusterca"], cwd=ROOT, check=True)
     # clusterca's group commit is one syncfs(2), which also flushes whatever else is dirty on
     # the filesystem: flush the build's output now so no run pays for it.

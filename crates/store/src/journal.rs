@@ -292,9 +292,9 @@ fn key_problem(key: &Path, entry: &JournalEntry) -> Option<String> {
 }
 
 impl Signer<'_> {
-    /// Writes the journal of a batch, durably. On failure it is removed again (best effort:
-    /// a journal left without inventory lines is dropped by the next recovery).
-    pub(crate) fn write_journal(&mut self, journal: &Journal) -> Result<(), Error> {
+    /// Writes the journal of a batch to a temporary file beside its place, unsynced: the
+    /// batch's group commit syncs it, then it is renamed into place.
+    pub(crate) fn stage_journal(&mut self, journal: &Journal) -> Result<fsutil::Staged, Error> {
         let path = self.store.journal_path();
         let json = serde_json::to_vec(journal).map_err(|e| Error::Corrupt {
             path: path.clone(),
@@ -307,18 +307,14 @@ impl Signer<'_> {
             mode: crate::PUBLIC_MODE,
             owner: None,
         };
-        let result = fsutil::write_atomic(&path, &json, spec);
-        if result.is_err() {
-            let _ = std::fs::remove_file(&path);
-        }
-        result
+        fsutil::stage_unsynced(&path, &json, spec)
     }
 
-    /// Removes the journal of a batch that is wholly done, durably.
+    /// Removes the journal of a batch that is wholly done (or wholly undone). Not made durable
+    /// with an fsync of the directory: a journal that comes back after a crash names only
+    /// certificates that are complete or unrecorded, and the next recovery just removes it.
     pub(crate) fn clear_journal(&mut self) -> Result<(), Error> {
-        let path = self.store.journal_path();
-        fsutil::remove_if_present(&path)?;
-        fsutil::sync_dir(self.store.dir())
+        fsutil::remove_if_present(&self.store.journal_path()).map(|_| ())
     }
 
     /// Finishes or undoes the batch of an interrupted journal (see the module

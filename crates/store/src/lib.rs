@@ -587,22 +587,6 @@ impl Signer<'_> {
         &self.recovered
     }
 
-    /// Reserves `count` serials by the serial rule (see `serial`): the greatest of the
-    /// `serial` file and one past every recorded serial, durably written back as
-    /// `first + count` before any of them is used, so a crash leaves a gap, never a reuse.
-    /// Refused past Puppet's limit.
-    pub fn allocate_serials(&mut self, count: u64) -> Result<u64, Error> {
-        let path = self.store.path("serial");
-        let next = self.store.next_serial()?;
-        let (first, after) = serial::reserve(next, count, &path)?;
-        fsutil::write_atomic(
-            &path,
-            serial::format(after).as_bytes(),
-            self.store.public_spec(),
-        )?;
-        Ok(first)
-    }
-
     /// Issues one certificate per `(spec, key)`: refuses names that already have a signed
     /// certificate (or appear twice), reserves all serials in one step, signs in parallel, and
     /// records the batch with a group commit (see [`Signer::record`]). `key_files` names the
@@ -630,7 +614,13 @@ impl Signer<'_> {
     ) -> Result<Vec<IssuedCert>, Error> {
         use rayon::prelude::*;
         check_new_names(self.store, batch.iter().map(|(s, _)| &s.name))?;
-        let first = self.allocate_serials(batch.len() as u64)?;
+        // Reserved here, written back with the batch's group commit, before the commit point:
+        // nothing signed is recorded or handed out before the `serial` file is past it.
+        let (first, after) = serial::reserve(
+            self.store.next_serial()?,
+            batch.len() as u64,
+            &self.store.path("serial"),
+        )?;
         let issued = batch
             .par_iter()
             .enumerate()
@@ -641,40 +631,49 @@ impl Signer<'_> {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        self.record(&issued, kind)?;
+        self.record(&issued, kind, after)?;
         Ok(issued)
     }
 
-    /// Records certificates just signed. The order, and what each failure leaves (the
-    /// states `check` sees, written down in docs/store.md):
-    /// 1. `signed/` files are written under temporary names and made durable together (the
-    ///    group commit, see [`fsutil::sync_paths`]). Failure: *not issued*; the temporary
-    ///    files are removed (or, after a crash, reported as stale and removed by `--repair`).
-    /// 2. `clusterca.journal` names the batch (atomic, durable). Failure: *not issued*; the
-    ///    journal is removed (or dropped by the next signer, as no line records it).
+    /// Records certificates just signed with serials below `next_serial`. The order, and what
+    /// each failure leaves (the states `check` sees, written down in docs/store.md):
+    /// 1. `signed/` files, the new `serial` (`next_serial`) and `clusterca.journal` (naming
+    ///    the batch) are written under temporary names and made durable together (the group
+    ///    commit, see [`fsutil::sync_paths`]). Failure: *not issued*; the temporary files are
+    ///    removed (or, after a crash, reported as stale and removed by `--repair`).
+    /// 2. `serial` and the journal are renamed into place, the CA directory fsync-ed once for
+    ///    both. Failure: *not issued*; the journal is removed (or dropped by the next signer,
+    ///    as no line records it); `serial` may have moved on (a gap).
     /// 3. The inventory lines are appended in one write and fsync-ed: **the commit point**.
     ///    A failed write is cut off again: *not issued*. A failed fsync (or a cut that fails):
     ///    *issued*, finished by the next signer from the journal.
     /// 4. The files are renamed into `signed/`, the directory fsync-ed; signed requests are
     ///    removed. Failure: *issued*; the next signer (or `check --repair`) writes what is
     ///    missing from the journal and removes the requests.
-    /// 5. The journal is removed. Failure: *issued*, complete; the next signer removes it.
+    /// 5. The journal is removed (not fsync-ed: one back after a crash names only finished
+    ///    work). Failure: *issued*, complete; the next signer removes it.
     ///
     /// Errors from step 3 on are [`Error::Unfinished`]: the caller must keep the keys.
     pub(crate) fn record(
         &mut self,
         issued: &[IssuedCert],
         kind: BatchKind<'_>,
+        next_serial: u64,
     ) -> Result<(), Error> {
         let cached = self.store.rule_current();
-        self.record_batch(issued, kind)?;
+        self.record_batch(issued, kind, next_serial)?;
         let serials: Vec<u64> = issued.iter().map(|c| c.serial).collect();
         self.store.rule_advanced(cached, &serials);
         Ok(())
     }
 
     /// Steps 1 to 5 of [`Signer::record`].
-    fn record_batch(&mut self, issued: &[IssuedCert], kind: BatchKind<'_>) -> Result<(), Error> {
+    fn record_batch(
+        &mut self,
+        issued: &[IssuedCert],
+        kind: BatchKind<'_>,
+        next_serial: u64,
+    ) -> Result<(), Error> {
         let spec = self.store.public_spec();
         let staged = issued
             .iter()
@@ -682,9 +681,6 @@ impl Signer<'_> {
                 fsutil::stage_unsynced(&self.store.signed_path(&c.name), c.pem.as_bytes(), spec)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let signed_dir = self.store.path("signed");
-        let temps: Vec<&Path> = staged.iter().map(fsutil::Staged::temp_path).collect();
-        fsutil::sync_paths(&temps, &signed_dir)?;
         let entries = issued
             .iter()
             .enumerate()
@@ -699,7 +695,23 @@ impl Signer<'_> {
                 request: matches!(kind, BatchKind::Requests),
             })
             .collect();
-        self.write_journal(&journal::Journal::new(entries))?;
+        let serial_file = fsutil::stage_unsynced(
+            &self.store.path("serial"),
+            serial::format(next_serial).as_bytes(),
+            spec,
+        )?;
+        let journal = self.stage_journal(&journal::Journal::new(entries))?;
+        let mut temps: Vec<&Path> = staged.iter().map(fsutil::Staged::temp_path).collect();
+        temps.extend([serial_file.temp_path(), journal.temp_path()]);
+        fsutil::sync_paths(&temps, &self.store.path("signed"))?;
+        serial_file.commit()?;
+        let placed = journal
+            .commit()
+            .and_then(|()| fsutil::sync_dir(self.store.dir()));
+        if let Err(e) = placed {
+            let _ = self.clear_journal();
+            return Err(e);
+        }
         let lines: String = issued
             .iter()
             .map(|c| {
