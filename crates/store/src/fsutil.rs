@@ -178,11 +178,9 @@ pub fn read_store_file(path: &Path) -> Result<Vec<u8>, Error> {
     read_bounded(path, MAX_STORE_FILE)
 }
 
-/// Reads at most `cap` bytes of `path`; a longer file is [`Error::Corrupt`]. Refuses symlinks
-/// and anything that is not a regular file (a FIFO, a device).
-pub fn read_bounded(path: &Path, cap: u64) -> Result<Vec<u8>, Error> {
-    use std::io::Read;
-    // O_NONBLOCK: a FIFO planted in the file's place must not hang us at open.
+/// Opens `path` for reading, refusing a symlink and anything but a regular file (a FIFO, a
+/// device): `O_NOFOLLOW|O_NONBLOCK`, so a FIFO planted in the file's place cannot hang us.
+pub fn open_regular(path: &Path) -> Result<File, Error> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC | nix::libc::O_NONBLOCK)
@@ -195,6 +193,14 @@ pub fn read_bounded(path: &Path, cap: u64) -> Result<Vec<u8>, Error> {
             reason: "not a regular file".into(),
         });
     }
+    Ok(file)
+}
+
+/// Reads at most `cap` bytes of `path`; a longer file is [`Error::Corrupt`]. Refuses symlinks
+/// and anything that is not a regular file (a FIFO, a device).
+pub fn read_bounded(path: &Path, cap: u64) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let file = open_regular(path)?;
     let mut buf = Vec::new();
     file.take(cap + 1).read_to_end(&mut buf).ctx("read", path)?;
     if buf.len() as u64 > cap {

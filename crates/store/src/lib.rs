@@ -18,6 +18,7 @@ pub mod journal;
 pub mod lock;
 mod requests;
 mod revoke;
+pub mod rule;
 pub mod serial;
 mod status;
 
@@ -69,30 +70,10 @@ pub struct Store {
     dir: PathBuf,
     owner: Option<Owner>,
     /// What the serial rule last found recorded, shared by clones (the server's workers).
-    rule: std::sync::Arc<std::sync::Mutex<RuleCache>>,
+    rule: std::sync::Arc<std::sync::Mutex<rule::RuleCache>>,
     /// What recovery of an interrupted batch did, for the front end to tell (see
     /// [`Store::take_notes`]).
     notes: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-/// The highest recorded serial the serial rule counts, valid while the files it was read from
-/// are unchanged: their inode, size and modification time (`inventory.txt`, `ca_crl.pem`, the
-/// `signed/` directory, whose time changes with every entry added or removed). A long-lived
-/// process (`serve`) then reads `signed/` once, not once per signing; after its own commits it
-/// moves the cache forward itself. Another process's change always changes a stamp.
-#[derive(Debug, Default)]
-struct RuleCache {
-    stamps: Option<[Stamp; 3]>,
-    highest: u64,
-}
-
-/// Inode, size and modification time of a file, or `None` when it is missing.
-type Stamp = Option<(u64, u64, i64, i64)>;
-
-fn stamp(path: &Path) -> Stamp {
-    std::fs::symlink_metadata(path)
-        .ok()
-        .map(|m| (m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
 }
 
 impl Store {
@@ -390,66 +371,14 @@ impl Store {
         })
     }
 
-    /// The next serial by the serial rule (see `serial`), as the next signing would take it.
+    /// The next serial by the serial rule (see `serial` and `rule`), as the next signing would
+    /// take it.
     pub fn next_serial(&self) -> Result<u64, Error> {
-        let file = self.read_serial()?;
-        let stamps = self.rule_stamps();
-        let cached = {
-            let cache = self.rule.lock().unwrap_or_else(|p| p.into_inner());
-            (cache.stamps == Some(stamps)).then_some(cache.highest)
-        };
-        let highest = match cached {
-            Some(h) => h,
-            None => {
-                // Stamps taken before reading: a change during the read shows next time.
-                let h = self.recorded_serials()?.highest();
-                let mut cache = self.rule.lock().unwrap_or_else(|p| p.into_inner());
-                *cache = RuleCache {
-                    stamps: Some(stamps),
-                    highest: h,
-                };
-                h
-            }
-        };
         let recorded = serial::Recorded {
-            inventory: [highest].into_iter().collect(),
+            inventory: [self.highest_recorded()?].into_iter().collect(),
             ..Default::default()
         };
-        Ok(serial::next(file, &recorded))
-    }
-
-    fn rule_stamps(&self) -> [Stamp; 3] {
-        [
-            stamp(&self.path("inventory.txt")),
-            stamp(&self.path("ca_crl.pem")),
-            stamp(&self.path("signed")),
-        ]
-    }
-
-    /// After this process's own commit, under the lock: what is recorded now is what was,
-    /// plus `serials`; the cache moves forward instead of being read again. Dropped when it
-    /// was not valid before the commit.
-    pub(crate) fn rule_advanced(&self, before: Option<[Stamp; 3]>, serials: &[u64]) {
-        let mut cache = self.rule.lock().unwrap_or_else(|p| p.into_inner());
-        if before.is_none() || cache.stamps != before {
-            cache.stamps = None;
-            return;
-        }
-        let top = serials
-            .iter()
-            .copied()
-            .filter(|s| *s <= serial::PUPPET_LIMIT)
-            .max()
-            .unwrap_or(0);
-        cache.highest = cache.highest.max(top);
-        cache.stamps = Some(self.rule_stamps());
-    }
-
-    /// The stamps the rule's cache holds, when they still match the files.
-    pub(crate) fn rule_current(&self) -> Option<[Stamp; 3]> {
-        let cache = self.rule.lock().unwrap_or_else(|p| p.into_inner());
-        let now = self.rule_stamps();
-        (cache.stamps == Some(now)).then_some(now)
+        Ok(serial::next(self.read_serial()?, &recorded))
     }
 
     /// Serials revoked by the CA's own CRL (the first in `ca_crl.pem`), decimal.
@@ -660,10 +589,10 @@ impl Signer<'_> {
         kind: BatchKind<'_>,
         next_serial: u64,
     ) -> Result<(), Error> {
-        let cached = self.store.rule_current();
+        let before = self.store.signed_cached();
         self.record_batch(issued, kind, next_serial)?;
         let serials: Vec<u64> = issued.iter().map(|c| c.serial).collect();
-        self.store.rule_advanced(cached, &serials);
+        self.store.signed_changed(before, &serials);
         Ok(())
     }
 
@@ -827,7 +756,7 @@ mod tests {
         assert_eq!(store.next_serial().unwrap(), 2);
         assert_eq!(issue(&store, &ca, "a.example.net"), 2);
         // Moved forward by the commit itself, not read again.
-        assert!(store.rule_current().is_some());
+        assert!(store.signed_cached().is_some());
         assert_eq!(store.next_serial().unwrap(), 3);
         // Another writer records serial 0x40 without touching `serial`: the stamp changes.
         let inventory = store.path("inventory.txt");
@@ -839,5 +768,30 @@ mod tests {
         let other = Store::open(store.dir()).unwrap();
         assert_eq!(issue(&other, &ca, "b.example.net"), 0x41);
         assert_eq!(store.clone().next_serial().unwrap(), 0x42);
+    }
+
+    #[test]
+    fn signed_max_is_read_only_while_its_stamp_matches_the_directory() {
+        let (_d, store, ca) = store();
+        issue(&store, &ca, "a.example.net");
+        let file = store.path(rule::SIGNED_MAX_FILE);
+        let written = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            written.starts_with("v1 ") && written.trim_end().ends_with(" 2"),
+            "{written}"
+        );
+        // A new process trusts it while signed/ is unchanged...
+        let stamp = store.signed_stamp().unwrap();
+        let planted = format!("v1 {} {} {} {}\n", stamp.0, stamp.1, stamp.2, 0x50);
+        std::fs::write(&file, planted).unwrap();
+        assert_eq!(
+            Store::open(store.dir()).unwrap().next_serial().unwrap(),
+            0x51
+        );
+        // ...and reads signed/ again when the stamp is not the directory's.
+        std::fs::write(&file, "v1 1 2 3 80\n").unwrap();
+        assert_eq!(Store::open(store.dir()).unwrap().next_serial().unwrap(), 3);
+        std::fs::write(&file, "garbage").unwrap();
+        assert_eq!(Store::open(store.dir()).unwrap().next_serial().unwrap(), 3);
     }
 }

@@ -238,9 +238,7 @@ impl Signer<'_> {
             source,
         })?;
         let content = pem + &state.rest_pem;
-        let cached = store.rule_current();
         fsutil::write_atomic(&path, content.as_bytes(), store.public_spec())?;
-        store.rule_advanced(cached, &update.revoked);
         self.skip_past(&update.revoked)?;
         Ok(update)
     }
@@ -265,6 +263,7 @@ impl Signer<'_> {
     /// (Puppet's `DELETE certificate_status`); returns the files removed.
     pub fn remove(&mut self, names: &[CertName]) -> Result<Vec<String>, Error> {
         let store = self.store;
+        let before = store.signed_cached();
         let mut removed = Vec::new();
         for name in names {
             for path in [store.signed_path(name), store.request_path(name)] {
@@ -278,6 +277,8 @@ impl Signer<'_> {
         for dir in ["signed", "requests"] {
             fsutil::sync_dir(&store.path(dir))?;
         }
+        // Fewer files cannot raise the highest serial: the cache stays valid.
+        store.signed_changed(before, &[]);
         Ok(removed)
     }
 }
