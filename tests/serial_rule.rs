@@ -293,3 +293,63 @@ fn repair_beside_live_signers_reports_what_it_saw_under_its_lock() {
     assert_eq!(unique.len(), serials.len(), "a serial recorded twice");
     assert_eq!(s.run(&["check"]).code, 0);
 }
+
+#[test]
+fn restoring_the_directory_from_a_backup_in_place_reuses_no_serial() {
+    let s = ready();
+    let backup = s.path("backup");
+    let cp = |from: &std::path::Path, to: &std::path::Path| {
+        let out = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(from)
+            .arg(to)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    cp(&s.path("ca"), &backup);
+    s.run(&["issue", "c.example.net", "d.example.net"]).ok();
+    // cp -a back over the live directory: old serial, old cache, old times; new certs stay.
+    cp(&backup.join("."), &s.path("ca"));
+    s.run(&["issue", "e.example.net"]).ok();
+    assert_eq!(openssl_serial(&s, "e.example.net.pem"), 6);
+    let serials: Vec<u64> = inventory_serials(&s);
+    assert!(!serials[..serials.len() - 1].contains(&6));
+}
+
+#[test]
+fn a_planted_serial_cache_is_reported_and_removed() {
+    let s = ready();
+    let cache = s.read("ca/clusterca.signed-max");
+    let words: Vec<&str> = cache.split_whitespace().collect();
+    let planted = format!(
+        "{} {} {} {} {} 2147483646\n",
+        words[0], words[1], words[2], words[3], words[4]
+    );
+    std::fs::write(s.path("ca/clusterca.signed-max"), planted).unwrap();
+    let check = s.run(&["check"]);
+    assert_eq!(check.code, 1, "{}", check.stdout);
+    assert!(
+        check.stdout.contains("signed-max-stale"),
+        "{}",
+        check.stdout
+    );
+    s.run(&["check", "--repair"]).ok();
+    s.run(&["issue", "c.example.net"]).ok();
+    assert_eq!(openssl_serial(&s, "c.example.net.pem"), 4);
+}
+
+#[test]
+fn issue_never_replaces_a_certificate_file_it_did_not_write() {
+    let s = ready();
+    std::fs::write(s.path("c.example.net.pem"), "precious").unwrap();
+    let before = without_lock(s.snapshot());
+    let run = s.run(&["issue", "c.example.net"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+    common::assert_unchanged(&before, &without_lock(s.snapshot()), "refused");
+}

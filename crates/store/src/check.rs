@@ -28,6 +28,8 @@ struct Scan {
     missing_lines: Vec<InventoryLine>,
     temp_files: Vec<PathBuf>,
     stale_requests: Vec<PathBuf>,
+    /// `clusterca.signed-max` when it contradicts `signed/`.
+    stale_cache: bool,
 }
 
 fn display(p: &Path) -> String {
@@ -74,6 +76,13 @@ impl Store {
             if fsutil::remove_if_present(temp)? {
                 done.push(format!("removed stale temporary file {}", display(temp)));
             }
+        }
+        if scan.stale_cache && fsutil::remove_if_present(&self.path(crate::rule::SIGNED_MAX_FILE))?
+        {
+            done.push(format!(
+                "removed the stale {} (the serial rule reads signed/ again)",
+                crate::rule::SIGNED_MAX_FILE
+            ));
         }
         for request in &scan.stale_requests {
             if fsutil::remove_if_present(request)? {
@@ -221,7 +230,8 @@ impl Store {
             }
         }
 
-        // signed/
+        // signed/ (its stamp first: the cache is compared only if nothing changed meanwhile)
+        let stamp_before = self.signed_stamp();
         let signed_dir = self.path("signed");
         let mut signed_serials: BTreeMap<u64, Vec<String>> = BTreeMap::new();
         let mut missing_lines = Vec::new();
@@ -352,6 +362,8 @@ impl Store {
             }
         }
 
+        let stale_cache = self.check_signed_max(&mut f, stamp_before, &signed_serials)?;
+
         // Serial counter against the serial rule, and gaps.
         let recorded = serial::Recorded {
             inventory: by_serial.keys().copied().collect(),
@@ -408,6 +420,7 @@ impl Store {
             missing_lines,
             temp_files,
             stale_requests,
+            stale_cache,
         })
     }
 
@@ -472,6 +485,41 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// `clusterca.signed-max` against what `signed/` holds, when its stamp is the directory's
+    /// (and was before and after the scan): a cache that says otherwise would make the rule
+    /// skip serials or miss one. Returns whether it is stale.
+    fn check_signed_max(
+        &self,
+        f: &mut Vec<Finding>,
+        stamp_before: Option<crate::rule::DirStamp>,
+        signed: &BTreeMap<u64, Vec<String>>,
+    ) -> Result<bool, Error> {
+        let Some(mark) = self.read_signed_max() else {
+            return Ok(false);
+        };
+        if stamp_before != Some(mark.stamp) || self.signed_stamp() != Some(mark.stamp) {
+            return Ok(false);
+        }
+        let highest = signed
+            .range(..=serial::PUPPET_LIMIT)
+            .next_back()
+            .map_or(0, |(s, _)| *s);
+        let entries = self.signed_entries()?;
+        if (mark.highest, mark.entries) == (highest, entries) {
+            return Ok(false);
+        }
+        f.push(Finding::new(
+            display(&self.path(crate::rule::SIGNED_MAX_FILE)),
+            "signed-max-stale",
+            Severity::Error,
+            format!(
+                "the serial rule's cache says signed/ holds {} entries up to serial 0x{:04X}; it holds {entries} up to 0x{highest:04X}. `check --repair` removes it",
+                mark.entries, mark.highest
+            ),
+        ));
+        Ok(true)
     }
 
     /// Requests beside a signed certificate of the same name. The request that was signed

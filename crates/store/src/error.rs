@@ -109,6 +109,11 @@ pub enum Error {
         /// What failed.
         source: Box<Error>,
     },
+    /// A file is already where `issue` would write a certificate.
+    CertExists {
+        /// The existing file.
+        path: PathBuf,
+    },
     /// Another process held the store lock past the deadline.
     Busy {
         /// The lock file.
@@ -191,6 +196,11 @@ impl fmt::Display for Error {
                     if more > 0 { format!(" and {more} more") } else { String::new() }
                 )
             }
+            Error::CertExists { path } => write!(
+                f,
+                "{} already exists; refusing to overwrite it (move it away or choose another --out)",
+                path.display()
+            ),
             Error::Busy {
                 path,
                 holder,

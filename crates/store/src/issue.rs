@@ -95,9 +95,12 @@ impl Store {
                     name: spec.name.to_string(),
                 });
             }
-            let (key_path, _) = paths(&out, &spec);
+            let (key_path, cert_path) = paths(&out, &spec);
             let key_present = key_path.symlink_metadata().is_ok();
             match (self.signed_path(&spec.name).exists(), key_present) {
+                (false, false) if cert_path.symlink_metadata().is_ok() => {
+                    return Err(Error::CertExists { path: cert_path })
+                }
                 (false, false) => fresh.push(spec),
                 (false, true) => return Err(Error::KeyExists { path: key_path }),
                 (true, false) => {
@@ -219,6 +222,10 @@ impl Store {
                 if key.spki_der() == info.spki_der && same_names =>
             {
                 let done = written(&der);
+                // Something else where the certificate goes: not ours to replace.
+                if !done && cert_path.symlink_metadata().is_ok() {
+                    return Err(Error::CertExists { path: cert_path });
+                }
                 let pem = clusterca_pki::pem_encode("CERTIFICATE", &der);
                 let cert = IssuedCert {
                     name: spec.name.clone(),

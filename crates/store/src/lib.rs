@@ -592,7 +592,8 @@ impl Signer<'_> {
         let before = self.store.signed_cached();
         self.record_batch(issued, kind, next_serial)?;
         let serials: Vec<u64> = issued.iter().map(|c| c.serial).collect();
-        self.store.signed_changed(before, &serials);
+        self.store
+            .signed_changed(before, &serials, serials.len() as u64, 0);
         Ok(())
     }
 
@@ -782,16 +783,53 @@ mod tests {
         );
         // A new process trusts it while signed/ is unchanged...
         let stamp = store.signed_stamp().unwrap();
-        let planted = format!("v1 {} {} {} {}\n", stamp.0, stamp.1, stamp.2, 0x50);
+        let planted = format!("v1 {} {} {} 1 {}\n", stamp.0, stamp.1, stamp.2, 0x50);
         std::fs::write(&file, planted).unwrap();
         assert_eq!(
             Store::open(store.dir()).unwrap().next_serial().unwrap(),
             0x51
         );
         // ...and reads signed/ again when the stamp is not the directory's.
-        std::fs::write(&file, "v1 1 2 3 80\n").unwrap();
+        std::fs::write(&file, "v1 1 2 3 1 80\n").unwrap();
         assert_eq!(Store::open(store.dir()).unwrap().next_serial().unwrap(), 3);
         std::fs::write(&file, "garbage").unwrap();
         assert_eq!(Store::open(store.dir()).unwrap().next_serial().unwrap(), 3);
+    }
+
+    #[test]
+    fn a_file_another_program_adds_during_our_commit_drops_the_cache() {
+        let (_d, store, ca) = store();
+        issue(&store, &ca, "a.example.net");
+        let before = store.signed_cached();
+        assert!(before.is_some());
+        // Our commit adds one entry; a program that takes no lock adds another meanwhile.
+        let pem = std::fs::read(store.path("signed/a.example.net.pem")).unwrap();
+        std::fs::write(store.path("signed/ours.example.net.pem"), &pem).unwrap();
+        std::fs::write(store.path("signed/foreign.example.net.pem"), &pem).unwrap();
+        store.signed_changed(before, &[3], 1, 0);
+        assert!(
+            store.signed_cached().is_none(),
+            "the cache absorbed a foreign file"
+        );
+    }
+
+    #[test]
+    fn an_inventory_rewritten_in_place_is_read_again_whole() {
+        let (_d, store, ca) = store();
+        issue(&store, &ca, "a.example.net");
+        assert_eq!(store.next_serial().unwrap(), 3);
+        // Same length, a higher serial on the last line: not an append.
+        let inventory = store.path("inventory.txt");
+        let text = std::fs::read_to_string(&inventory).unwrap();
+        std::fs::write(&inventory, text.replacen("0x0002", "0x0040", 1)).unwrap();
+        assert_eq!(store.next_serial().unwrap(), 0x41);
+        // A partial last line is read again once it is whole.
+        let mut text = std::fs::read_to_string(&inventory).unwrap();
+        text.push_str("0x00");
+        std::fs::write(&inventory, &text).unwrap();
+        assert_eq!(store.next_serial().unwrap(), 0x41);
+        text.push_str("50 2026-01-01T00:00:00UTC 2031-01-01T00:00:00UTC /CN=z\n");
+        std::fs::write(&inventory, &text).unwrap();
+        assert_eq!(store.next_serial().unwrap(), 0x51);
     }
 }

@@ -265,10 +265,17 @@ impl Signer<'_> {
         let store = self.store;
         let before = store.signed_cached();
         let mut removed = Vec::new();
+        let mut signed_removed = 0;
         for name in names {
-            for path in [store.signed_path(name), store.request_path(name)] {
+            for (i, path) in [store.signed_path(name), store.request_path(name)]
+                .into_iter()
+                .enumerate()
+            {
                 match std::fs::remove_file(&path) {
-                    Ok(()) => removed.push(path.display().to_string()),
+                    Ok(()) => {
+                        signed_removed += u64::from(i == 0);
+                        removed.push(path.display().to_string());
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(e).ctx("remove", &path),
                 }
@@ -278,7 +285,7 @@ impl Signer<'_> {
             fsutil::sync_dir(&store.path(dir))?;
         }
         // Fewer files cannot raise the highest serial: the cache stays valid.
-        store.signed_changed(before, &[]);
+        store.signed_changed(before, &[], 0, signed_removed);
         Ok(removed)
     }
 }

@@ -2,18 +2,23 @@
 //!
 //! The rule needs the highest serial recorded in `inventory.txt`, on the CRL and in `signed/`.
 //! The CRL is read each time (it is small). `inventory.txt` only grows: a process remembers its
-//! inode and length and reads only what was appended since (a file that shrank or was replaced
-//! is read again whole). `signed/` is the expensive part (one file per certificate): its highest
-//! serial is kept with the directory's stamp (inode and modification time, which every entry
-//! added, renamed or removed changes), in memory and in `clusterca.signed-max`, so the next
-//! process does not read 100,000 files either. A stamp that does not match means a full read.
+//! inode, where its last whole line ended and the bytes just before, and reads only from there
+//! (a file that shrank, was replaced, or whose remembered bytes changed is read again whole).
+//! `signed/` is the expensive part (one file per certificate): its highest serial and its number
+//! of entries are kept with the directory's stamp (inode and *change* time: every entry added,
+//! renamed or removed changes it, and unlike the modification time no restore from a backup can
+//! set it back), in memory and in `clusterca.signed-max`, so the next process does not read
+//! 100,000 files either. A stamp that does not match means a full read.
 //!
-//! After its own commit, under the lock, a signer moves both forward itself (the new stamp, the
-//! highest of before and its own serials) instead of reading `signed/` again. Removing files
-//! keeps the highest (a maximum that is too high only skips serials). What the stamp cannot
-//! see: a file added to `signed/` by a program that takes no lock, within the same clock tick
-//! as our own last change, without an inventory line (Puppet Server writes one; only Puppet's
-//! offline CLI does not, and it also advances `serial`). `check` reads everything, always.
+//! After its own commit, under the lock, a signer moves the cache forward itself (the new stamp,
+//! the highest of before and its own serials) when `signed/` then holds exactly the entries it
+//! held plus the ones it added; anything else (a file another program added meanwhile) drops
+//! the cache. Removing files keeps the highest (a maximum that is too high only skips serials).
+//! What the stamp cannot see: a file rewritten in place, and an entry added and another removed
+//! by programs that take no lock within one clock tick of our last look; what the incremental
+//! read cannot see: `inventory.txt` edited in place more than 4 KiB before its end while a
+//! server runs. `check` reads
+//! everything and compares it with `clusterca.signed-max`.
 
 use crate::error::IoContext;
 use crate::{fsutil, serial, Error, Store};
@@ -22,16 +27,37 @@ use std::os::unix::fs::MetadataExt;
 /// The cache of `signed/`'s highest serial in the CA directory.
 pub const SIGNED_MAX_FILE: &str = "clusterca.signed-max";
 
-/// Inode and modification time (seconds, nanoseconds) of the `signed/` directory.
+/// Inode and change time (seconds, nanoseconds) of the `signed/` directory.
 pub(crate) type DirStamp = (u64, i64, i64);
+
+/// How many bytes before the remembered offset of `inventory.txt` must be unchanged: the last
+/// fifty lines or so. (Only a long-lived process reads incrementally; an edit further back is
+/// seen when it restarts, and by `check` always.)
+const CHECKED: u64 = 4096;
+
+/// `inventory.txt` as last read: inode, the offset where its last whole line ended, the bytes
+/// just before that offset, and the highest serial up to it.
+#[derive(Debug, Clone)]
+struct InventoryMark {
+    ino: u64,
+    offset: u64,
+    before: Vec<u8>,
+    highest: u64,
+}
+
+/// What `signed/` held at a stamp: its number of `.pem` entries and their highest serial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SignedMark {
+    pub(crate) stamp: DirStamp,
+    pub(crate) entries: u64,
+    pub(crate) highest: u64,
+}
 
 /// What a process remembers between signings.
 #[derive(Debug, Default)]
 pub(crate) struct RuleCache {
-    /// Inode, length and highest serial of `inventory.txt` as last read.
-    inventory: Option<(u64, u64, u64)>,
-    /// The `signed/` stamp and the highest serial of the files then in it.
-    signed: Option<(DirStamp, u64)>,
+    inventory: Option<InventoryMark>,
+    signed: Option<SignedMark>,
 }
 
 /// The highest serial in `text`'s lines as the rule reads them (the first word, `0x` and hex),
@@ -83,19 +109,42 @@ impl Store {
                 reason: format!("larger than {} bytes", fsutil::MAX_STORE_FILE),
             });
         }
-        let (from, before) = match self.rule_cache().inventory {
-            Some((i, l, h)) if i == ino && l <= len => (l, h),
-            _ => (0, 0),
-        };
-        let mut appended = Vec::with_capacity((len - from) as usize);
-        file.seek(SeekFrom::Start(from)).ctx("seek", &path)?;
-        file.take(len - from)
-            .read_to_end(&mut appended)
+        let mark = self
+            .rule_cache()
+            .inventory
+            .clone()
+            .filter(|m| m.ino == ino && m.offset <= len);
+        let start = mark
+            .as_ref()
+            .map_or(0, |m| m.offset - m.before.len() as u64);
+        let mut bytes = Vec::with_capacity((len - start) as usize);
+        file.seek(SeekFrom::Start(start)).ctx("seek", &path)?;
+        file.take(len - start)
+            .read_to_end(&mut bytes)
             .ctx("read", &path)?;
-        // A line cut at `from` can only lose its 0x prefix: it is not counted, never misread.
-        let highest = before.max(highest_in(&appended));
-        self.rule_cache().inventory = Some((ino, from + appended.len() as u64, highest));
-        Ok(highest)
+        let (skip, before) = match &mark {
+            Some(m) if bytes.starts_with(&m.before) => (m.before.len(), m.highest),
+            // Rewritten in place: read it whole.
+            Some(_) => {
+                self.rule_cache().inventory = None;
+                return self.inventory_highest();
+            }
+            None => (0, 0),
+        };
+        let fresh = &bytes[skip..];
+        // Only up to the last newline: a partial last line is read again, whole, next time.
+        let whole = fresh.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        let highest = before.max(highest_in(&fresh[..whole]));
+        let offset = start + (skip + whole) as u64;
+        let kept = &bytes[..skip + whole];
+        let tail = &kept[kept.len().saturating_sub(CHECKED as usize)..];
+        self.rule_cache().inventory = Some(InventoryMark {
+            ino,
+            offset,
+            before: tail.to_vec(),
+            highest,
+        });
+        Ok(highest.max(highest_in(&fresh[whole..])))
     }
 
     /// The stamp of `signed/` now, or `None` when it is not a real directory.
@@ -103,7 +152,19 @@ impl Store {
         std::fs::symlink_metadata(self.path("signed"))
             .ok()
             .filter(|m| m.file_type().is_dir())
-            .map(|m| (m.ino(), m.mtime(), m.mtime_nsec()))
+            .map(|m| (m.ino(), m.ctime(), m.ctime_nsec()))
+    }
+
+    /// How many `.pem` entries `signed/` holds (temporary files, dot files, not).
+    pub(crate) fn signed_entries(&self) -> Result<u64, Error> {
+        let dir = self.path("signed");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).ctx("read directory", &dir)? {
+            let name = entry.ctx("read directory", &dir)?.file_name();
+            let name = name.to_string_lossy();
+            n += u64::from(name.ends_with(".pem") && !name.starts_with('.'));
+        }
+        Ok(n)
     }
 
     /// The highest serial in `signed/`: from memory, from `clusterca.signed-max`, or read.
@@ -111,44 +172,51 @@ impl Store {
         let Some(stamp) = self.signed_stamp() else {
             return Ok(0);
         };
-        if let Some((s, h)) = self.rule_cache().signed {
-            if s == stamp {
-                return Ok(h);
-            }
+        if let Some(m) = self.rule_cache().signed.filter(|m| m.stamp == stamp) {
+            return Ok(m.highest);
         }
-        if let Some(h) = self.read_signed_max(stamp) {
-            self.rule_cache().signed = Some((stamp, h));
-            return Ok(h);
+        if let Some(m) = self.read_signed_max().filter(|m| m.stamp == stamp) {
+            self.rule_cache().signed = Some(m);
+            return Ok(m.highest);
         }
         // Stamp taken before reading: a change while we read shows as a new stamp next time.
-        let highest = self
-            .recorded_serials()?
-            .signed
-            .range(..=serial::PUPPET_LIMIT)
-            .next_back()
-            .copied()
-            .unwrap_or(0);
-        self.remember_signed(stamp, highest);
-        Ok(highest)
+        let signed = self.recorded_serials()?.signed;
+        let mark = SignedMark {
+            stamp,
+            entries: self.signed_entries()?,
+            highest: signed
+                .range(..=serial::PUPPET_LIMIT)
+                .next_back()
+                .copied()
+                .unwrap_or(0),
+        };
+        self.remember_signed(mark);
+        Ok(mark.highest)
     }
 
-    fn read_signed_max(&self, stamp: DirStamp) -> Option<u64> {
+    /// `clusterca.signed-max` as written (`v1 INODE SECONDS NANOSECONDS ENTRIES HIGHEST`).
+    pub(crate) fn read_signed_max(&self) -> Option<SignedMark> {
         let bytes = fsutil::read_bounded(&self.path(SIGNED_MAX_FILE), 256).ok()?;
         let text = String::from_utf8(bytes).ok()?;
         let w: Vec<&str> = text.split_whitespace().collect();
         match w.as_slice() {
-            ["v1", ino, secs, nanos, highest] => {
-                let found: DirStamp = (ino.parse().ok()?, secs.parse().ok()?, nanos.parse().ok()?);
-                (found == stamp).then(|| highest.parse().ok())?
-            }
+            ["v1", ino, secs, nanos, entries, highest] => Some(SignedMark {
+                stamp: (ino.parse().ok()?, secs.parse().ok()?, nanos.parse().ok()?),
+                entries: entries.parse().ok()?,
+                highest: highest.parse().ok()?,
+            }),
             _ => None,
         }
     }
 
-    /// Keeps `highest` for `stamp`, in memory and (best effort: it is only a cache) on disk.
-    fn remember_signed(&self, stamp: DirStamp, highest: u64) {
-        self.rule_cache().signed = Some((stamp, highest));
-        let line = format!("v1 {} {} {} {highest}\n", stamp.0, stamp.1, stamp.2);
+    /// Keeps `mark`, in memory and (best effort: it is only a cache) on disk.
+    fn remember_signed(&self, mark: SignedMark) {
+        self.rule_cache().signed = Some(mark);
+        let (ino, secs, nanos) = mark.stamp;
+        let line = format!(
+            "v1 {ino} {secs} {nanos} {} {}\n",
+            mark.entries, mark.highest
+        );
         let spec = fsutil::FileSpec {
             mode: crate::PUBLIC_MODE,
             owner: self.owner,
@@ -160,35 +228,47 @@ impl Store {
         }
     }
 
-    /// The `signed/` stamp the cache holds, when it still matches the directory: taken before
-    /// this process changes `signed/`, for [`Store::signed_changed`].
-    pub(crate) fn signed_cached(&self) -> Option<DirStamp> {
+    /// The cache of `signed/` when it still matches the directory: taken before this process
+    /// changes `signed/`, for [`Store::signed_changed`].
+    pub(crate) fn signed_cached(&self) -> Option<SignedMark> {
         let now = self.signed_stamp()?;
-        match self.rule_cache().signed {
-            Some((s, _)) if s == now => Some(now),
-            _ => None,
-        }
+        self.rule_cache().signed.filter(|m| m.stamp == now)
     }
 
-    /// After this process changed `signed/` under the lock (adding `serials`, or removing
-    /// files): the cache moves forward instead of being read again, when it was valid before.
-    pub(crate) fn signed_changed(&self, before: Option<DirStamp>, serials: &[u64]) {
-        let cached = self.rule_cache().signed;
-        let (Some(before), Some((stamp, highest)), Some(now)) =
-            (before, cached, self.signed_stamp())
+    /// After this process changed `signed/` under the lock, adding `serials` as `added` new
+    /// entries or removing `removed`: the cache moves forward when it was valid before and the
+    /// directory holds exactly what that explains; otherwise it is dropped.
+    pub(crate) fn signed_changed(
+        &self,
+        before: Option<SignedMark>,
+        serials: &[u64],
+        added: u64,
+        removed: u64,
+    ) {
+        let now = (self.signed_stamp(), self.signed_entries().ok());
+        let mut cache = self.rule_cache();
+        let (Some(before), Some(current), (Some(stamp), Some(entries))) =
+            (before, cache.signed, now)
         else {
+            cache.signed = None;
             return;
         };
-        if stamp != before {
+        if current != before || entries + removed != before.entries + added {
+            cache.signed = None;
             return;
         }
+        drop(cache);
         let ours = serials
             .iter()
             .copied()
             .filter(|s| *s <= serial::PUPPET_LIMIT)
             .max()
             .unwrap_or(0);
-        self.remember_signed(now, highest.max(ours));
+        self.remember_signed(SignedMark {
+            stamp,
+            entries,
+            highest: before.highest.max(ours),
+        });
     }
 }
 
