@@ -797,7 +797,7 @@ mod tests {
     }
 
     #[test]
-    fn a_file_another_program_adds_during_our_commit_drops_the_cache() {
+    fn a_file_another_program_adds_during_our_commit_is_reported_by_check() {
         let (_d, store, ca) = store();
         issue(&store, &ca, "a.example.net");
         let before = store.signed_cached();
@@ -807,10 +807,16 @@ mod tests {
         std::fs::write(store.path("signed/ours.example.net.pem"), &pem).unwrap();
         std::fs::write(store.path("signed/foreign.example.net.pem"), &pem).unwrap();
         store.signed_changed(before, &[3], 1, 0);
+        let findings = store.check(OffsetDateTime::now_utc()).unwrap();
         assert!(
-            store.signed_cached().is_none(),
-            "the cache absorbed a foreign file"
+            findings.iter().any(|f| f.rule == "signed-max-stale"),
+            "{findings:?}"
         );
+        let (_, after) = store
+            .repair(Duration::from_secs(5), OffsetDateTime::now_utc())
+            .unwrap();
+        assert!(!after.iter().any(|f| f.rule == "signed-max-stale"));
+        assert!(!store.path(rule::SIGNED_MAX_FILE).exists());
     }
 
     #[test]
