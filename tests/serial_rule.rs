@@ -344,7 +344,7 @@ fn a_planted_serial_cache_is_reported_and_removed() {
 }
 
 #[test]
-fn issue_never_replaces_a_certificate_file_it_did_not_write() {
+fn issue_replaces_only_an_earlier_certificate_of_this_ca_for_the_name() {
     let s = ready();
     std::fs::write(s.path("c.example.net.pem"), "precious").unwrap();
     let before = without_lock(s.snapshot());
@@ -352,4 +352,11 @@ fn issue_never_replaces_a_certificate_file_it_did_not_write() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("already exists"), "{}", run.stderr);
     common::assert_unchanged(&before, &without_lock(s.snapshot()), "refused");
+    // A certificate of this CA for that name (cleaned, its key removed) is replaced.
+    s.run(&["clean", "b.example.net"]).ok();
+    std::fs::remove_file(s.path("b.example.net.key.pem")).unwrap();
+    s.run(&["issue", "b.example.net"]).ok();
+    // One for another name is not.
+    std::fs::copy(s.path("a.example.net.pem"), s.path("d.example.net.pem")).unwrap();
+    assert_eq!(s.run(&["issue", "d.example.net"]).code, 2);
 }

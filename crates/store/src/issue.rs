@@ -98,7 +98,10 @@ impl Store {
             let (key_path, cert_path) = paths(&out, &spec);
             let key_present = key_path.symlink_metadata().is_ok();
             match (self.signed_path(&spec.name).exists(), key_present) {
-                (false, false) if cert_path.symlink_metadata().is_ok() => {
+                (false, false)
+                    if cert_path.symlink_metadata().is_ok()
+                        && !self.replaceable(&cert_path, &spec.name) =>
+                {
                     return Err(Error::CertExists { path: cert_path })
                 }
                 (false, false) => fresh.push(spec),
@@ -184,6 +187,26 @@ impl Store {
             .collect();
         all.extend(resumed);
         write_certificates(&out, all)
+    }
+
+    /// Whether `path` may be replaced by a new certificate for `name`: it is an earlier
+    /// certificate of this CA for that name (after `clean`, issuing again replaces it). Anything
+    /// else there is not ours to overwrite.
+    fn replaceable(&self, path: &Path, name: &clusterca_pki::CertName) -> bool {
+        let Ok(ca_spki) = self.ca_spki() else {
+            return false;
+        };
+        let Some(der) = fsutil::read_bounded(path, fsutil::MAX_PEM)
+            .ok()
+            .and_then(|b| clusterca_pki::inspect::certificates(&b).ok())
+            .and_then(|c| c.into_iter().next())
+        else {
+            return false;
+        };
+        clusterca_pki::inspect::certificate_info(&der, OffsetDateTime::now_utc()).is_ok_and(|i| {
+            i.subject_oneline.strip_prefix("/CN=") == Some(name.as_str())
+                && clusterca_pki::inspect::signed_by(&der, &ca_spki).unwrap_or(false)
+        })
     }
 
     /// A name signed before whose key file is already in the output directory: resumable
