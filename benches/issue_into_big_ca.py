@@ -13,19 +13,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-from peer import EXTENSIONS, build, run
+from peer import EXTENSIONS, build, run, timed
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
 RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 15
-
-
-def timed(cmd, cwd, shell=False):
-    start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, shell=shell,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
 
 
 def clusterca_ca(exe, work, name, count):

@@ -12,18 +12,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-from peer import build, openssl_issue, run, write_extensions
+from peer import build, openssl_issue, run, timed, write_extensions
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 41
-
-
-def timed(cmd, cwd, shell=False):
-    start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, shell=shell,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
 
 
 def main():

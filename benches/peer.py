@@ -2,6 +2,7 @@
 that issues the same certificate (same CA, same profile) one process pair at a time."""
 import os
 import subprocess
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -29,6 +30,14 @@ def build():
 def run(cmd, cwd, **kw):
     """Runs a command with stdout discarded; fails loudly."""
     return subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, **kw)
+
+
+def timed(cmd, cwd, shell=False):
+    """Runs a command with its output discarded; returns the seconds it took."""
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, check=True, shell=shell,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
 
 
 def write_extensions(path, san):
