@@ -362,8 +362,6 @@ impl Store {
             }
         }
 
-        let stale_cache = self.check_signed_max(&mut f, stamp_before, &signed_serials)?;
-
         // Serial counter against the serial rule, and gaps.
         let recorded = serial::Recorded {
             inventory: by_serial.keys().copied().collect(),
@@ -371,6 +369,8 @@ impl Store {
             crl: self.crl_serials().unwrap_or_default(),
         };
         let floor = serial::next(0, &recorded);
+        let stale_cache =
+            self.check_signed_max(&mut f, stamp_before, &signed_serials, floor - 1)?;
         check_serial_counter(&mut f, &serial_path, next_serial, floor);
         check_beyond_limit(&mut f, &recorded);
         check_unissued_revocations(&mut f, &recorded);
@@ -488,13 +488,16 @@ impl Store {
     }
 
     /// `clusterca.signed-max` against what `signed/` holds, when its stamp is the directory's
-    /// (and was before and after the scan): a cache that says otherwise would make the rule
-    /// skip serials or miss one. Returns whether it is stale.
+    /// (and was before and after the scan). Stale: another entry count, a highest serial below
+    /// what `signed/` holds (the rule would miss one), or above everything recorded anywhere
+    /// (it would skip serials for nothing; after `clean` the cache keeps a serial that has left
+    /// `signed/`, but the inventory still records it). Returns whether it is stale.
     fn check_signed_max(
         &self,
         f: &mut Vec<Finding>,
         stamp_before: Option<crate::rule::DirStamp>,
         signed: &BTreeMap<u64, Vec<String>>,
+        recorded_highest: u64,
     ) -> Result<bool, Error> {
         let Some(mark) = self.read_signed_max() else {
             return Ok(false);
@@ -507,7 +510,7 @@ impl Store {
             .next_back()
             .map_or(0, |(s, _)| *s);
         let entries = self.signed_entries()?;
-        if (mark.highest, mark.entries) == (highest, entries) {
+        if mark.entries == entries && (highest..=recorded_highest).contains(&mark.highest) {
             return Ok(false);
         }
         f.push(Finding::new(

@@ -85,7 +85,7 @@ impl Store {
         if self.path(crate::journal::JOURNAL_FILE).exists() {
             drop(self.signer(job.lock_timeout)?);
         }
-        let out = std::path::absolute(job.out).ctx("resolve", job.out)?;
+        let out = job.out.to_path_buf();
         let mut seen = std::collections::HashSet::new();
         let mut fresh = Vec::with_capacity(job.specs.len());
         let mut resumed = Vec::new();

@@ -618,8 +618,11 @@ impl Signer<'_> {
                 serial: c.serial,
                 name: c.name.to_string(),
                 certificate: c.pem.clone(),
+                // Absolute: `check` may run from another directory.
                 key: match kind {
-                    BatchKind::Keys(keys) => keys.get(i).cloned(),
+                    BatchKind::Keys(keys) => keys
+                        .get(i)
+                        .map(|k| std::path::absolute(k).unwrap_or_else(|_| k.clone())),
                     BatchKind::Requests => None,
                 },
                 request: matches!(kind, BatchKind::Requests),

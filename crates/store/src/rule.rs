@@ -232,7 +232,12 @@ impl Store {
     /// changes `signed/`, for [`Store::signed_changed`].
     pub(crate) fn signed_cached(&self) -> Option<SignedMark> {
         let now = self.signed_stamp()?;
-        self.rule_cache().signed.filter(|m| m.stamp == now)
+        if let Some(m) = self.rule_cache().signed.filter(|m| m.stamp == now) {
+            return Some(m);
+        }
+        let m = self.read_signed_max().filter(|m| m.stamp == now)?;
+        self.rule_cache().signed = Some(m);
+        Some(m)
     }
 
     /// After this process changed `signed/` under the lock, adding `serials` as `added` new
