@@ -368,7 +368,7 @@ impl Store {
             signed: signed_serials.keys().copied().collect(),
             crl: self.crl_serials().unwrap_or_default(),
         };
-        let floor = serial::next(0, &recorded);
+        let floor = serial::next(0, recorded.highest());
         let stale_cache =
             self.check_signed_max(&mut f, stamp_before, &signed_serials, floor - 1)?;
         check_serial_counter(&mut f, &serial_path, next_serial, floor);

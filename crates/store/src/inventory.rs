@@ -128,7 +128,10 @@ fn last_line_start(file: &mut File, len: u64) -> std::io::Result<u64> {
     let mut buf = vec![0u8; MAX_TAIL as usize];
     while end > 0 {
         let start = end.saturating_sub(MAX_TAIL);
-        let chunk = &mut buf[..(end - start) as usize];
+        // end - start <= MAX_TAIL == buf.len(): never out of range, but no index to trust.
+        let chunk = buf
+            .get_mut(..(end - start) as usize)
+            .ok_or_else(|| std::io::Error::other("inventory tail window"))?;
         file.seek(SeekFrom::Start(start))?;
         file.read_exact(chunk)?;
         if let Some(p) = chunk.iter().rposition(|&b| b == b'\n') {
@@ -230,10 +233,7 @@ pub fn append(path: &Path, lines: &[u8]) -> Result<(), AppendFailure> {
 pub fn recorded_serials(path: &Path) -> Result<std::collections::BTreeSet<u64>, crate::Error> {
     let text = crate::fsutil::read_store_file(path)?;
     let text = String::from_utf8_lossy(&text);
-    let whole = match text.rfind('\n') {
-        Some(p) => &text[..=p],
-        None => "",
-    };
+    let whole = text.rsplit_once('\n').map_or("", |(head, _)| head);
     Ok(whole
         .lines()
         .filter_map(|l| InventoryLine::parse(l).ok())
@@ -248,12 +248,15 @@ pub fn serials_for_rule(path: &Path) -> Result<std::collections::BTreeSet<u64>, 
     let bytes = crate::fsutil::read_store_file(path)?;
     Ok(bytes
         .split(|&b| b == b'\n')
-        .filter_map(|line| {
-            let word = line.split(|&b| b == b' ').next()?;
-            let hex = word.strip_prefix(b"0x")?;
-            u64::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
-        })
+        .filter_map(first_word_serial)
         .collect())
+}
+
+/// A line's serial as the serial rule reads it: the first word, `0x` and hex.
+pub(crate) fn first_word_serial(line: &[u8]) -> Option<u64> {
+    let word = line.split(|&b| b == b' ').next()?;
+    let hex = word.strip_prefix(b"0x")?;
+    u64::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
 }
 
 #[cfg(test)]

@@ -374,11 +374,7 @@ impl Store {
     /// The next serial by the serial rule (see `serial` and `rule`), as the next signing would
     /// take it.
     pub fn next_serial(&self) -> Result<u64, Error> {
-        let recorded = serial::Recorded {
-            inventory: [self.highest_recorded()?].into_iter().collect(),
-            ..Default::default()
-        };
-        Ok(serial::next(self.read_serial()?, &recorded))
+        Ok(serial::next(self.read_serial()?, self.highest_recorded()?))
     }
 
     /// Serials revoked by the CA's own CRL (the first in `ca_crl.pem`), decimal.

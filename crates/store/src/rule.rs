@@ -64,11 +64,7 @@ pub(crate) struct RuleCache {
 /// at most Puppet's limit; 0 when none.
 fn highest_in(text: &[u8]) -> u64 {
     text.split(|&b| b == b'\n')
-        .filter_map(|line| {
-            let word = line.split(|&b| b == b' ').next()?;
-            let hex = word.strip_prefix(b"0x")?;
-            u64::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
-        })
+        .filter_map(crate::inventory::first_word_serial)
         .filter(|s| *s <= serial::PUPPET_LIMIT)
         .max()
         .unwrap_or(0)
@@ -122,29 +118,38 @@ impl Store {
         file.take(len - start)
             .read_to_end(&mut bytes)
             .ctx("read", &path)?;
-        let (skip, before) = match &mark {
-            Some(m) if bytes.starts_with(&m.before) => (m.before.len(), m.highest),
-            // Rewritten in place: read it whole.
-            Some(_) => {
-                self.rule_cache().inventory = None;
-                return self.inventory_highest();
-            }
-            None => (0, 0),
+        let (before, fresh) = match &mark {
+            None => (0, bytes.as_slice()),
+            Some(m) => match bytes.strip_prefix(m.before.as_slice()) {
+                Some(rest) => (m.highest, rest),
+                // Rewritten in place: forget the mark and read it whole (no mark: no loop).
+                None => {
+                    self.rule_cache().inventory = None;
+                    return self.inventory_highest();
+                }
+            },
         };
-        let fresh = &bytes[skip..];
         // Only up to the last newline: a partial last line is read again, whole, next time.
-        let whole = fresh.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-        let highest = before.max(highest_in(&fresh[..whole]));
-        let offset = start + (skip + whole) as u64;
-        let kept = &bytes[..skip + whole];
-        let tail = &kept[kept.len().saturating_sub(CHECKED as usize)..];
+        let cut = fresh.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        let (whole, partial) = fresh.split_at_checked(cut).unwrap_or((&[], fresh));
+        let highest = before.max(highest_in(whole));
+        // Everything read but the partial line: its last CHECKED bytes guard the next read.
+        let kept = bytes.len() - partial.len();
+        let tail: Vec<u8> = bytes
+            .iter()
+            .take(kept)
+            .rev()
+            .take(CHECKED as usize)
+            .rev()
+            .copied()
+            .collect();
         self.rule_cache().inventory = Some(InventoryMark {
             ino,
-            offset,
-            before: tail.to_vec(),
+            offset: start + kept as u64,
+            before: tail,
             highest,
         });
-        Ok(highest.max(highest_in(&fresh[whole..])))
+        Ok(highest.max(highest_in(partial)))
     }
 
     /// The stamp of `signed/` now, or `None` when it is not a real directory.

@@ -92,11 +92,11 @@ impl Recorded {
     }
 }
 
-/// The serial rule: the next serial to hand out, given the `serial` file and what is
-/// recorded. Never below [`FIRST_LEAF`]; may be above [`PUPPET_LIMIT`], which
-/// [`reserve`] refuses.
-pub fn next(file: u64, recorded: &Recorded) -> u64 {
-    file.max(recorded.highest() + 1).max(FIRST_LEAF)
+/// The serial rule: the next serial to hand out, given the `serial` file and the highest
+/// recorded serial the rule counts ([`Recorded::highest`], at most [`PUPPET_LIMIT`]). Never
+/// below [`FIRST_LEAF`]; may be above [`PUPPET_LIMIT`], which [`reserve`] refuses.
+pub fn next(file: u64, highest_recorded: u64) -> u64 {
+    file.max(highest_recorded.saturating_add(1)).max(FIRST_LEAF)
 }
 
 /// Reserves `count` serials starting at `next`: returns the first one and the value the
@@ -159,20 +159,20 @@ mod tests {
     #[test]
     fn the_rule_takes_the_greatest_of_file_and_records_and_never_goes_below_two() {
         let none = Recorded::default();
-        assert_eq!(next(0, &none), 2, "a serial file holding 0");
-        assert_eq!(next(1, &recorded(&[1], &[], &[])), 2);
-        assert_eq!(next(0x10, &recorded(&[1, 2, 3], &[], &[])), 0x10);
+        assert_eq!(next(0, none.highest()), 2, "a serial file holding 0");
+        assert_eq!(next(1, recorded(&[1], &[], &[]).highest()), 2);
+        assert_eq!(next(0x10, recorded(&[1, 2, 3], &[], &[]).highest()), 0x10);
         // A file behind what was issued is overruled by every kind of record.
-        assert_eq!(next(3, &recorded(&[1, 7], &[], &[])), 8);
-        assert_eq!(next(3, &recorded(&[1], &[9], &[])), 10);
-        assert_eq!(next(3, &recorded(&[1], &[], &[0x20])), 0x21);
+        assert_eq!(next(3, recorded(&[1, 7], &[], &[]).highest()), 8);
+        assert_eq!(next(3, recorded(&[1], &[9], &[]).highest()), 10);
+        assert_eq!(next(3, recorded(&[1], &[], &[0x20]).highest()), 0x21);
     }
 
     #[test]
     fn serials_above_puppets_limit_neither_wrap_nor_exhaust_the_counter() {
         let hostile = recorded(&[1, 5, u64::MAX], &[PUPPET_LIMIT + 1], &[1 << 40]);
         assert_eq!(hostile.highest(), 5);
-        assert_eq!(next(2, &hostile), 6);
+        assert_eq!(next(2, hostile.highest()), 6);
         assert!(hostile.issued(u64::MAX) && !hostile.issued(6));
     }
 
