@@ -101,23 +101,24 @@ fn layout(o: &InstallOptions) -> Result<Layout, Failure> {
 fn sources(g: &Global, o: &InstallOptions) -> Result<Sources, Failure> {
     let name: CertName = o.name.parse()?;
     let cert_path = o.from.join(format!("{name}.pem"));
+    let store = clusterca_store::Store::open(&g.dir)?;
     let cert = if cert_path.exists() {
         super::read_input(&cert_path)?
     } else {
-        let signed = g.dir.join("signed").join(format!("{name}.pem"));
-        if !signed.exists() {
-            return Err(Failure::input(format!(
-                "no certificate for {name}: neither {} nor {}",
-                cert_path.display(),
-                signed.display()
-            )));
+        match store.read_signed(&name)? {
+            Some(b) => b,
+            None => {
+                return Err(Failure::input(format!(
+                    "no certificate for {name}: neither {} nor {}",
+                    cert_path.display(),
+                    store.signed_shown(&name).display()
+                )))
+            }
         }
-        super::read_input(&signed)?
     };
     let key = super::read_input(&o.from.join(format!("{name}.key.pem")))?;
-    let ca = super::read_input(&g.dir.join("ca_crt.pem"))?;
-    let crl_path = g.dir.join("ca_crl.pem");
-    let crl = match std::fs::read(&crl_path) {
+    let ca = store.read_ca_bundle()?;
+    let crl = match store.read_crl() {
         Ok(b) if !b.iter().all(u8::is_ascii_whitespace) => Some(b),
         _ => None,
     };

@@ -21,7 +21,7 @@ struct Created {
     not_before: String,
     not_after: String,
     fingerprint: String,
-    files: Vec<&'static str>,
+    files: Vec<String>,
 }
 
 /// Puppet Server's files belong to `puppet:puppet` when it runs as root; do the same when
@@ -64,16 +64,19 @@ pub fn run(g: &Global, args: &InitArgs) -> Result<Outcome, Failure> {
         not_before: inventory::format_time(not_before),
         not_after: inventory::format_time(not_after),
         fingerprint: clusterca_pki::fingerprint_sha256(ca.cert_der()),
-        files: vec![
-            "ca_crt.pem",
-            "ca_key.pem",
-            "ca_pub.pem",
-            "ca_crl.pem",
-            "serial",
-            "inventory.txt",
-            "signed/",
-            "requests/",
-        ],
+        files: {
+            use clusterca_store::layout::*;
+            vec![
+                CA_CRT.into(),
+                CA_KEY.into(),
+                CA_PUB.into(),
+                CA_CRL.into(),
+                SERIAL.into(),
+                INVENTORY.into(),
+                format!("{SIGNED}/"),
+                format!("{REQUESTS}/"),
+            ]
+        },
     };
     if g.format == Format::Json {
         output::json(&created)?;

@@ -93,13 +93,15 @@ pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
             args.out.display()
         )));
     }
+    // Opened once: every key and certificate is written relative to this handle.
+    let out = clusterca_store::fsutil::Dir::open(&args.out)?;
 
     let store = Store::open(&g.dir)?;
     let ca = store.load_ca()?;
     let job = IssueJob {
         specs,
         key_type,
-        out: &args.out,
+        out: &out,
         lock_timeout,
     };
     let issued = store.issue_with_new_keys(&ca, job, OffsetDateTime::now_utc());

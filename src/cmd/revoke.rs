@@ -52,7 +52,12 @@ fn report(g: &Global, verb: &str, u: CrlUpdate) -> Result<Outcome, Failure> {
         out,
         "{verb}: CRL number {} written to {}",
         r.crl_number,
-        sanitize(&g.dir.join("ca_crl.pem").display().to_string())
+        sanitize(
+            &g.dir
+                .join(clusterca_store::layout::CA_CRL)
+                .display()
+                .to_string()
+        )
     )?;
     Ok(Outcome::Clean)
 }
@@ -99,8 +104,8 @@ pub fn crl(g: &Global, args: &CrlArgs) -> Result<Outcome, Failure> {
     let next_update: Ttl = args.crl.next_update.parse()?;
     let store = Store::open(&g.dir)?;
     if args.show {
-        let path = store.path("ca_crl.pem");
-        let bytes = super::read_input(&path)?;
+        let path = store.shown(clusterca_store::layout::CA_CRL);
+        let bytes = store.read_crl()?;
         let objects = inspect::parse(&bytes, OffsetDateTime::now_utc())
             .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
         if g.format == Format::Json {

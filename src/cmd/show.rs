@@ -20,18 +20,19 @@ struct Shown {
     objects: Vec<Object>,
 }
 
-/// The file to show: the path as given, or `signed/NAME.pem` for a certname.
-fn resolve(g: &Global, target: &str) -> Result<PathBuf, Failure> {
+/// The file to show and its bytes: the path as given, or `signed/NAME.pem` for a certname
+/// (read through the store).
+fn resolve(g: &Global, target: &str) -> Result<(PathBuf, Vec<u8>), Failure> {
     let path = PathBuf::from(target);
     if path.exists() {
-        return Ok(path);
+        let bytes = super::read_input(&path)?;
+        return Ok((path, bytes));
     }
     match target.parse::<CertName>() {
         Ok(name) => {
             let store = Store::open(&g.dir)?;
-            let signed = store.signed_path(&name);
-            if signed.exists() {
-                Ok(signed)
+            if let Some(bytes) = store.read_signed(&name)? {
+                Ok((store.signed_shown(&name), bytes))
             } else {
                 Err(Failure::input(format!(
                     "{target}: no such file, and no signed certificate for that certname in {}",
@@ -62,7 +63,8 @@ fn mark_revocation(g: &Global, bytes: &[u8], objects: &mut [Object]) {
     let Ok(store) = Store::open(&g.dir) else {
         return;
     };
-    let ca = std::fs::read(store.path("ca_crt.pem"))
+    let ca = store
+        .read_ca_bundle()
         .ok()
         .and_then(|pem| inspect::certificates(&pem).ok())
         .and_then(|chain| chain.into_iter().next());
@@ -91,8 +93,7 @@ fn mark_revocation(g: &Global, bytes: &[u8], objects: &mut [Object]) {
 
 pub fn run(g: &Global, args: &ShowArgs) -> Result<Outcome, Failure> {
     let now = OffsetDateTime::now_utc();
-    let path = resolve(g, &args.target)?;
-    let bytes = super::read_input(&path)?;
+    let (path, bytes) = resolve(g, &args.target)?;
     let mut objects = parse_bytes(&path, &bytes, now)?;
     mark_revocation(g, &bytes, &mut objects);
     let mut outcome = Outcome::Clean;

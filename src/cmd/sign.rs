@@ -46,7 +46,7 @@ pub fn submit(g: &Global, args: &SubmitArgs) -> Result<Outcome, Failure> {
         .and_then(|mut s| s.submit(&name, &req));
     super::print_notes(&store);
     submitted?;
-    let path = store.request_path(&name);
+    let path = store.request_shown(&name);
     if g.format == Format::Json {
         output::json(
             &serde_json::json!({ "name": name.as_str(), "request": path.display().to_string() }),
@@ -95,7 +95,7 @@ pub fn sign(g: &Global, args: &SignArgs) -> Result<Outcome, Failure> {
             serial_number: c.serial,
             not_after: inventory::format_time(c.not_after),
             fingerprint: clusterca_pki::fingerprint_sha256(&c.der),
-            certificate: store.signed_path(&c.name).display().to_string(),
+            certificate: store.signed_shown(&c.name).display().to_string(),
         })
         .collect();
     if g.format == Format::Json {

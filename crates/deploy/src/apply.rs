@@ -1,19 +1,24 @@
 //! Carrying out an [`InstallPlan`] on this machine.
 //!
 //! Owners are resolved first and every final path is checked before anything is written, so an
-//! unknown user or a planted symlink fails the whole install with nothing changed. Then each
-//! directory is created (or fixed) through a descriptor opened with `O_NOFOLLOW|O_DIRECTORY`,
-//! and each file is written atomically: a temporary file in the target directory, created
-//! `O_EXCL|O_NOFOLLOW` with its owner and mode set on the open file, fsync-ed, renamed over
-//! the final name, the directory fsync-ed. A file whose bytes, mode and owner already match is
-//! not touched. Modes are set explicitly, so the umask does not matter.
+//! unknown user or a planted symlink fails the whole install with nothing changed. Every
+//! target directory is then opened once as a handle ([`Dir`]): an existing one by its path
+//! (its last component must not be a symlink), a planned one created and opened through its
+//! parent's handle (`mkdirat`, then `openat2` with `RESOLVE_NO_SYMLINKS|RESOLVE_BENEATH`).
+//! Everything after that is relative to a handle, by one file name: so another user who owns
+//! the ssldir and swaps `private_keys/` for a symlink mid-run cannot redirect a write (the
+//! swap is refused, or the write lands in the directory that was opened). Each file is
+//! written atomically: a temporary file in its directory, created `O_EXCL|O_NOFOLLOW` with
+//! its owner and mode set on the open descriptor, fsync-ed, renamed (`renameat`) over the
+//! final name, the directory fsync-ed. A file whose bytes, mode and owner already match is not
+//! touched. Modes are set explicitly, so the umask does not matter.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use clusterca_store::fsutil::{self, FileSpec, Owner};
+use clusterca_store::fsutil::{self, Dir, FileSpec, Owner};
 use nix::unistd::{Gid, Group, Uid, User};
 use serde::Serialize;
 
@@ -117,29 +122,55 @@ pub fn resolve(o: &Ownership) -> Result<Owner, Error> {
     Ok(Owner { uid, gid })
 }
 
-fn refuse_symlink(path: &Path) -> Result<Option<std::fs::Metadata>, Error> {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => Err(Error::Symlink(path.to_path_buf())),
-        Ok(m) => Ok(Some(m)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io("inspect", path)(e)),
+/// The directory handles of an install: each target directory opened once, by its parent's
+/// handle when the plan makes it, so a component swapped for a symlink mid-run is refused
+/// instead of followed.
+#[derive(Default)]
+struct Handles(std::collections::HashMap<PathBuf, Dir>);
+
+impl Handles {
+    /// The handle of `dir`: one the plan opened, or the existing directory opened now (the
+    /// operator's path; its last component must not be a symlink).
+    fn get(&mut self, dir: &Path) -> Result<Option<Dir>, Error> {
+        if let Some(d) = self.0.get(dir) {
+            return Ok(Some(d.clone()));
+        }
+        match Dir::open(dir) {
+            Ok(d) => {
+                self.0.insert(dir.to_path_buf(), d.clone());
+                Ok(Some(d))
+            }
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(unsafe_path(e)),
+        }
     }
 }
 
-fn open_nofollow(path: &Path, dir: bool) -> Result<File, Error> {
-    let flags =
-        nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC | if dir { nix::libc::O_DIRECTORY } else { 0 };
-    OpenOptions::new()
-        .read(true)
-        .custom_flags(flags)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(nix::libc::ELOOP) {
-                Error::Symlink(path.to_path_buf())
-            } else {
-                io("open", path)(e)
-            }
-        })
+/// A store error about a refused path, as the install's own error.
+fn unsafe_path(e: clusterca_store::Error) -> Error {
+    match e {
+        clusterca_store::Error::Unsafe { path, reason } if reason == "is a symbolic link" => {
+            Error::Symlink(path)
+        }
+        clusterca_store::Error::Unsafe { path, reason } if reason == "is not a directory" => {
+            Error::NotADirectory(path)
+        }
+        clusterca_store::Error::Io { op, path, source }
+            if source.raw_os_error() == Some(nix::libc::ENOTDIR) =>
+        {
+            let _ = (op, source);
+            Error::NotADirectory(path)
+        }
+        e => Error::Store(e),
+    }
+}
+
+/// `path`'s directory and its name there.
+fn split(path: &Path) -> Result<(&Path, String), Error> {
+    Ok((
+        fsutil::parent(path),
+        fsutil::file_name(path).map_err(Error::Store)?,
+    ))
 }
 
 /// Sets owner and mode on an open descriptor, when they differ; returns whether they did.
@@ -177,6 +208,22 @@ fn timestamp() -> String {
     )
 }
 
+/// Reads the file `name` in `dir` (regular, never through a symlink), at most one byte more
+/// than `want`: enough to tell whether it holds exactly `want`.
+fn same_content(dir: &Dir, name: &str, want: &[u8]) -> Result<(File, bool), Error> {
+    let path = dir.join(name);
+    let file = dir.open_regular(name).map_err(|e| match e {
+        clusterca_store::Error::Corrupt { path, .. } => Error::NotAFile(path),
+        e => unsafe_path(e),
+    })?;
+    let mut bytes = Vec::new();
+    (&file)
+        .take(want.len() as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io("read", &path))?;
+    Ok((file, bytes == want))
+}
+
 /// Carries out `plan`; with `dry_run`, only reports what it would do.
 pub fn apply(plan: &InstallPlan, dry_run: bool) -> Result<InstallReport, Error> {
     // 1. Everything that can fail without writing: owners, symlinks, parents.
@@ -190,72 +237,68 @@ pub fn apply(plan: &InstallPlan, dry_run: bool) -> Result<InstallReport, Error> 
         .iter()
         .map(|f| resolve(&f.owner))
         .collect::<Result<_, _>>()?;
-    for d in &plan.dirs {
-        if let Some(m) = refuse_symlink(&d.path)? {
-            if !m.is_dir() {
-                return Err(Error::NotADirectory(d.path.clone()));
-            }
-        }
+    let planned = |p: &Path| plan.dirs.iter().any(|d| d.path == p);
+    let mut handles = Handles::default();
+    let targets = plan
+        .dirs
+        .iter()
+        .map(|d| (&d.path, true))
+        .chain(plan.files.iter().map(|f| (&f.path, false)));
+    for (path, is_dir) in targets {
+        let (parent, name) = split(path)?;
         // Parents are not made (like `mkdir`, not `mkdir -p`): a missing /etc/puppet is a
         // typo more often than a wish.
-        let parent = fsutil::parent(&d.path);
-        if !plan.dirs.iter().any(|p| p.path == parent) {
-            match refuse_symlink(parent)? {
-                Some(m) if m.is_dir() => {}
-                _ => return Err(Error::NoDirectory(parent.to_path_buf())),
+        let Some(handle) = handles.get(parent)? else {
+            if planned(parent) {
+                continue;
             }
-        }
-    }
-    for f in &plan.files {
-        if let Some(m) = refuse_symlink(&f.path)? {
-            if !m.is_file() {
-                return Err(Error::NotAFile(f.path.clone()));
-            }
-        }
-        let parent = fsutil::parent(&f.path);
-        let planned = plan.dirs.iter().any(|d| d.path == parent);
-        if !planned {
-            match refuse_symlink(parent)? {
-                Some(m) if m.is_dir() => {}
-                _ => return Err(Error::NoDirectory(parent.to_path_buf())),
-            }
+            return Err(Error::NoDirectory(parent.to_path_buf()));
+        };
+        match handle.entry(&name).map_err(Error::Store)? {
+            Some(e) if e.is_symlink() => return Err(Error::Symlink(path.clone())),
+            Some(e) if is_dir && !e.is_dir() => return Err(Error::NotADirectory(path.clone())),
+            Some(e) if !is_dir && !e.is_file() => return Err(Error::NotAFile(path.clone())),
+            _ => {}
         }
     }
 
     let mut paths = Vec::new();
-    // 2. Directories, parents first.
+    // 2. Directories, parents first, each made and opened through its parent's handle.
     for (d, owner) in plan.dirs.iter().zip(&dir_owners) {
-        let exists = refuse_symlink(&d.path)?.is_some();
-        let action = if dry_run {
-            match exists {
-                false => Action::Created,
-                true => {
-                    let f = open_nofollow(&d.path, true)?;
-                    let m = f.metadata().map_err(io("stat", &d.path))?;
-                    if m.mode() & 0o7777 == d.mode && (m.uid(), m.gid()) == (owner.uid, owner.gid) {
-                        Action::Unchanged
-                    } else {
-                        Action::Fixed
-                    }
+        let (parent_path, name) = split(&d.path)?;
+        let parent = handles.get(parent_path)?;
+        let existing = match &parent {
+            Some(p) => p.sub_if_present(&name).map_err(unsafe_path)?,
+            None => None,
+        };
+        let action = match (existing, &parent) {
+            (Some(dir), _) if dry_run => {
+                let m = dir.stat().map_err(Error::Store)?;
+                if m.st_mode & 0o7777 == d.mode && (m.st_uid, m.st_gid) == (owner.uid, owner.gid) {
+                    Action::Unchanged
+                } else {
+                    Action::Fixed
                 }
             }
-        } else {
-            if !exists {
-                std::fs::DirBuilder::new()
-                    .mode(0o700)
-                    .create(&d.path)
-                    .map_err(io("create directory", &d.path))?;
+            (None, _) if dry_run => Action::Created,
+            (Some(dir), _) => {
+                let fixed = fix_meta(&dir_file(&dir)?, &d.path, d.mode, *owner)?;
+                handles.0.insert(d.path.clone(), dir);
+                if fixed {
+                    Action::Fixed
+                } else {
+                    Action::Unchanged
+                }
             }
-            let f = open_nofollow(&d.path, true)?;
-            let fixed = fix_meta(&f, &d.path, d.mode, *owner)?;
-            if !exists {
-                fsutil::sync_dir(fsutil::parent(&d.path)).map_err(Error::Store)?;
+            (None, Some(parent)) => {
+                let dir = parent
+                    .mkdir(&name, d.mode, Some(*owner))
+                    .map_err(unsafe_path)?;
+                parent.sync().map_err(Error::Store)?;
+                handles.0.insert(d.path.clone(), dir);
+                Action::Created
             }
-            match (exists, fixed) {
-                (false, _) => Action::Created,
-                (true, true) => Action::Fixed,
-                (true, false) => Action::Unchanged,
-            }
+            (None, None) => return Err(Error::NoDirectory(parent_path.to_path_buf())),
         };
         paths.push(Applied {
             path: d.path.clone(),
@@ -268,21 +311,18 @@ pub fn apply(plan: &InstallPlan, dry_run: bool) -> Result<InstallReport, Error> 
         });
     }
 
-    // 3. Files.
+    // 3. Files, each through its directory's handle.
     let stamp = timestamp();
     for (f, owner) in plan.files.iter().zip(&file_owners) {
-        let current = match refuse_symlink(&f.path)? {
-            None => None,
-            Some(_) => {
-                let mut file = open_nofollow(&f.path, false)?;
-                let mut bytes = Vec::new();
-                file.read_to_end(&mut bytes).map_err(io("read", &f.path))?;
-                Some((file, bytes))
-            }
+        let (parent_path, name) = split(&f.path)?;
+        let dir = handles.get(parent_path)?;
+        let current = match &dir {
+            Some(dir) if dir.exists(&name) => Some(same_content(dir, &name, &f.content)?),
+            _ => None,
         };
         let mut backup = None;
-        let action = match current {
-            Some((file, bytes)) if bytes == f.content => {
+        let action = match (current, &dir) {
+            (Some((file, true)), _) => {
                 let m = file.metadata().map_err(io("stat", &f.path))?;
                 let same =
                     m.mode() & 0o7777 == f.mode && (m.uid(), m.gid()) == (owner.uid, owner.gid);
@@ -295,27 +335,25 @@ pub fn apply(plan: &InstallPlan, dry_run: bool) -> Result<InstallReport, Error> 
                     }
                 }
             }
-            existing => {
+            (existing, dir) => {
                 let replacing = existing.is_some();
                 if !dry_run {
+                    let Some(dir) = dir else {
+                        return Err(Error::NoDirectory(parent_path.to_path_buf()));
+                    };
                     let spec = FileSpec {
                         mode: f.mode,
                         owner: Some(*owner),
                     };
-                    let staged = fsutil::stage(&f.path, &f.content, spec).map_err(Error::Store)?;
+                    let staged = dir.stage(&name, &f.content, spec).map_err(unsafe_path)?;
                     if replacing && plan.backup {
-                        let name = f
-                            .path
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_default();
-                        let bak = f.path.with_file_name(format!("{name}.bak.{stamp}"));
+                        let bak = format!("{name}.bak.{stamp}");
                         // link(2) does not follow symlinks, and the old file is regular.
-                        std::fs::hard_link(&f.path, &bak).map_err(io("back up", &f.path))?;
-                        backup = Some(bak);
+                        dir.link(&name, &bak).map_err(unsafe_path)?;
+                        backup = Some(dir.join(&bak));
                     }
-                    staged.commit().map_err(Error::Store)?;
-                    fsutil::sync_dir(fsutil::parent(&f.path)).map_err(Error::Store)?;
+                    staged.commit().map_err(unsafe_path)?;
+                    dir.sync().map_err(Error::Store)?;
                 }
                 if replacing {
                     Action::Replaced
@@ -344,6 +382,14 @@ pub fn apply(plan: &InstallPlan, dry_run: bool) -> Result<InstallReport, Error> 
         report.selinux = restorecon(&report)?;
     }
     Ok(report)
+}
+
+/// The directory handle as a `File`, for [`fix_meta`] (a duplicate of its descriptor).
+fn dir_file(dir: &Dir) -> Result<File, Error> {
+    dir.fd()
+        .try_clone_to_owned()
+        .map(File::from)
+        .map_err(io("open", dir.path()))
 }
 
 /// Where SELinux is enabled and `restorecon` is present, restores the default contexts of what

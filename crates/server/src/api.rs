@@ -95,10 +95,6 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.ok()
 }
 
-fn read_file(path: std::path::PathBuf) -> Option<Vec<u8>> {
-    std::fs::read(path).ok()
-}
-
 /// The certname in a path, validated before any path is built from it; a bad one is a 400.
 fn certname(arg: &str) -> Result<CertName, String> {
     arg.parse::<CertName>().map_err(|e| {
@@ -186,7 +182,7 @@ pub(crate) async fn handle(
         }
         (Method::GET, "certificate") => {
             let name = certname!(arg);
-            match read_file(state.store.signed_path(&name)) {
+            match state.store.read_signed(&name).ok().flatten() {
                 Some(b) => text(StatusCode::OK, b),
                 None => text(
                     StatusCode::NOT_FOUND,
@@ -196,7 +192,7 @@ pub(crate) async fn handle(
         }
         (Method::GET, "certificate_request") => {
             let name = certname!(arg);
-            match read_file(state.store.request_path(&name)) {
+            match state.store.read_request(&name).ok().flatten() {
                 Some(b) => text(StatusCode::OK, b),
                 None => text(
                     StatusCode::NOT_FOUND,
@@ -344,8 +340,8 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Resp {
     let now = OffsetDateTime::now_utc();
     match desired.desired_state.as_str() {
         "signed" => {
-            if !st.store.request_path(name).exists() {
-                let code = if st.store.signed_path(name).exists() {
+            if !st.store.has_request(name).unwrap_or(false) {
+                let code = if st.store.has_signed(name).unwrap_or(false) {
                     StatusCode::CONFLICT
                 } else {
                     StatusCode::NOT_FOUND
@@ -471,17 +467,13 @@ fn http_date(t: SystemTime) -> String {
 
 /// `GET certificate_revocation_list/ca`, with `Last-Modified` and `If-Modified-Since`.
 fn crl(st: &State, if_modified_since: Option<&str>) -> Resp {
-    let path = st.store.path("ca_crl.pem");
-    let Ok(bytes) = std::fs::read(&path) else {
+    let Ok((bytes, modified)) = st.store.read_crl_modified() else {
         return text(
             StatusCode::NOT_FOUND,
             "Could not find certificate_revocation_list ca",
         );
     };
-    let modified = std::fs::metadata(&path)
-        .and_then(|m| m.modified())
-        .map(http_date)
-        .unwrap_or_default();
+    let modified = http_date(modified);
     if let Some(since) = if_modified_since {
         let newer = parse_http_date(&modified)
             .zip(parse_http_date(since))
@@ -528,7 +520,7 @@ fn expirations(st: &State) -> Resp {
         }
     }
     let mut crls = serde_json::Map::new();
-    let crl_pem = std::fs::read(st.store.path("ca_crl.pem")).unwrap_or_default();
+    let crl_pem = st.store.read_crl().unwrap_or_default();
     for der in clusterca_pki::inspect::crls(&crl_pem).unwrap_or_default() {
         if let Ok(info) = clusterca_pki::inspect::crl_info(&der) {
             if let Some(t) = info.next_update_time {

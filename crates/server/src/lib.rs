@@ -136,7 +136,7 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
     let lease = store.try_lease()?;
     if lease.is_none() && !cfg.standby {
         return Err(Error::LeaseHeld {
-            path: store.path(clusterca_store::LEASE_FILE),
+            path: store.shown(clusterca_store::layout::LEASE),
             holder: store.lease_holder(),
         });
     }

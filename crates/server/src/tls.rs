@@ -23,16 +23,12 @@ fn identity(
     ca: &CertificateAuthority,
     cfg: &Config,
 ) -> Result<(Vec<u8>, Vec<u8>), Error> {
-    let dir = store.path("serve");
-    let cert = dir.join(format!("{}.pem", cfg.cert_name));
-    let key = dir.join(format!("{}.key.pem", cfg.cert_name));
-    if !cert.exists() || !key.exists() {
-        if !dir.exists() {
-            std::fs::DirBuilder::new()
-                .mode(0o750)
-                .create(&dir)
-                .map_err(|e| setup("create the serve/ directory")(e.to_string()))?;
-        }
+    let dir = store.serve_dir()?;
+    let (cert, key) = (
+        format!("{}.pem", cfg.cert_name),
+        format!("{}.key.pem", cfg.cert_name),
+    );
+    if !dir.exists(&cert) || !dir.exists(&key) {
         let spec = LeafSpec::new(
             cfg.cert_name.clone(),
             cfg.alt_names.iter().cloned(),
@@ -46,15 +42,11 @@ fn identity(
         };
         store.issue_with_new_keys(ca, job, time::OffsetDateTime::now_utc())?;
         crate::log(serde_json::json!({"event": "issued-server-certificate",
-            "name": cfg.cert_name.as_str(), "certificate": cert.display().to_string()}));
+            "name": cfg.cert_name.as_str(), "certificate": dir.join(&cert).display().to_string()}));
     }
-    let read = |p: &std::path::Path| {
-        std::fs::read(p).map_err(|e| setup("read")(format!("{}: {e}", p.display())))
-    };
+    let read = |name: &str| dir.read_bounded(name, clusterca_store::fsutil::MAX_PEM);
     Ok((read(&cert)?, read(&key)?))
 }
-
-use std::os::unix::fs::DirBuilderExt;
 
 pub(crate) fn server_config(
     store: &Store,
@@ -80,7 +72,7 @@ pub(crate) fn server_config(
             .add(c)
             .map_err(|e| setup("CA bundle")(e.to_string()))?;
     }
-    let crl_pem = std::fs::read(store.path("ca_crl.pem")).unwrap_or_default();
+    let crl_pem = store.read_crl().unwrap_or_default();
     let crls: Vec<CertificateRevocationListDer<'static>> =
         CertificateRevocationListDer::pem_slice_iter(&crl_pem)
             .filter_map(Result::ok)

@@ -7,8 +7,7 @@
 //! `signed/` that lack one, and remove temporary files left by a crash.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use clusterca_pki::inspect;
@@ -16,8 +15,9 @@ use clusterca_pki::{CertName, Finding, Severity};
 use time::OffsetDateTime;
 
 use crate::error::quote;
-use crate::error::IoContext;
-use crate::{fsutil, serial, Error, InventoryLine, Store};
+use crate::fsutil::Dir;
+use crate::layout::{self, Kind};
+use crate::{serial, Error, InventoryLine, Store};
 
 /// What `check` looked at, beyond the findings: used by `repair`.
 struct Scan {
@@ -26,8 +26,10 @@ struct Scan {
     /// The least the `serial` file may hold: one past every serial recorded, at least 2.
     floor: u64,
     missing_lines: Vec<InventoryLine>,
-    temp_files: Vec<PathBuf>,
-    stale_requests: Vec<PathBuf>,
+    /// Temporary files left by a crash: their directory and name.
+    temp_files: Vec<(Dir, String)>,
+    /// Names in `requests/` of requests already signed.
+    stale_requests: Vec<String>,
     /// `clusterca.signed-max` when it contradicts `signed/`.
     stale_cache: bool,
 }
@@ -51,7 +53,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<(Vec<String>, Vec<Finding>), Error> {
         let mut signer = self.lock(timeout)?;
-        let journal = self.path(crate::journal::JOURNAL_FILE);
+        let journal = self.shown(crate::journal::JOURNAL_FILE);
         let mut done = match signer.recover() {
             Ok(done) => done,
             Err(Error::Corrupt { path, .. }) if path == journal => {
@@ -60,8 +62,9 @@ impl Store {
             Err(e) => return Err(e),
         };
         let scan = self.scan(now)?;
-        let inventory = self.path("inventory.txt");
-        match crate::inventory::repair_tail(&inventory, true)? {
+        let inventory = self.shown(layout::INVENTORY);
+        let root = self.root();
+        match crate::inventory::repair_tail(root, layout::INVENTORY, true)? {
             crate::inventory::TailFix::Truncate(at) => done.push(format!(
                 "truncated the torn last line of {} (now {at} bytes)",
                 display(&inventory)
@@ -72,28 +75,31 @@ impl Store {
             )),
             crate::inventory::TailFix::Whole => {}
         }
-        for temp in &scan.temp_files {
-            if fsutil::remove_if_present(temp)? {
-                done.push(format!("removed stale temporary file {}", display(temp)));
+        for (dir, temp) in &scan.temp_files {
+            if dir.remove_if_present(temp)? {
+                done.push(format!(
+                    "removed stale temporary file {}",
+                    display(&dir.join(temp))
+                ));
             }
         }
-        if scan.stale_cache && fsutil::remove_if_present(&self.path(crate::rule::SIGNED_MAX_FILE))?
-        {
+        if scan.stale_cache && root.remove_if_present(layout::SIGNED_MAX)? {
             done.push(format!(
                 "removed the stale {} (the serial rule reads signed/ again)",
                 crate::rule::SIGNED_MAX_FILE
             ));
         }
-        for request in &scan.stale_requests {
-            if fsutil::remove_if_present(request)? {
-                done.push(format!(
-                    "removed the already signed request {}",
-                    display(request)
-                ));
-            }
-        }
         if !scan.stale_requests.is_empty() {
-            fsutil::sync_dir(&self.path("requests"))?;
+            let requests = self.requests_dir()?;
+            for request in &scan.stale_requests {
+                if requests.remove_if_present(request)? {
+                    done.push(format!(
+                        "removed the already signed request {}",
+                        display(&requests.join(request))
+                    ));
+                }
+            }
+            requests.sync()?;
         }
         if !scan.missing_lines.is_empty() {
             let lines: String = scan
@@ -101,7 +107,8 @@ impl Store {
                 .iter()
                 .map(InventoryLine::to_line)
                 .collect();
-            crate::inventory::append(&inventory, lines.as_bytes()).map_err(|f| f.error)?;
+            crate::inventory::append(root, layout::INVENTORY, lines.as_bytes())
+                .map_err(|f| f.error)?;
             for l in &scan.missing_lines {
                 done.push(format!(
                     "appended the missing inventory line for serial 0x{:04X} {}",
@@ -116,9 +123,9 @@ impl Store {
             None => true,
         };
         if rewrite {
-            let path = self.path("serial");
-            fsutil::write_atomic(
-                &path,
+            let path = self.shown(layout::SERIAL);
+            root.write_atomic(
+                layout::SERIAL,
                 serial::format(scan.floor).as_bytes(),
                 self.public_spec(),
             )?;
@@ -136,6 +143,7 @@ impl Store {
     fn scan(&self, now: OffsetDateTime) -> Result<Scan, Error> {
         let mut f = Vec::new();
         let mut temp_files = Vec::new();
+        self.check_layout(&mut f)?;
 
         // The CA itself.
         let ca = match self.load_ca() {
@@ -143,7 +151,7 @@ impl Store {
             Err(e) if failing_disk(&e) => return Err(e),
             Err(e) => {
                 f.push(Finding::new(
-                    display(&self.path("ca_crt.pem")),
+                    display(&self.shown(layout::CA_CRT)),
                     "ca-unusable",
                     Severity::Error,
                     e.to_string(),
@@ -154,7 +162,7 @@ impl Store {
         let ca_spki = ca.as_ref().map(|c| c.spki_der());
 
         // serial
-        let serial_path = self.path("serial");
+        let serial_path = self.shown(layout::SERIAL);
         let next_serial = match self.read_serial() {
             Ok(n) => Some(n),
             Err(e) if failing_disk(&e) => return Err(e),
@@ -170,8 +178,13 @@ impl Store {
         };
 
         // inventory.txt
-        let inv_path = self.path("inventory.txt");
-        let raw = fsutil::read_store_file(&inv_path)?;
+        let inv_path = self.shown(layout::INVENTORY);
+        let raw = match self.root().read_store_file(layout::INVENTORY) {
+            Ok(raw) => raw,
+            // Reported by the layout check, not followed.
+            Err(Error::Unsafe { .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
         let mut by_serial: BTreeMap<u64, Vec<InventoryLine>> = BTreeMap::new();
         let text = String::from_utf8_lossy(&raw);
         let complete = raw.last().is_none_or(|&b| b == b'\n');
@@ -232,19 +245,25 @@ impl Store {
 
         // signed/ (its stamp first: the cache is compared only if nothing changed meanwhile)
         let stamp_before = self.signed_stamp();
-        let signed_dir = self.path("signed");
+        let signed_dir = match self.sub_if_present(layout::SIGNED) {
+            Ok(d) => d,
+            // Reported by the layout check, not followed.
+            Err(Error::Unsafe { .. }) => None,
+            Err(e) => return Err(e),
+        };
         let mut signed_serials: BTreeMap<u64, Vec<String>> = BTreeMap::new();
         let mut missing_lines = Vec::new();
-        let mut entries: Vec<_> = std::fs::read_dir(&signed_dir)
-            .ctx("read directory", &signed_dir)?
-            .collect::<Result<_, _>>()
-            .ctx("read directory", &signed_dir)?;
-        entries.sort_by_key(|e| e.file_name());
+        let mut entries = match &signed_dir {
+            Some(d) => d.names()?,
+            None => Vec::new(),
+        };
+        entries.sort();
         for entry in entries {
-            let path = entry.path();
-            let file = entry.file_name().to_string_lossy().into_owned();
+            let Some(dir) = &signed_dir else { break };
+            let file = entry.to_string_lossy().into_owned();
+            let path = dir.join(&file);
             if file.starts_with('.') && file.contains(".tmp.") {
-                temp_files.push(path.clone());
+                temp_files.push((dir.clone(), file));
                 f.push(Finding::new(
                     display(&path),
                     "stale-temp-file",
@@ -274,7 +293,7 @@ impl Store {
                     continue;
                 }
             };
-            let (der, info) = match crate::read_cert_file(&path, now) {
+            let (der, info) = match crate::read_cert_file(dir, &file, now) {
                 Ok(cert) => cert,
                 Err(e) if failing_disk(&e) => return Err(e),
                 Err(e) => {
@@ -390,24 +409,23 @@ impl Store {
         self.journal_findings(&mut f)?;
 
         // Stale temporary files in the CA directory itself and in requests/.
-        let requests_dir = self.path("requests");
-        let mut top: Vec<_> = std::fs::read_dir(self.dir())
-            .ctx("read directory", self.dir())?
-            .collect::<Result<_, _>>()
-            .ctx("read directory", self.dir())?;
-        if let Ok(entries) = std::fs::read_dir(&requests_dir) {
-            top.extend(entries.filter_map(Result::ok));
+        let mut dirs = vec![self.root().clone()];
+        if let Ok(Some(requests)) = self.sub_if_present(layout::REQUESTS) {
+            dirs.push(requests);
         }
-        for entry in top {
-            let file = entry.file_name().to_string_lossy().into_owned();
-            if file.starts_with('.') && file.contains(".tmp.") && entry.path().is_file() {
-                temp_files.push(entry.path());
-                f.push(Finding::new(
-                    display(&entry.path()),
-                    "stale-temp-file",
-                    Severity::Info,
-                    "left by an interrupted write; `check --repair` removes it",
-                ));
+        for dir in dirs {
+            for entry in dir.names()? {
+                let file = entry.to_string_lossy().into_owned();
+                let regular = || dir.entry(&file).ok().flatten().is_some_and(|e| e.is_file());
+                if file.starts_with('.') && file.contains(".tmp.") && regular() {
+                    f.push(Finding::new(
+                        display(&dir.join(&file)),
+                        "stale-temp-file",
+                        Severity::Info,
+                        "left by an interrupted write; `check --repair` removes it",
+                    ));
+                    temp_files.push((dir.clone(), file));
+                }
             }
         }
 
@@ -430,8 +448,13 @@ impl Store {
         ca_spki: Option<&[u8]>,
         now: OffsetDateTime,
     ) -> Result<(), Error> {
-        let path = self.path("ca_crl.pem");
-        let bytes = fsutil::read_store_file(&path)?;
+        let path = self.shown(layout::CA_CRL);
+        let bytes = match self.read_crl() {
+            Ok(b) => b,
+            // Reported by the layout check, not followed.
+            Err(Error::Unsafe { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
         let first = match inspect::crls(&bytes) {
             Ok(crls) if !crls.is_empty() => crls.into_iter().next().unwrap_or_default(),
             Ok(_) => {
@@ -514,7 +537,7 @@ impl Store {
             return Ok(false);
         }
         f.push(Finding::new(
-            display(&self.path(crate::rule::SIGNED_MAX_FILE)),
+            display(&self.shown(layout::SIGNED_MAX)),
             "signed-max-stale",
             Severity::Error,
             format!(
@@ -532,19 +555,27 @@ impl Store {
         &self,
         f: &mut Vec<Finding>,
         now: OffsetDateTime,
-    ) -> Result<Vec<PathBuf>, Error> {
+    ) -> Result<Vec<String>, Error> {
         let mut stale = Vec::new();
-        for name in crate::status::names_in(&self.path("requests"))? {
-            let signed = self.signed_path(&name);
-            if !signed.exists() {
+        let (Ok(Some(signed)), Ok(Some(_))) = (
+            self.sub_if_present(layout::SIGNED),
+            self.sub_if_present(layout::REQUESTS),
+        ) else {
+            return Ok(stale);
+        };
+        for name in crate::status::names_in(self, layout::REQUESTS)? {
+            let file = layout::pem(&name);
+            if !signed.exists(&file) {
                 continue;
             }
-            let request = self.request_path(&name);
-            let csr_key = fsutil::read_bounded(&request, fsutil::MAX_PEM)
+            let request = self.request_shown(&name);
+            let csr_key = self
+                .read_request(&name)
                 .ok()
+                .flatten()
                 .and_then(|b| clusterca_pki::CertRequest::parse(&b).ok())
                 .map(|r| r.spki_der);
-            let cert_key = crate::read_cert_file(&signed, now)
+            let cert_key = crate::read_cert_file(&signed, &file, now)
                 .ok()
                 .map(|(_, i)| i.spki_der);
             if csr_key.is_some() && csr_key == cert_key {
@@ -554,7 +585,7 @@ impl Store {
                     Severity::Error,
                     "already signed (a removal failed); it blocks `sign --all`. `check --repair` removes it",
                 ));
-                stale.push(request);
+                stale.push(file);
             } else {
                 f.push(Finding::new(
                     display(&request),
@@ -565,6 +596,39 @@ impl Store {
             }
         }
         Ok(stale)
+    }
+
+    /// Every entry of the layout that must be a directory or a regular file (a lock file with
+    /// one link): a symlink or anything else in its place is an error, never followed.
+    fn check_layout(&self, f: &mut Vec<Finding>) -> Result<(), Error> {
+        for (name, kind) in layout::GUARDED {
+            let Some(entry) = self.root().entry(name)? else {
+                continue;
+            };
+            let problem = if entry.is_symlink() {
+                Some("is a symbolic link: clusterca refuses to follow it (another user who can write the CA directory may have planted it); replace it with the real file".to_owned())
+            } else if kind == Kind::Dir && !entry.is_dir() {
+                Some(format!("is {}, not a directory", entry.kind()))
+            } else if kind != Kind::Dir && !entry.is_file() {
+                Some(format!("is {}, not a regular file", entry.kind()))
+            } else if kind == Kind::Lock && entry.nlink != 1 {
+                Some(format!(
+                    "has {} hard links: a lock file must have one (another name would be truncated and given away); remove it, the next signer makes a new one",
+                    entry.nlink
+                ))
+            } else {
+                None
+            };
+            if let Some(why) = problem {
+                f.push(Finding::new(
+                    display(&self.shown(name)),
+                    "unsafe-entry",
+                    Severity::Error,
+                    why,
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Modes no looser than Puppet's: keys 0640 at most, everything else not writable by
@@ -621,11 +685,12 @@ impl Store {
             ),
         ];
         for (name, forbidden, severity, why) in checks {
-            let path = self.path(name);
-            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            let path = self.shown(name);
+            // A symlink is reported by the layout check; its own mode means nothing.
+            let Some(meta) = self.root().entry(name)?.filter(|m| !m.is_symlink()) else {
                 continue;
             };
-            let mode = meta.permissions().mode() & 0o7777;
+            let mode = meta.mode & 0o7777;
             if mode & forbidden != 0 {
                 f.push(Finding::new(
                     display(&path),

@@ -114,6 +114,14 @@ pub enum Error {
         /// The existing file.
         path: PathBuf,
     },
+    /// A path component is a symlink, or not the kind of file it must be (a lock file with
+    /// another hard link): refused rather than followed (see `fsutil`).
+    Unsafe {
+        /// The path.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Another process held the store lock past the deadline.
     Busy {
         /// The lock file.
@@ -201,6 +209,11 @@ impl fmt::Display for Error {
                 "{} already exists; refusing to overwrite it (move it away or choose another --out)",
                 path.display()
             ),
+            Error::Unsafe { path, reason } => write!(
+                f,
+                "{} {reason}: refusing to use it (clusterca never follows a symlink in a CA directory, an ssldir or an install target)",
+                path.display()
+            ),
             Error::Busy {
                 path,
                 holder,
@@ -211,6 +224,13 @@ impl fmt::Display for Error {
                 path.display()
             ),
         }
+    }
+}
+
+impl Error {
+    /// Whether this is "no such file or directory".
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
     }
 }
 

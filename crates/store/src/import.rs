@@ -129,10 +129,6 @@ fn check_crls(path: &Path, crls: &[Vec<u8>], chain: &[Vec<u8>]) -> Result<(), Er
     Ok(())
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    crate::fsutil::read_store_file(path)
-}
-
 fn key_description(ca: &CertificateAuthority) -> String {
     inspect::spki_info(&ca.spki_der())
         .map(|k| match k.curve {
@@ -154,12 +150,7 @@ impl Store {
         owner: Option<Owner>,
         now: OffsetDateTime,
     ) -> Result<(Store, Adopted), Error> {
-        if let Some(found) = crate::first_entry(dir)? {
-            return Err(Error::AlreadyExists {
-                dir: dir.to_path_buf(),
-                found,
-            });
-        }
+        crate::refuse_existing(dir)?;
         let (cert_path, key_path) = (files.cert.path, files.key.path);
         let chain = inspect::certificates(files.cert.bytes).map_err(pki(cert_path))?;
         if chain.is_empty() {
@@ -232,13 +223,13 @@ impl Store {
     /// Nothing else is changed.
     pub fn adopt(&self, timeout: Duration, now: OffsetDateTime) -> Result<Adopted, Error> {
         let _lock = self.signer(timeout)?;
-        let crt_path = self.path("ca_crt.pem");
+        let crt_path = self.shown(crate::layout::CA_CRT);
         let ca = self.load_ca()?;
         let chain = inspect::certificates(ca.chain_pem().as_bytes()).map_err(pki(&crt_path))?;
         check_chain_order(&crt_path, &chain)?;
         ca.self_test(now).map_err(pki(&crt_path))?;
-        let crl_path = self.path("ca_crl.pem");
-        let crl_bytes = read(&crl_path)?;
+        let crl_path = self.shown(crate::layout::CA_CRL);
+        let crl_bytes = self.read_crl()?;
         let crl_count = if crl_bytes.iter().all(u8::is_ascii_whitespace) {
             0
         } else {

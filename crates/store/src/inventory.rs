@@ -4,10 +4,11 @@
 //! (serial as `0x` + at least four hex digits, notBefore, notAfter, subject DN). Puppet Server
 //! writes uppercase hex, the Ruby CLI lowercase, and old CAs `+00:00` timestamps: all read.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+
+use crate::fsutil::Dir;
 
 use time::format_description::well_known::Rfc3339;
 
@@ -175,9 +176,10 @@ fn tail_fix(file: &mut File, len: u64, trust_whole: bool) -> std::io::Result<Tai
 
 /// Makes the end of `inventory.txt` whole, durably (under the store lock): a torn last line is
 /// cut off, a whole one (only with `trust_whole`) gets its newline. Returns what it did.
-pub fn repair_tail(path: &Path, trust_whole: bool) -> Result<TailFix, crate::Error> {
+pub fn repair_tail(dir: &Dir, name: &str, trust_whole: bool) -> Result<TailFix, crate::Error> {
     use crate::error::IoContext;
-    let mut file = open_rw(path).ctx("open", path)?;
+    let path = &dir.join(name);
+    let mut file = dir.open_append(name)?;
     let len = file.metadata().ctx("stat", path)?.len();
     let fix = tail_fix(&mut file, len, trust_whole).ctx("read", path)?;
     match fix {
@@ -189,21 +191,17 @@ pub fn repair_tail(path: &Path, trust_whole: bool) -> Result<TailFix, crate::Err
     Ok(fix)
 }
 
-fn open_rw(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .append(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-        .open(path)
-}
-
 /// Appends whole `lines` (each ending in a newline) to `inventory.txt` with one `write`, then
 /// fsyncs; called under the store lock. A torn last line left by an earlier failure is cut
 /// off first, so it can never end up in the middle of the file. If the write fails, the file
 /// is cut back to its old length, so a failed append leaves either nothing or (when even that
 /// fails, or only the fsync failed) lines that [`AppendFailure::maybe_recorded`] says may count.
-pub fn append(path: &Path, lines: &[u8]) -> Result<(), AppendFailure> {
-    let mut file = open_rw(path).map_err(|e| io_fail("open for append", path, e, false))?;
+pub fn append(dir: &Dir, name: &str, lines: &[u8]) -> Result<(), AppendFailure> {
+    let path = &dir.join(name);
+    let mut file = dir.open_append(name).map_err(|error| AppendFailure {
+        error,
+        maybe_recorded: false,
+    })?;
     let mut len = file
         .metadata()
         .map_err(|e| io_fail("stat", path, e, false))?
@@ -230,8 +228,11 @@ pub fn append(path: &Path, lines: &[u8]) -> Result<(), AppendFailure> {
 
 /// The serials of the whole, parseable lines of `inventory.txt` (a torn last line is not a
 /// record); a missing file has none.
-pub fn recorded_serials(path: &Path) -> Result<std::collections::BTreeSet<u64>, crate::Error> {
-    let text = crate::fsutil::read_store_file(path)?;
+pub fn recorded_serials(
+    dir: &Dir,
+    name: &str,
+) -> Result<std::collections::BTreeSet<u64>, crate::Error> {
+    let text = dir.read_store_file(name)?;
     let text = String::from_utf8_lossy(&text);
     let whole = text.rsplit_once('\n').map_or("", |(head, _)| head);
     Ok(whole
@@ -244,8 +245,11 @@ pub fn recorded_serials(path: &Path) -> Result<std::collections::BTreeSet<u64>, 
 /// The serials of `inventory.txt` as the serial rule counts them: the first word of every
 /// line read as hex, nothing else parsed (a torn or malformed line can only add a serial
 /// below the true one, which the maximum ignores).
-pub fn serials_for_rule(path: &Path) -> Result<std::collections::BTreeSet<u64>, crate::Error> {
-    let bytes = crate::fsutil::read_store_file(path)?;
+pub fn serials_for_rule(
+    dir: &Dir,
+    name: &str,
+) -> Result<std::collections::BTreeSet<u64>, crate::Error> {
+    let bytes = dir.read_store_file(name)?;
     Ok(bytes
         .split(|&b| b == b'\n')
         .filter_map(first_word_serial)
@@ -299,6 +303,12 @@ mod tests {
         }
     }
 
+    fn d(path: &Path) -> Dir {
+        Dir::open(path.parent().unwrap()).unwrap()
+    }
+
+    const NAME: &str = "inventory.txt";
+
     fn file_with(content: &str) -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("inventory.txt");
@@ -312,14 +322,14 @@ mod tests {
     #[test]
     fn a_torn_tail_is_cut_before_appending() {
         let (_d, path) = file_with(&format!("{A}0x0002 2026-11-2"));
-        append(&path, B.as_bytes()).unwrap();
+        append(&d(&path), NAME, B.as_bytes()).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{A}{B}"));
     }
 
     #[test]
     fn a_whole_last_line_without_newline_is_kept() {
         let (_d, path) = file_with(A.trim_end());
-        append(&path, B.as_bytes()).unwrap();
+        append(&d(&path), NAME, B.as_bytes()).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{A}{B}"));
     }
 
@@ -327,13 +337,16 @@ mod tests {
     fn repair_tail_cuts_a_torn_line_and_ends_a_whole_one() {
         let (_d, path) = file_with(&format!("{A}0x00"));
         assert_eq!(
-            repair_tail(&path, true).unwrap(),
+            repair_tail(&d(&path), NAME, true).unwrap(),
             TailFix::Truncate(A.len() as u64)
         );
-        assert_eq!(repair_tail(&path, true).unwrap(), TailFix::Whole);
+        assert_eq!(repair_tail(&d(&path), NAME, true).unwrap(), TailFix::Whole);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), A);
         let (_d, path) = file_with(&format!("{A}{}", B.trim_end()));
-        assert_eq!(repair_tail(&path, true).unwrap(), TailFix::Newline);
+        assert_eq!(
+            repair_tail(&d(&path), NAME, true).unwrap(),
+            TailFix::Newline
+        );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{A}{B}"));
     }
 
@@ -342,7 +355,7 @@ mod tests {
         // A short write can stop inside the subject, and what is left still parses.
         let (_d, path) = file_with(&format!("{A}{}", &B[..B.len() - 3]));
         assert_eq!(
-            repair_tail(&path, false).unwrap(),
+            repair_tail(&d(&path), NAME, false).unwrap(),
             TailFix::Truncate(A.len() as u64)
         );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), A);
@@ -352,21 +365,27 @@ mod tests {
     fn a_torn_tail_longer_than_the_read_window_is_cut_whole() {
         let torn = format!("0x0009 2026-11-20T11:59:11UTC 20{}", "X".repeat(70_000));
         let (_d, path) = file_with(&format!("{A}{torn}"));
-        append(&path, B.as_bytes()).unwrap();
+        append(&d(&path), NAME, B.as_bytes()).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{A}{B}"));
         let (_d, path) = file_with(&"X".repeat(200_000));
-        append(&path, B.as_bytes()).unwrap();
+        append(&d(&path), NAME, B.as_bytes()).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), B);
     }
 
     #[test]
     fn only_whole_lines_are_records_and_the_rule_reads_only_serials() {
         let (_d, path) = file_with(&format!("{A}{B}0x0009 2026-11-2"));
-        let whole: Vec<u64> = recorded_serials(&path).unwrap().into_iter().collect();
+        let whole: Vec<u64> = recorded_serials(&d(&path), NAME)
+            .unwrap()
+            .into_iter()
+            .collect();
         assert_eq!(whole, [1, 2]);
-        let rule: Vec<u64> = serials_for_rule(&path).unwrap().into_iter().collect();
+        let rule: Vec<u64> = serials_for_rule(&d(&path), NAME)
+            .unwrap()
+            .into_iter()
+            .collect();
         assert_eq!(rule, [1, 2, 9]);
         let (_d2, garbage) = file_with("0xFFFFFFFFFFFFFFFFFF x\n\u{202e}\n0x\n");
-        assert!(serials_for_rule(&garbage).unwrap().is_empty());
+        assert!(serials_for_rule(&d(&garbage), NAME).unwrap().is_empty());
     }
 }

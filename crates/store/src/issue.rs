@@ -14,7 +14,7 @@
 //! there and is the key of its certificate, gets its certificate written beside the key.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clusterca_pki::{CertificateAuthority, IssuedCert, KeyType, LeafSpec, PrivateKey};
@@ -22,7 +22,8 @@ use rayon::prelude::*;
 use time::OffsetDateTime;
 
 use crate::error::IoContext;
-use crate::{fsutil, Error, FileSpec, Store};
+use crate::fsutil::Dir;
+use crate::{fsutil, layout, Error, FileSpec, Store};
 
 /// Mode of private keys written to the output directory.
 pub const KEY_MODE: u32 = 0o600;
@@ -36,8 +37,9 @@ pub struct IssueJob<'a> {
     pub specs: Vec<LeafSpec>,
     /// Type of the new keys.
     pub key_type: KeyType,
-    /// Directory for `NAME.key.pem` and `NAME.pem`.
-    pub out: &'a Path,
+    /// Directory for `NAME.key.pem` and `NAME.pem`, opened once: everything is written
+    /// relative to it.
+    pub out: &'a Dir,
     /// How long to wait for the store lock.
     pub lock_timeout: Duration,
 }
@@ -56,21 +58,27 @@ pub struct IssuedFiles {
 }
 
 /// Removes the key files written so far unless disarmed: a failed issuance leaves no keys.
-struct KeyCleanup(Vec<PathBuf>);
+struct KeyCleanup<'d> {
+    dir: &'d Dir,
+    names: Vec<String>,
+}
 
-impl Drop for KeyCleanup {
+impl Drop for KeyCleanup<'_> {
     fn drop(&mut self) {
-        for p in &self.0 {
-            let _ = std::fs::remove_file(p);
+        for n in &self.names {
+            let _ = self.dir.remove_if_present(n);
         }
     }
 }
 
-fn paths(out: &Path, spec: &LeafSpec) -> (PathBuf, PathBuf) {
-    (
-        out.join(format!("{}.key.pem", spec.name)),
-        out.join(format!("{}.pem", spec.name)),
-    )
+/// The file names of `spec`'s key and certificate in the output directory.
+fn names(spec: &LeafSpec) -> (String, String) {
+    (format!("{}.key.pem", spec.name), layout::pem(&spec.name))
+}
+
+fn paths(out: &Dir, spec: &LeafSpec) -> (PathBuf, PathBuf) {
+    let (key, cert) = names(spec);
+    (out.join(&key), out.join(&cert))
 }
 
 impl Store {
@@ -82,10 +90,10 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Vec<IssuedFiles>, Error> {
         // An interrupted batch first: its certificates may be what this run is to finish.
-        if self.path(crate::journal::JOURNAL_FILE).exists() {
+        if self.root().exists(crate::journal::JOURNAL_FILE) {
             drop(self.signer(job.lock_timeout)?);
         }
-        let out = job.out.to_path_buf();
+        let out = job.out;
         let mut seen = std::collections::HashSet::new();
         let mut fresh = Vec::with_capacity(job.specs.len());
         let mut resumed = Vec::new();
@@ -95,12 +103,12 @@ impl Store {
                     name: spec.name.to_string(),
                 });
             }
-            let (key_path, cert_path) = paths(&out, &spec);
-            let key_present = key_path.symlink_metadata().is_ok();
-            match (self.signed_path(&spec.name).exists(), key_present) {
+            let (key_path, cert_path) = paths(out, &spec);
+            let (key_name, cert_name) = names(&spec);
+            let key_present = out.exists(&key_name);
+            match (self.has_signed(&spec.name)?, key_present) {
                 (false, false)
-                    if cert_path.symlink_metadata().is_ok()
-                        && !self.replaceable(&cert_path, &spec.name) =>
+                    if out.exists(&cert_name) && !self.replaceable(out, &cert_name, &spec.name) =>
                 {
                     return Err(Error::CertExists { path: cert_path })
                 }
@@ -111,7 +119,7 @@ impl Store {
                         name: spec.name.to_string(),
                     })
                 }
-                (true, true) => resumed.push(self.resumable(spec, &key_path)?),
+                (true, true) => resumed.push(self.resumable(spec, out)?),
             }
         }
         // Certificates already beside their keys are only rewritten beside one that is not
@@ -120,25 +128,24 @@ impl Store {
             if resumed.iter().all(|(_, _, done)| *done) {
                 return Err(Error::AlreadyIssued {
                     name: spec.name.to_string(),
-                    cert: paths(&out, spec).1,
+                    cert: paths(out, spec).1,
                 });
             }
         }
         let resumed: Vec<(IssuedCert, LeafSpec)> =
             resumed.into_iter().map(|(c, s, _)| (c, s)).collect();
         if fresh.is_empty() {
-            return write_certificates(&out, resumed);
+            return write_certificates(out, resumed);
         }
         // A broken or exhausted `serial` stops us before any key is made (the rule, applied
         // under the lock, can only raise it).
         crate::serial::reserve(
             self.read_serial()?,
             fresh.len() as u64,
-            &self.path("serial"),
+            &self.shown(layout::SERIAL),
         )?;
         let job = IssueJob {
             specs: fresh,
-            out: &out,
             ..job
         };
 
@@ -148,55 +155,62 @@ impl Store {
             .map(|_| PrivateKey::generate(job.key_type))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|source| Error::Pki {
-                path: job.out.to_path_buf(),
+                path: job.out.path().to_path_buf(),
                 source,
             })?;
-        let mut cleanup = KeyCleanup(Vec::with_capacity(keys.len()));
+        let mut cleanup = KeyCleanup {
+            dir: out,
+            names: Vec::with_capacity(keys.len()),
+        };
         let key_spec = FileSpec {
             mode: KEY_MODE,
             owner: None,
         };
+        let mut key_paths = Vec::with_capacity(keys.len());
         for (spec, key) in job.specs.iter().zip(&keys) {
-            let (key_path, _) = paths(job.out, spec);
-            let mut file = fsutil::create_exclusive(&key_path, key_spec)?;
-            cleanup.0.push(key_path.clone());
+            let (key_name, _) = names(spec);
+            let key_path = out.join(&key_name);
+            let mut file = out.create_exclusive(&key_name, key_spec)?;
+            cleanup.names.push(key_name);
             file.write_all(key.to_pem().as_bytes())
                 .ctx("write", &key_path)?;
+            key_paths.push(key_path);
         }
-        let key_paths: Vec<&Path> = cleanup.0.iter().map(PathBuf::as_path).collect();
-        fsutil::sync_paths(&key_paths, job.out)?;
-        fsutil::sync_dir(job.out)?;
+        let written: Vec<(&Dir, &str)> = cleanup.names.iter().map(|n| (out, n.as_str())).collect();
+        fsutil::sync_files(&written)?;
+        out.sync()?;
 
         let batch: Vec<(LeafSpec, &PrivateKey)> = job.specs.into_iter().zip(&keys).collect();
         let issued = {
             let mut signer = self.signer(job.lock_timeout)?;
-            match signer.issue(ca, &batch, &cleanup.0, now) {
+            match signer.issue(ca, &batch, &key_paths, now) {
                 Ok(issued) => issued,
                 Err(e @ Error::Unfinished { .. }) => {
                     // On record: the keys belong to issued certificates now.
-                    cleanup.0.clear();
+                    cleanup.names.clear();
                     return Err(e);
                 }
                 Err(e) => return Err(e),
             }
         };
-        cleanup.0.clear();
+        cleanup.names.clear();
         let mut all: Vec<(IssuedCert, LeafSpec)> = issued
             .into_iter()
             .zip(batch.into_iter().map(|(spec, _)| spec))
             .collect();
         all.extend(resumed);
-        write_certificates(&out, all)
+        write_certificates(out, all)
     }
 
     /// Whether `path` may be replaced by a new certificate for `name`: it is an earlier
     /// certificate of this CA for that name (after `clean`, issuing again replaces it). Anything
     /// else there is not ours to overwrite.
-    fn replaceable(&self, path: &Path, name: &clusterca_pki::CertName) -> bool {
+    fn replaceable(&self, out: &Dir, file: &str, name: &clusterca_pki::CertName) -> bool {
         let Ok(ca_spki) = self.ca_spki() else {
             return false;
         };
-        let Some(der) = fsutil::read_bounded(path, fsutil::MAX_PEM)
+        let Some(der) = out
+            .read_bounded(file, fsutil::MAX_PEM)
             .ok()
             .and_then(|b| clusterca_pki::inspect::certificates(&b).ok())
             .and_then(|c| c.into_iter().next())
@@ -213,22 +227,23 @@ impl Store {
     /// when the key is the certificate's and the alt names are the same (an earlier run was
     /// interrupted after recording).
     /// The flag says whether the certificate is already beside the key.
-    fn resumable(
-        &self,
-        spec: LeafSpec,
-        key_path: &Path,
-    ) -> Result<(IssuedCert, LeafSpec, bool), Error> {
-        let signed = self.signed_path(&spec.name);
-        let (der, info) = crate::read_cert_file(&signed, OffsetDateTime::now_utc())?;
+    fn resumable(&self, spec: LeafSpec, out: &Dir) -> Result<(IssuedCert, LeafSpec, bool), Error> {
+        let (der, info) = crate::read_cert_file(
+            &self.signed_dir()?,
+            &layout::pem(&spec.name),
+            OffsetDateTime::now_utc(),
+        )?;
         // A run that finished wrote the certificate beside the key: nothing to resume.
-        let cert_path = key_path.with_file_name(format!("{}.pem", spec.name));
+        let (key_name, cert_name) = names(&spec);
+        let cert_path = out.join(&cert_name);
         let written = |der: &[u8]| {
-            fsutil::read_bounded(&cert_path, fsutil::MAX_PEM)
+            out.read_bounded(&cert_name, fsutil::MAX_PEM)
                 .ok()
                 .and_then(|b| clusterca_pki::inspect::certificates(&b).ok())
                 .is_some_and(|certs| certs.first().map(Vec::as_slice) == Some(der))
         };
-        let key = fsutil::read_bounded(key_path, fsutil::MAX_PEM)
+        let key = out
+            .read_bounded(&key_name, fsutil::MAX_PEM)
             .ok()
             .and_then(|b| PrivateKey::from_bytes(&b).ok());
         let serial = info.serial_decimal.parse::<u64>().ok();
@@ -246,7 +261,7 @@ impl Store {
             {
                 let done = written(&der);
                 // Something else where the certificate goes: not ours to replace.
-                if !done && cert_path.symlink_metadata().is_ok() {
+                if !done && out.exists(&cert_name) {
                     return Err(Error::CertExists { path: cert_path });
                 }
                 let pem = clusterca_pki::pem_encode("CERTIFICATE", &der);
@@ -270,7 +285,7 @@ impl Store {
 
 /// Writes each certificate beside its key (a group commit) and returns what went where.
 fn write_certificates(
-    out: &Path,
+    out: &Dir,
     certs: Vec<(IssuedCert, LeafSpec)>,
 ) -> Result<Vec<IssuedFiles>, Error> {
     let cert_spec = FileSpec {
@@ -281,11 +296,7 @@ fn write_certificates(
     let mut result = Vec::with_capacity(certs.len());
     for (cert, spec) in certs {
         let (key_path, cert_path) = paths(out, &spec);
-        staged.push(fsutil::stage_unsynced(
-            &cert_path,
-            cert.pem.as_bytes(),
-            cert_spec,
-        )?);
+        staged.push(out.stage_unsynced(&names(&spec).1, cert.pem.as_bytes(), cert_spec)?);
         result.push(IssuedFiles {
             cert,
             spec,
@@ -293,12 +304,12 @@ fn write_certificates(
             cert_path,
         });
     }
-    let temps: Vec<&Path> = staged.iter().map(fsutil::Staged::temp_path).collect();
-    fsutil::sync_paths(&temps, out)?;
+    let temps: Vec<&fsutil::Staged> = staged.iter().collect();
+    fsutil::sync_staged(&temps)?;
     for s in staged {
         s.commit()?;
     }
-    fsutil::sync_dir(out)?;
+    out.sync()?;
     result.sort_by_key(|a| a.cert.serial);
     Ok(result)
 }

@@ -18,20 +18,19 @@
 //! Key files outside the CA directory are never written or removed by recovery: the journal
 //! is only read to tell `check` where to look for them.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use clusterca_pki::{inspect, CertName, Finding, Severity};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{quote, IoContext};
-use crate::{fsutil, inventory, Error, Signer, Store};
+use crate::{fsutil, inventory, layout, Error, Signer, Store};
 
 /// Name of the journal in the CA directory.
-pub const JOURNAL_FILE: &str = "clusterca.journal";
+pub const JOURNAL_FILE: &str = layout::JOURNAL;
 
 /// Prefix of a journal set aside because it could not be used; `check` reports these.
-pub const SET_ASIDE: &str = "clusterca.journal.unreadable.";
+pub const SET_ASIDE: &str = layout::JOURNAL_SET_ASIDE;
 
 /// Format version written into the journal.
 const VERSION: u32 = 1;
@@ -112,16 +111,14 @@ impl JournalEntry {
 
 impl Store {
     fn journal_path(&self) -> PathBuf {
-        self.path(JOURNAL_FILE)
+        self.shown(JOURNAL_FILE)
     }
 
     /// The journal of an interrupted batch, if one is there.
     pub fn read_journal(&self) -> Result<Option<Journal>, Error> {
         let path = self.journal_path();
-        let bytes = match fsutil::read_store_file(&path) {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(None)
-            }
+        let bytes = match self.root().read_store_file(JOURNAL_FILE) {
+            Err(e) if e.is_not_found() => return Ok(None),
             other => other?,
         };
         let journal: Journal = serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
@@ -166,13 +163,14 @@ impl Store {
                 return Ok(());
             }
         };
-        let recorded = inventory::recorded_serials(&self.path("inventory.txt")).unwrap_or_default();
+        let recorded =
+            inventory::recorded_serials(self.root(), layout::INVENTORY).unwrap_or_default();
         let issued: Vec<&JournalEntry> = journal
             .entries
             .iter()
             .filter(|e| recorded.contains(&e.serial))
             .collect();
-        let busy = crate::lock::is_held(&self.path(crate::LOCK_FILE));
+        let busy = crate::lock::is_held(self.root(), layout::LOCK);
         f.push(Finding::new(
             subject,
             "interrupted-batch",
@@ -191,7 +189,12 @@ impl Store {
         ));
         // The key paths come from the journal: read them only from a journal written by us or
         // by root, never on the word of another user who can write the CA directory.
-        let writer = std::fs::symlink_metadata(&path).map(|m| m.uid()).ok();
+        let writer = self
+            .root()
+            .entry(JOURNAL_FILE)
+            .ok()
+            .flatten()
+            .map(|m| m.uid);
         let me = nix::unistd::geteuid().as_raw();
         if writer.is_some_and(|uid| uid != me && uid != 0) {
             if issued.iter().any(|e| e.key.is_some()) {
@@ -230,14 +233,14 @@ impl Store {
     /// Journals set aside by recovery: each may name issued certificates whose `signed/` file
     /// could not be written; a person has to look.
     fn set_aside_findings(&self, f: &mut Vec<Finding>) {
-        let Ok(entries) = std::fs::read_dir(self.dir()) else {
+        let Ok(entries) = self.root().names() else {
             return;
         };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
+        for entry in entries {
+            let name = entry.to_string_lossy().into_owned();
             if name.starts_with(SET_ASIDE) {
                 f.push(Finding::new(
-                    entry.path().display().to_string(),
+                    self.shown(&name).display().to_string(),
                     "journal-set-aside",
                     Severity::Warning,
                     "a journal recovery could not use; `check --repair` said why. Revoke what it names as recorded, then remove it",
@@ -248,8 +251,8 @@ impl Store {
 
     /// The CA certificate's public key (the first certificate of `ca_crt.pem`).
     pub(crate) fn ca_spki(&self) -> Result<Vec<u8>, Error> {
-        let path = self.path("ca_crt.pem");
-        let bytes = fsutil::read_bounded(&path, fsutil::MAX_PEM)?;
+        let path = self.shown(layout::CA_CRT);
+        let bytes = self.read_ca_bundle()?;
         let pki = |source| Error::Pki {
             path: path.clone(),
             source,
@@ -307,14 +310,17 @@ impl Signer<'_> {
             mode: crate::PUBLIC_MODE,
             owner: None,
         };
-        fsutil::stage_unsynced(&path, &json, spec)
+        self.store.root().stage_unsynced(JOURNAL_FILE, &json, spec)
     }
 
     /// Removes the journal of a batch that is wholly done (or wholly undone). Not made durable
     /// with an fsync of the directory: a journal that comes back after a crash names only
     /// certificates that are complete or unrecorded, and the next recovery just removes it.
     pub(crate) fn clear_journal(&mut self) -> Result<(), Error> {
-        fsutil::remove_if_present(&self.store.journal_path()).map(|_| ())
+        self.store
+            .root()
+            .remove_if_present(JOURNAL_FILE)
+            .map(|_| ())
     }
 
     /// Finishes or undoes the batch of an interrupted journal (see the module
@@ -327,15 +333,18 @@ impl Signer<'_> {
         };
         let store = self.store;
         let mut done = Vec::new();
-        let inv = store.path("inventory.txt");
+        let root = store.root();
+        let inv = store.shown(layout::INVENTORY);
         // Beside a journal, a line without its newline is the batch's torn append.
-        if let inventory::TailFix::Truncate(at) = inventory::repair_tail(&inv, false)? {
+        if let inventory::TailFix::Truncate(at) =
+            inventory::repair_tail(root, layout::INVENTORY, false)?
+        {
             done.push(format!(
                 "cut the torn last line off {} at byte {at}",
                 inv.display()
             ));
         }
-        let recorded = inventory::recorded_serials(&inv)?;
+        let recorded = inventory::recorded_serials(root, layout::INVENTORY)?;
         let ca_spki = store.ca_spki()?;
         let mut bad = Vec::new();
         for entry in &journal.entries {
@@ -361,13 +370,12 @@ impl Signer<'_> {
                 )),
             }
         }
-        std::fs::File::open(&inv)
-            .and_then(|f| f.sync_all())
+        root.open_regular(layout::INVENTORY)?
+            .sync_all()
             .ctx("fsync", &inv)?;
-        for sub in ["signed", "requests"] {
-            let dir = store.path(sub);
-            if dir.is_dir() {
-                fsutil::sync_dir(&dir)?;
+        for sub in [layout::SIGNED, layout::REQUESTS] {
+            if let Some(dir) = store.sub_if_present(sub)? {
+                dir.sync()?;
             }
         }
         if bad.is_empty() {
@@ -391,17 +399,19 @@ impl Signer<'_> {
     ) -> Result<Vec<String>, Error> {
         let store = self.store;
         let mut done = Vec::new();
-        let signed = store.signed_path(name);
-        fsutil::real_dir(&store.path("signed"))?;
-        let holds_it = match fsutil::read_bounded(&signed, fsutil::MAX_PEM) {
+        let file = layout::pem(name);
+        let signed_dir = store.signed_dir()?;
+        let holds_it = match signed_dir.read_bounded(&file, fsutil::MAX_PEM) {
             Ok(bytes) => inspect::certificates(&bytes)
                 .is_ok_and(|c| c.first().map(Vec::as_slice) == Some(der)),
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Err(e) if e.is_not_found() => {
                 let pem = clusterca_pki::pem_encode("CERTIFICATE", der);
-                fsutil::stage(&signed, pem.as_bytes(), store.public_spec())?.commit()?;
+                signed_dir
+                    .stage(&file, pem.as_bytes(), store.public_spec())?
+                    .commit()?;
                 done.push(format!(
                     "wrote {} (serial 0x{:04X}) from the journal",
-                    signed.display(),
+                    store.signed_shown(name).display(),
                     entry.serial
                 ));
                 true
@@ -409,16 +419,17 @@ impl Signer<'_> {
             Err(e) => return Err(e),
         };
         if entry.request && holds_it {
-            let request = store.request_path(name);
-            let signed_request = fsutil::read_bounded(&request, fsutil::MAX_PEM)
+            let signed_request = store
+                .read_request(name)
                 .ok()
+                .flatten()
                 .and_then(|b| clusterca_pki::CertRequest::parse(&b).ok())
                 .is_some_and(|r| r.spki_der == spki);
-            if signed_request {
-                fsutil::real_dir(&store.path("requests"))?;
-                if fsutil::remove_if_present(&request)? {
-                    done.push(format!("removed the signed request {}", request.display()));
-                }
+            if signed_request && store.requests_dir()?.remove_if_present(&file)? {
+                done.push(format!(
+                    "removed the signed request {}",
+                    store.request_shown(name).display()
+                ));
             }
         }
         Ok(done)
@@ -429,9 +440,11 @@ impl Signer<'_> {
     pub(crate) fn quarantine_journal(&mut self) -> Result<String, Error> {
         let path = self.store.journal_path();
         let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-        let aside = self.store.path(&format!("{SET_ASIDE}{stamp}"));
-        std::fs::rename(&path, &aside).ctx("move aside", &path)?;
-        fsutil::sync_dir(self.store.dir())?;
+        let aside_name = format!("{SET_ASIDE}{stamp}");
+        let aside = self.store.shown(&aside_name);
+        let root = self.store.root();
+        root.rename(JOURNAL_FILE, &aside_name)?;
+        root.sync()?;
         Ok(format!(
             "moved the unreadable {} to {}",
             path.display(),

@@ -15,6 +15,7 @@ mod import;
 pub mod inventory;
 mod issue;
 pub mod journal;
+pub mod layout;
 pub mod lock;
 mod requests;
 mod revoke;
@@ -23,7 +24,6 @@ pub mod serial;
 mod status;
 
 use std::collections::HashSet;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -32,6 +32,7 @@ use time::OffsetDateTime;
 
 pub use error::Error;
 use error::IoContext;
+use fsutil::Dir;
 pub use fsutil::{FileSpec, Owner};
 pub use import::{Adopted, ImportFiles, Input};
 pub use inventory::InventoryLine;
@@ -39,20 +40,7 @@ pub use issue::{IssueJob, IssuedFiles};
 pub use revoke::CrlUpdate;
 pub use status::{CertState, CertStatus, EmptyObject, Fingerprints};
 
-/// The files every CA directory has; Puppet Server refuses to start with some missing.
-pub const REQUIRED_FILES: [&str; 5] = [
-    "ca_crt.pem",
-    "ca_key.pem",
-    "ca_crl.pem",
-    "inventory.txt",
-    "serial",
-];
-
-/// Name of the lock file inside the CA directory.
-pub const LOCK_FILE: &str = "clusterca.lock";
-
-/// Name of the signer lease file: held for its whole life by the active `serve`.
-pub const LEASE_FILE: &str = "clusterca.lease";
+pub use layout::REQUIRED_FILES;
 
 /// Mode of public files (certificates, CRLs, CSRs, `serial`, `inventory.txt`), as Puppet
 /// Server writes them.
@@ -67,7 +55,8 @@ pub type ParsedLine = (usize, Result<InventoryLine, String>);
 /// An opened CA directory.
 #[derive(Debug, Clone)]
 pub struct Store {
-    dir: PathBuf,
+    /// The CA directory, opened once: every file operation is relative to it.
+    root: Dir,
     owner: Option<Owner>,
     /// What the serial rule last found recorded, shared by clones (the server's workers).
     rule: std::sync::Arc<std::sync::Mutex<rule::RuleCache>>,
@@ -89,12 +78,7 @@ impl Store {
         owner: Option<Owner>,
         now: OffsetDateTime,
     ) -> Result<(Store, CertificateAuthority), Error> {
-        if let Some(found) = first_entry(dir)? {
-            return Err(Error::AlreadyExists {
-                dir: dir.to_path_buf(),
-                found,
-            });
-        }
+        refuse_existing(dir)?;
         let ca = CertificateAuthority::create(spec, key, now).map_err(|source| Error::Pki {
             path: dir.to_path_buf(),
             source,
@@ -107,7 +91,7 @@ impl Store {
                 revoked: Vec::new(),
             })
             .map_err(|source| Error::Pki {
-                path: dir.join("ca_crl.pem"),
+                path: dir.join(layout::CA_CRL),
                 source,
             })?;
         let (not_before, not_after) = ca.validity();
@@ -122,7 +106,8 @@ impl Store {
     }
 
     /// Writes a whole new CA directory: built in a staging directory beside `dir` and renamed
-    /// into place, so a crash leaves either no CA or a whole one.
+    /// into place, so a crash leaves either no CA or a whole one. Refuses a `dir` that is
+    /// not absent or empty.
     fn install_new(
         dir: &Path,
         ca: &CertificateAuthority,
@@ -133,20 +118,19 @@ impl Store {
         owner: Option<Owner>,
     ) -> Result<Store, Error> {
         // Like `mkdir -p`: the CA directory's parents may not exist yet.
-        std::fs::create_dir_all(fsutil::parent(dir))
-            .ctx("create directory", fsutil::parent(dir))?;
-        let staging = fsutil::parent(dir).join(format!(
-            ".{}.init.{}",
-            dir.file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default(),
-            std::process::id()
-        ));
+        let parent_path = fsutil::parent(dir);
+        std::fs::create_dir_all(parent_path).ctx("create directory", parent_path)?;
+        let (parent, name) = Dir::open_parent(dir)?;
+        refuse_existing_in(&parent, &name, dir)?;
+        let staging_name = format!(".{name}.init.{}", std::process::id());
         // Guard only what we made: a staging directory already there is someone else's.
-        make_dir(&staging, 0o750, owner)?;
-        let staged = StagingDir(staging.clone());
-        make_dir(&staging.join("signed"), 0o755, owner)?;
-        make_dir(&staging.join("requests"), 0o755, owner)?;
+        let staging = parent.mkdir(&staging_name, 0o750, owner)?;
+        let guard = StagingDir {
+            parent: parent.clone(),
+            name: staging_name.clone(),
+        };
+        let signed = staging.mkdir(layout::SIGNED, 0o755, owner)?;
+        let requests = staging.mkdir(layout::REQUESTS, 0o755, owner)?;
         let public = FileSpec {
             mode: PUBLIC_MODE,
             owner,
@@ -156,54 +140,61 @@ impl Store {
             owner,
         };
         let files: [(&str, String, FileSpec); 6] = [
-            ("ca_key.pem", key_pem, secret),
-            ("ca_crt.pem", ca.chain_pem().to_owned(), public),
-            ("ca_pub.pem", ca.public_key_pem(), public),
-            ("ca_crl.pem", crl, public),
-            ("serial", serial::format(next_serial), public),
-            ("inventory.txt", inventory, public),
+            (layout::CA_KEY, key_pem, secret),
+            (layout::CA_CRT, ca.chain_pem().to_owned(), public),
+            (layout::CA_PUB, ca.public_key_pem(), public),
+            (layout::CA_CRL, crl, public),
+            (layout::SERIAL, serial::format(next_serial), public),
+            (layout::INVENTORY, inventory, public),
         ];
-        for (name, content, spec) in files {
-            let path = staging.join(name);
-            let mut f = fsutil::create_exclusive(&path, spec)?;
+        for (file, content, spec) in files {
+            let mut f = staging.create_exclusive(file, spec)?;
+            let path = staging.join(file);
             std::io::Write::write_all(&mut f, content.as_bytes()).ctx("write", &path)?;
             f.sync_all().ctx("fsync", &path)?;
         }
-        for sub in ["signed", "requests", ""] {
-            fsutil::sync_dir(&staging.join(sub))?;
+        for d in [&signed, &requests, &staging] {
+            d.sync()?;
         }
         // rename(2) replaces an empty directory; a non-empty one (a racing init) fails.
-        std::fs::rename(&staging, dir).ctx("move new CA into", dir)?;
-        std::mem::forget(staged);
-        fsutil::sync_dir(fsutil::parent(dir))?;
-        Ok(Store::at(dir, owner))
+        parent.rename(&staging_name, &name).map_err(|e| match e {
+            Error::Io { source, .. } => Error::Io {
+                op: "move new CA into",
+                path: dir.to_path_buf(),
+                source,
+            },
+            e => e,
+        })?;
+        std::mem::forget(guard);
+        parent.sync()?;
+        Ok(Store::at(parent.sub(&name)?, owner))
     }
 
-    fn at(dir: &Path, owner: Option<Owner>) -> Store {
+    fn at(root: Dir, owner: Option<Owner>) -> Store {
         Store {
-            dir: dir.to_path_buf(),
+            root,
             owner,
             rule: Default::default(),
             notes: Default::default(),
         }
     }
 
-    /// Opens an existing CA directory, refusing a missing or partial one. New files will be
-    /// given the directory's owner when running as root.
+    /// Opens an existing CA directory once (it must not be a symlink), refusing a missing or
+    /// partial one. New files will be given the directory's owner when running as root.
     pub fn open(dir: &Path) -> Result<Store, Error> {
-        let meta = match std::fs::metadata(dir) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            other => Some(other.ctx("open CA directory", dir)?),
-        };
-        let Some(meta) = meta.filter(std::fs::Metadata::is_dir) else {
-            return Err(Error::NotACa {
-                dir: dir.to_path_buf(),
-                missing: REQUIRED_FILES.to_vec(),
-            });
+        let root = match Dir::open(dir) {
+            Ok(root) => root,
+            Err(e) if e.is_not_found() || is_not_dir(&e) => {
+                return Err(Error::NotACa {
+                    dir: dir.to_path_buf(),
+                    missing: REQUIRED_FILES.to_vec(),
+                })
+            }
+            Err(e) => return Err(e),
         };
         let missing: Vec<&'static str> = REQUIRED_FILES
             .into_iter()
-            .filter(|f| !dir.join(f).exists())
+            .filter(|f| !root.exists(f))
             .collect();
         if !missing.is_empty() {
             return Err(Error::NotACa {
@@ -211,63 +202,163 @@ impl Store {
                 missing,
             });
         }
+        let meta = root.stat()?;
         // Only root can give files away, and only when the directory is not already ours.
         let (euid, egid) = (nix::unistd::geteuid(), nix::unistd::getegid());
-        let owner = (euid.is_root() && (meta.uid(), meta.gid()) != (euid.as_raw(), egid.as_raw()))
+        let owner = (euid.is_root()
+            && (meta.st_uid, meta.st_gid) != (euid.as_raw(), egid.as_raw()))
             .then_some(Owner {
-                uid: meta.uid(),
-                gid: meta.gid(),
+                uid: meta.st_uid,
+                gid: meta.st_gid,
             });
-        Ok(Store::at(dir, owner))
+        Ok(Store::at(root, owner))
     }
 
-    /// The CA directory.
+    /// The CA directory's path as it was given, for messages only: every file operation goes
+    /// through the directory handle opened by [`Store::open`].
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.root.path()
     }
 
-    /// Path of a file in the CA directory.
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
+    /// The CA directory's handle.
+    pub(crate) fn root(&self) -> &Dir {
+        &self.root
     }
 
-    /// `signed/<name>.pem`.
-    pub fn signed_path(&self, name: &CertName) -> PathBuf {
-        self.dir.join("signed").join(format!("{name}.pem"))
+    /// `signed/`, opened below the CA directory (a symlink is refused).
+    pub(crate) fn signed_dir(&self) -> Result<Dir, Error> {
+        self.root.sub(layout::SIGNED)
     }
 
-    /// `requests/<name>.pem`.
-    pub fn request_path(&self, name: &CertName) -> PathBuf {
-        self.dir.join("requests").join(format!("{name}.pem"))
+    /// `requests/`, opened below the CA directory (a symlink is refused).
+    pub(crate) fn requests_dir(&self) -> Result<Dir, Error> {
+        self.root.sub(layout::REQUESTS)
+    }
+
+    /// `signed/` or `requests/` when it exists.
+    pub(crate) fn sub_if_present(&self, sub: &str) -> Result<Option<Dir>, Error> {
+        self.root.sub_if_present(sub)
+    }
+
+    /// Where `name`'s signed certificate is filed, for messages.
+    pub fn signed_shown(&self, name: &CertName) -> PathBuf {
+        self.root.join(layout::SIGNED).join(layout::pem(name))
+    }
+
+    /// Where `name`'s request is filed, for messages.
+    pub fn request_shown(&self, name: &CertName) -> PathBuf {
+        self.root.join(layout::REQUESTS).join(layout::pem(name))
+    }
+
+    /// A file of the CA directory's top level, for messages.
+    pub fn shown(&self, file: &str) -> PathBuf {
+        self.root.join(file)
+    }
+
+    /// `name`'s signed certificate file (PEM, at most [`fsutil::MAX_PEM`]), `None` when there
+    /// is none.
+    pub fn read_signed(&self, name: &CertName) -> Result<Option<Vec<u8>>, Error> {
+        self.read_filed(layout::SIGNED, name)
+    }
+
+    /// `name`'s request file (PEM), `None` when there is none.
+    pub fn read_request(&self, name: &CertName) -> Result<Option<Vec<u8>>, Error> {
+        self.read_filed(layout::REQUESTS, name)
+    }
+
+    fn read_filed(&self, sub: &str, name: &CertName) -> Result<Option<Vec<u8>>, Error> {
+        let Some(dir) = self.sub_if_present(sub)? else {
+            return Ok(None);
+        };
+        match dir.read_bounded(&layout::pem(name), fsutil::MAX_PEM) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether `name` has a file in `signed/`.
+    pub fn has_signed(&self, name: &CertName) -> Result<bool, Error> {
+        Ok(self
+            .sub_if_present(layout::SIGNED)?
+            .is_some_and(|d| d.exists(&layout::pem(name))))
+    }
+
+    /// Whether `name` has a file in `requests/`.
+    pub fn has_request(&self, name: &CertName) -> Result<bool, Error> {
+        Ok(self
+            .sub_if_present(layout::REQUESTS)?
+            .is_some_and(|d| d.exists(&layout::pem(name))))
+    }
+
+    /// `ca_crl.pem`, the CRL chain as stored.
+    pub fn read_crl(&self) -> Result<Vec<u8>, Error> {
+        self.root.read_store_file(layout::CA_CRL)
+    }
+
+    /// `ca_crl.pem` and when it was last changed (for HTTP's `Last-Modified`), read through
+    /// one open file.
+    pub fn read_crl_modified(&self) -> Result<(Vec<u8>, std::time::SystemTime), Error> {
+        use std::io::Read;
+        let path = self.root.join(layout::CA_CRL);
+        let file = self.root.open_regular(layout::CA_CRL)?;
+        let modified = file
+            .metadata()
+            .and_then(|m| m.modified())
+            .ctx("stat", &path)?;
+        let mut bytes = Vec::new();
+        file.take(fsutil::MAX_STORE_FILE)
+            .read_to_end(&mut bytes)
+            .ctx("read", &path)?;
+        Ok((bytes, modified))
+    }
+
+    /// `ca_crt.pem`, the CA bundle as stored.
+    pub fn read_ca_bundle(&self) -> Result<Vec<u8>, Error> {
+        self.root.read_bounded(layout::CA_CRT, fsutil::MAX_PEM)
+    }
+
+    /// The directory `serve` keeps its own TLS certificate and key in, created (0750, the CA
+    /// directory's owner) when missing.
+    pub fn serve_dir(&self) -> Result<Dir, Error> {
+        match self.root.sub_if_present(layout::SERVE)? {
+            Some(d) => Ok(d),
+            None => {
+                let d = self.root.mkdir(layout::SERVE, 0o750, self.owner)?;
+                self.root.sync()?;
+                Ok(d)
+            }
+        }
     }
 
     /// Loads the CA certificate bundle and key.
     pub fn load_ca(&self) -> Result<CertificateAuthority, Error> {
-        let key_path = self.path("ca_key.pem");
-        let crt_path = self.path("ca_crt.pem");
-        let key_bytes = fsutil::read_bounded(&key_path, fsutil::MAX_PEM)?;
+        let key_bytes = self.root.read_bounded(layout::CA_KEY, fsutil::MAX_PEM)?;
         let key = PrivateKey::from_bytes(&key_bytes).map_err(|source| Error::Pki {
-            path: key_path,
+            path: self.root.join(layout::CA_KEY),
             source,
         })?;
-        let crt = fsutil::read_bounded(&crt_path, fsutil::MAX_PEM)?;
+        let crt = self.read_ca_bundle()?;
         CertificateAuthority::load(&crt, key).map_err(|source| Error::Pki {
-            path: crt_path,
+            path: self.root.join(layout::CA_CRT),
             source,
         })
     }
 
     /// The next serial, as `serial` holds it.
     pub fn read_serial(&self) -> Result<u64, Error> {
-        let path = self.path("serial");
-        let bytes = fsutil::read_bounded(&path, serial::MAX_FILE_LEN)?;
-        serial::parse(&String::from_utf8_lossy(&bytes), &path)
+        let bytes = self
+            .root
+            .read_bounded(layout::SERIAL, serial::MAX_FILE_LEN)?;
+        serial::parse(
+            &String::from_utf8_lossy(&bytes),
+            &self.root.join(layout::SERIAL),
+        )
     }
 
     /// Every line of `inventory.txt`, parsed, with its 1-based line number.
     pub fn read_inventory(&self) -> Result<Vec<ParsedLine>, Error> {
-        let path = self.path("inventory.txt");
-        let bytes = fsutil::read_store_file(&path)?;
+        let bytes = self.root.read_store_file(layout::INVENTORY)?;
         let text = String::from_utf8_lossy(&bytes);
         Ok(text
             .lines()
@@ -280,17 +371,17 @@ impl Store {
     /// Takes the signer lease (`clusterca.lease`) if it is free now: `Ok(None)` names no
     /// holder; read it with [`Store::lease_holder`].
     pub fn try_lease(&self) -> Result<Option<lock::LockGuard>, Error> {
-        lock::try_acquire(&self.path(LEASE_FILE), &holder_line(), self.owner)
+        lock::try_acquire(&self.root, layout::LEASE, &holder_line(), self.owner)
     }
 
     /// Waits, blocking this thread, until the signer lease is free, then takes it.
     pub fn wait_lease(&self) -> Result<lock::LockGuard, Error> {
-        lock::acquire_blocking(&self.path(LEASE_FILE), &holder_line(), self.owner)
+        lock::acquire_blocking(&self.root, layout::LEASE, &holder_line(), self.owner)
     }
 
     /// Who holds the signer lease, as it wrote itself into the file.
     pub fn lease_holder(&self) -> String {
-        lock::holder_of(&self.path(LEASE_FILE))
+        lock::holder_of(&self.root, layout::LEASE)
     }
 
     /// Takes the store lock, waiting at most `timeout`. Every mutation happens through the
@@ -315,7 +406,13 @@ impl Store {
     /// Takes the store lock without looking at the journal: for `check --repair`, which
     /// deals with an unreadable one itself.
     pub(crate) fn lock(&self, timeout: Duration) -> Result<Signer<'_>, Error> {
-        let guard = lock::acquire(&self.path(LOCK_FILE), timeout, &holder_line(), self.owner)?;
+        let guard = lock::acquire(
+            &self.root,
+            layout::LOCK,
+            timeout,
+            &holder_line(),
+            self.owner,
+        )?;
         Ok(Signer {
             store: self,
             _guard: guard,
@@ -327,38 +424,30 @@ impl Store {
     /// line), the certificates in `signed/` and the CA's own CRL.
     pub fn recorded_serials(&self) -> Result<serial::Recorded, Error> {
         use rayon::prelude::*;
-        let inventory = inventory::serials_for_rule(&self.path("inventory.txt"))?;
+        let inventory = inventory::serials_for_rule(&self.root, layout::INVENTORY)?;
         let crl = self.crl_serials()?;
-        let signed_dir = self.path("signed");
-        let files = match std::fs::read_dir(&signed_dir) {
-            Ok(entries) => entries
-                .map(|e| e.map(|e| e.file_name()))
-                .collect::<Result<Vec<_>, _>>()
-                .ctx("read directory", &signed_dir)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(e).ctx("read directory", &signed_dir),
+        let Some(signed_dir) = self.sub_if_present(layout::SIGNED)? else {
+            return Ok(serial::Recorded {
+                inventory,
+                signed: Default::default(),
+                crl,
+            });
         };
+        let files = signed_dir.names()?;
         let signed = files
             .par_iter()
             .filter_map(|f| {
                 let f = f.to_str()?;
                 (f.ends_with(".pem") && !f.starts_with('.')).then_some(f)
             })
-            .map(|f| {
-                let path = signed_dir.join(f);
-                match fsutil::read_bounded(&path, fsutil::MAX_PEM) {
-                    Ok(bytes) => Ok(clusterca_pki::inspect::serial_and_spki(&bytes)
-                        .ok()
-                        .and_then(|(s, _)| s)),
-                    // Gone since the listing, or not a file: nothing recorded there.
-                    Err(Error::Io { source, .. })
-                        if source.kind() == std::io::ErrorKind::NotFound =>
-                    {
-                        Ok(None)
-                    }
-                    Err(Error::Corrupt { .. }) => Ok(None),
-                    Err(e) => Err(e),
-                }
+            .map(|f| match signed_dir.read_bounded(f, fsutil::MAX_PEM) {
+                Ok(bytes) => Ok(clusterca_pki::inspect::serial_and_spki(&bytes)
+                    .ok()
+                    .and_then(|(s, _)| s)),
+                // Gone since the listing, or not a file: nothing recorded there.
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(Error::Corrupt { .. } | Error::Unsafe { .. }) => Ok(None),
+                Err(e) => Err(e),
             })
             .collect::<Result<Vec<_>, _>>()?
             .into_iter()
@@ -379,10 +468,14 @@ impl Store {
 
     /// Serials revoked by the CA's own CRL (the first in `ca_crl.pem`), decimal.
     pub fn revoked_serials(&self) -> Result<HashSet<String>, Error> {
-        let path = self.path("ca_crl.pem");
-        let bytes = fsutil::read_store_file(&path)?;
-        let objects = clusterca_pki::inspect::parse(&bytes, OffsetDateTime::now_utc())
-            .map_err(|source| Error::Pki { path, source })?;
+        let bytes = self.read_crl()?;
+        let objects =
+            clusterca_pki::inspect::parse(&bytes, OffsetDateTime::now_utc()).map_err(|source| {
+                Error::Pki {
+                    path: self.root.join(layout::CA_CRL),
+                    source,
+                }
+            })?;
         Ok(objects
             .into_iter()
             .find_map(|o| match o {
@@ -401,11 +494,10 @@ impl Store {
 
     /// Creates `signed/` and `requests/` (0755, the directory's owner) when missing.
     pub(crate) fn ensure_dirs(&self) -> Result<(), Error> {
-        for sub in ["signed", "requests"] {
-            let path = self.path(sub);
-            if !path.is_dir() {
-                make_dir(&path, 0o755, self.owner)?;
-                fsutil::sync_dir(&self.dir)?;
+        for sub in [layout::SIGNED, layout::REQUESTS] {
+            if self.sub_if_present(sub)?.is_none() {
+                self.root.mkdir(sub, 0o755, self.owner)?;
+                self.root.sync()?;
             }
         }
         Ok(())
@@ -419,15 +511,21 @@ impl Store {
     }
 }
 
+fn is_not_dir(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.raw_os_error() == Some(nix::libc::ENOTDIR))
+}
+
 /// The first certificate in a PEM file: its DER and what it says. The one way the store reads
 /// a certificate file (`signed/`, statuses, revocation, check).
 pub(crate) fn read_cert_file(
-    path: &Path,
+    dir: &Dir,
+    file: &str,
     now: OffsetDateTime,
 ) -> Result<(Vec<u8>, clusterca_pki::inspect::CertInfo), Error> {
-    let bytes = fsutil::read_bounded(path, fsutil::MAX_PEM)?;
+    let bytes = dir.read_bounded(file, fsutil::MAX_PEM)?;
+    let path = dir.join(file);
     let pki = |source| Error::Pki {
-        path: path.to_path_buf(),
+        path: path.clone(),
         source,
     };
     let der = clusterca_pki::inspect::certificates(&bytes)
@@ -435,7 +533,7 @@ pub(crate) fn read_cert_file(
         .into_iter()
         .next()
         .ok_or_else(|| Error::Corrupt {
-            path: path.to_path_buf(),
+            path: path.clone(),
             line: None,
             reason: "no CERTIFICATE block".into(),
         })?;
@@ -454,47 +552,61 @@ fn holder_line() -> String {
     format!("pid {} on {host} since {since}\n", std::process::id())
 }
 
-/// Removes a half-built staging directory when `create` fails.
-struct StagingDir(PathBuf);
+/// Removes a half-built staging directory when `create` fails (only what `create` writes: its
+/// files, `signed/` and `requests/`, all empty of anything else).
+struct StagingDir {
+    parent: Dir,
+    name: String,
+}
 
 impl Drop for StagingDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if let Ok(staging) = self.parent.sub(&self.name) {
+            for sub in [layout::SIGNED, layout::REQUESTS] {
+                let _ = staging.remove_dir(sub);
+            }
+            for file in layout::REQUIRED_FILES.iter().chain([&layout::CA_PUB]) {
+                let _ = staging.remove_if_present(file);
+            }
+            let _ = self.parent.remove_dir(&self.name);
+        }
     }
 }
 
-fn make_dir(path: &Path, mode: u32, owner: Option<Owner>) -> Result<(), Error> {
-    std::fs::DirBuilder::new()
-        .mode(mode)
-        .create(path)
-        .ctx("create directory", path)?;
-    if let Some(o) = owner {
-        nix::unistd::chown(
-            path,
-            Some(nix::unistd::Uid::from_raw(o.uid)),
-            Some(nix::unistd::Gid::from_raw(o.gid)),
-        )
-        .map_err(std::io::Error::from)
-        .ctx("chown", path)?;
+/// Refuses a CA directory `dir` that exists and is not empty.
+pub(crate) fn refuse_existing(dir: &Path) -> Result<(), Error> {
+    match Dir::open_parent(dir) {
+        Ok((parent, name)) => refuse_existing_in(&parent, &name, dir),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(e),
     }
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).ctx("chmod", path)
 }
 
-/// The first entry of `dir` (CA files first), or `None` when it is absent or empty.
-fn first_entry(dir: &Path) -> Result<Option<String>, Error> {
-    if let Some(f) = REQUIRED_FILES.iter().find(|f| dir.join(f).exists()) {
+fn refuse_existing_in(parent: &Dir, name: &str, dir: &Path) -> Result<(), Error> {
+    match first_entry(parent, name)? {
+        Some(found) => Err(Error::AlreadyExists {
+            dir: dir.to_path_buf(),
+            found,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The first entry of the directory `name` in `parent` (CA files first), or `None` when it is
+/// absent or empty.
+fn first_entry(parent: &Dir, name: &str) -> Result<Option<String>, Error> {
+    let dir = match parent.sub(name) {
+        Ok(d) => d,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if let Some(f) = REQUIRED_FILES.iter().find(|f| dir.exists(f)) {
         return Ok(Some((*f).to_owned()));
     }
-    match std::fs::read_dir(dir) {
-        Ok(mut entries) => Ok(entries
-            .next()
-            .transpose()
-            .ctx("read directory", dir)?
-            .map(|e| e.file_name().to_string_lossy().into_owned())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).ctx("read directory", dir),
-    }
+    Ok(dir
+        .names()?
+        .first()
+        .map(|n| n.to_string_lossy().into_owned()))
 }
 
 /// The holder of the store lock: the only way to change a CA directory.
@@ -544,14 +656,14 @@ impl Signer<'_> {
         let (first, after) = serial::reserve(
             self.store.next_serial()?,
             batch.len() as u64,
-            &self.store.path("serial"),
+            &self.store.shown(layout::SERIAL),
         )?;
         let issued = batch
             .par_iter()
             .enumerate()
             .map(|(i, item)| {
                 sign(item, first + i as u64).map_err(|source| Error::Pki {
-                    path: self.store.signed_path(&item.0.name),
+                    path: self.store.signed_shown(&item.0.name),
                     source,
                 })
             })
@@ -564,7 +676,7 @@ impl Signer<'_> {
     /// each failure leaves (the states `check` sees, written down in docs/store.md):
     /// 1. `signed/` files, the new `serial` (`next_serial`) and `clusterca.journal` (naming
     ///    the batch) are written under temporary names and made durable together (the group
-    ///    commit, see [`fsutil::sync_paths`]). Failure: *not issued*; the temporary files are
+    ///    commit, see [`fsutil::sync_staged`]). Failure: *not issued*; the temporary files are
     ///    removed (or, after a crash, reported as stale and removed by `--repair`).
     /// 2. `serial` and the journal are renamed into place, the CA directory fsync-ed once for
     ///    both. Failure: *not issued*; the journal is removed (or dropped by the next signer,
@@ -601,11 +713,10 @@ impl Signer<'_> {
         next_serial: u64,
     ) -> Result<(), Error> {
         let spec = self.store.public_spec();
+        let signed = self.store.signed_dir()?;
         let staged = issued
             .iter()
-            .map(|c| {
-                fsutil::stage_unsynced(&self.store.signed_path(&c.name), c.pem.as_bytes(), spec)
-            })
+            .map(|c| signed.stage_unsynced(&layout::pem(&c.name), c.pem.as_bytes(), spec))
             .collect::<Result<Vec<_>, _>>()?;
         let entries = issued
             .iter()
@@ -624,19 +735,15 @@ impl Signer<'_> {
                 request: matches!(kind, BatchKind::Requests),
             })
             .collect();
-        let serial_file = fsutil::stage_unsynced(
-            &self.store.path("serial"),
-            serial::format(next_serial).as_bytes(),
-            spec,
-        )?;
+        let root = self.store.root();
+        let serial_file =
+            root.stage_unsynced(layout::SERIAL, serial::format(next_serial).as_bytes(), spec)?;
         let journal = self.stage_journal(&journal::Journal::new(entries))?;
-        let mut temps: Vec<&Path> = staged.iter().map(fsutil::Staged::temp_path).collect();
-        temps.extend([serial_file.temp_path(), journal.temp_path()]);
-        fsutil::sync_paths(&temps, &self.store.path("signed"))?;
+        let mut temps: Vec<&fsutil::Staged> = staged.iter().collect();
+        temps.extend([&serial_file, &journal]);
+        fsutil::sync_staged(&temps)?;
         serial_file.commit()?;
-        let placed = journal
-            .commit()
-            .and_then(|()| fsutil::sync_dir(self.store.dir()));
+        let placed = journal.commit().and_then(|()| root.sync());
         if let Err(e) = placed {
             let _ = self.clear_journal();
             return Err(e);
@@ -653,20 +760,21 @@ impl Signer<'_> {
                 .to_line()
             })
             .collect();
-        if let Err(fail) = inventory::append(&self.store.path("inventory.txt"), lines.as_bytes()) {
+        if let Err(fail) = inventory::append(root, layout::INVENTORY, lines.as_bytes()) {
             if !fail.maybe_recorded {
                 let _ = self.clear_journal();
                 return Err(fail.error);
             }
             return Err(unfinished(issued, fail.error));
         }
-        self.finish_record(staged, issued, kind)
+        self.finish_record(&signed, staged, issued, kind)
             .map_err(|e| unfinished(issued, e))
     }
 
     /// Steps 4 and 5 of [`Signer::record`].
     fn finish_record(
         &mut self,
+        signed: &Dir,
         staged: Vec<fsutil::Staged>,
         issued: &[IssuedCert],
         kind: BatchKind<'_>,
@@ -674,12 +782,13 @@ impl Signer<'_> {
         for s in staged {
             s.commit()?;
         }
-        fsutil::sync_dir(&self.store.path("signed"))?;
+        signed.sync()?;
         if matches!(kind, BatchKind::Requests) {
+            let requests = self.store.requests_dir()?;
             for c in issued {
-                fsutil::remove_if_present(&self.store.request_path(&c.name))?;
+                requests.remove_if_present(&layout::pem(&c.name))?;
             }
-            fsutil::sync_dir(&self.store.path("requests"))?;
+            requests.sync()?;
         }
         self.clear_journal()
     }
@@ -707,8 +816,9 @@ pub(crate) fn check_new_names<'a>(
     names: impl Iterator<Item = &'a CertName>,
 ) -> Result<(), Error> {
     let mut seen = HashSet::new();
+    let signed = store.signed_dir()?;
     for name in names {
-        if !seen.insert(name) || store.signed_path(name).exists() {
+        if !seen.insert(name) || signed.exists(&layout::pem(name)) {
             return Err(Error::AlreadySigned {
                 name: name.to_string(),
             });
@@ -759,7 +869,7 @@ mod tests {
         assert!(store.signed_cached().is_some());
         assert_eq!(store.next_serial().unwrap(), 3);
         // Another writer records serial 0x40 without touching `serial`: the stamp changes.
-        let inventory = store.path("inventory.txt");
+        let inventory = store.shown(layout::INVENTORY);
         let mut text = std::fs::read_to_string(&inventory).unwrap();
         text.push_str("0x0040 2026-01-01T00:00:00UTC 2031-01-01T00:00:00UTC /CN=x\n");
         std::fs::write(&inventory, text).unwrap();
@@ -774,7 +884,7 @@ mod tests {
     fn signed_max_is_read_only_while_its_stamp_matches_the_directory() {
         let (_d, store, ca) = store();
         issue(&store, &ca, "a.example.net");
-        let file = store.path(rule::SIGNED_MAX_FILE);
+        let file = store.shown(layout::SIGNED_MAX);
         let written = std::fs::read_to_string(&file).unwrap();
         assert!(
             written.starts_with("v1 ") && written.trim_end().ends_with(" 2"),
@@ -802,9 +912,9 @@ mod tests {
         let before = store.signed_cached();
         assert!(before.is_some());
         // Our commit adds one entry; a program that takes no lock adds another meanwhile.
-        let pem = std::fs::read(store.path("signed/a.example.net.pem")).unwrap();
-        std::fs::write(store.path("signed/ours.example.net.pem"), &pem).unwrap();
-        std::fs::write(store.path("signed/foreign.example.net.pem"), &pem).unwrap();
+        let pem = std::fs::read(store.shown("signed/a.example.net.pem")).unwrap();
+        std::fs::write(store.shown("signed/ours.example.net.pem"), &pem).unwrap();
+        std::fs::write(store.shown("signed/foreign.example.net.pem"), &pem).unwrap();
         store.signed_changed(before, &[3], 1, 0);
         let findings = store.check(OffsetDateTime::now_utc()).unwrap();
         assert!(
@@ -815,7 +925,7 @@ mod tests {
             .repair(Duration::from_secs(5), OffsetDateTime::now_utc())
             .unwrap();
         assert!(!after.iter().any(|f| f.rule == "signed-max-stale"));
-        assert!(!store.path(rule::SIGNED_MAX_FILE).exists());
+        assert!(!store.shown(layout::SIGNED_MAX).exists());
     }
 
     #[test]
@@ -824,7 +934,7 @@ mod tests {
         issue(&store, &ca, "a.example.net");
         assert_eq!(store.next_serial().unwrap(), 3);
         // Same length, a higher serial on the last line: not an append.
-        let inventory = store.path("inventory.txt");
+        let inventory = store.shown(layout::INVENTORY);
         let text = std::fs::read_to_string(&inventory).unwrap();
         std::fs::write(&inventory, text.replacen("0x0002", "0x0040", 1)).unwrap();
         assert_eq!(store.next_serial().unwrap(), 0x41);

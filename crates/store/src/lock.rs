@@ -8,9 +8,9 @@
 //! send fails, the file is dropped and the lock released at once. The holder writes who it is
 //! into the file so a waiter that times out can name it.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,7 @@ use nix::fcntl::{fcntl, FcntlArg};
 use nix::libc;
 
 use crate::error::{Error, IoContext};
+use crate::fsutil::Dir;
 
 /// Proof that this process holds the store lock; dropping it releases the lock.
 #[derive(Debug)]
@@ -35,34 +36,31 @@ fn whole_file(kind: libc::c_short) -> libc::flock {
     }
 }
 
-fn open_lock_file(path: &Path) -> Result<File, Error> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
-        .ctx("open lock file", path)
+/// Opens (creating) the lock file `name` in `dir`: a regular file with one link, never
+/// through a symlink.
+fn open_lock_file(dir: &Dir, name: &str) -> Result<File, Error> {
+    dir.open_lock(name, 0o644)
 }
 
-/// Takes the exclusive lock on `path`, waiting at most `timeout`, then records `holder`.
+/// Takes the exclusive lock on `name` in `dir`, waiting at most `timeout`, then records
+/// `holder`.
 pub fn acquire(
-    path: &Path,
+    dir: &Dir,
+    name: &str,
     timeout: Duration,
     holder: &str,
     owner: Option<crate::Owner>,
 ) -> Result<LockGuard, Error> {
     let start = Instant::now();
-    let file = open_lock_file(path)?;
+    let path = &dir.join(name);
+    let file = open_lock_file(dir, name)?;
     let lock = whole_file(libc::F_WRLCK as libc::c_short);
     // Uncontended: no thread needed.
     let file = match fcntl(&file, FcntlArg::F_OFD_SETLK(&lock)) {
         Ok(_) => file,
         Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EACCES) => {
             drop(file);
-            wait_for(path, timeout, start)?
+            wait_for(dir, name, timeout, start)?
         }
         Err(e) => return Err(std::io::Error::from(e)).ctx("lock", path),
     };
@@ -93,13 +91,15 @@ fn hold(
     Ok(LockGuard { _file: file })
 }
 
-/// Takes the lock on `path` if it is free now; `None` when another process holds it.
+/// Takes the lock on `name` in `dir` if it is free now; `None` when another process holds it.
 pub fn try_acquire(
-    path: &Path,
+    dir: &Dir,
+    name: &str,
     holder: &str,
     owner: Option<crate::Owner>,
 ) -> Result<Option<LockGuard>, Error> {
-    let file = open_lock_file(path)?;
+    let path = &dir.join(name);
+    let file = open_lock_file(dir, name)?;
     let lock = whole_file(libc::F_WRLCK as libc::c_short);
     match fcntl(&file, FcntlArg::F_OFD_SETLK(&lock)) {
         Ok(_) => hold(file, path, holder, owner).map(Some),
@@ -108,13 +108,15 @@ pub fn try_acquire(
     }
 }
 
-/// Takes the lock on `path`, blocking this thread for as long as another holds it.
+/// Takes the lock on `name` in `dir`, blocking this thread for as long as another holds it.
 pub fn acquire_blocking(
-    path: &Path,
+    dir: &Dir,
+    name: &str,
     holder: &str,
     owner: Option<crate::Owner>,
 ) -> Result<LockGuard, Error> {
-    let file = open_lock_file(path)?;
+    let path = &dir.join(name);
+    let file = open_lock_file(dir, name)?;
     let lock = whole_file(libc::F_WRLCK as libc::c_short);
     fcntl(&file, FcntlArg::F_OFD_SETLKW(&lock))
         .map_err(std::io::Error::from)
@@ -122,16 +124,16 @@ pub fn acquire_blocking(
     hold(file, path, holder, owner)
 }
 
-fn wait_for(path: &Path, timeout: Duration, start: Instant) -> Result<File, Error> {
+fn wait_for(dir: &Dir, name: &str, timeout: Duration, start: Instant) -> Result<File, Error> {
     let (tx, rx) = mpsc::sync_channel::<Result<File, Error>>(1);
-    let owned: PathBuf = path.to_path_buf();
+    let (owned, owned_name) = (dir.clone(), name.to_owned());
     std::thread::spawn(move || {
-        let result = open_lock_file(&owned).and_then(|file| {
+        let result = open_lock_file(&owned, &owned_name).and_then(|file| {
             let lock = whole_file(libc::F_WRLCK as libc::c_short);
             fcntl(&file, FcntlArg::F_OFD_SETLKW(&lock))
                 .map(|_| file)
                 .map_err(std::io::Error::from)
-                .ctx("lock", &owned)
+                .ctx("lock", &owned.join(&owned_name))
         });
         // If the waiter has gone, this fails and the file (with its lock) is dropped here.
         let _ = tx.send(result);
@@ -139,30 +141,28 @@ fn wait_for(path: &Path, timeout: Duration, start: Instant) -> Result<File, Erro
     match rx.recv_timeout(timeout.saturating_sub(start.elapsed())) {
         Ok(result) => result,
         Err(_) => Err(Error::Busy {
-            path: path.to_path_buf(),
-            holder: holder_of(path),
+            path: dir.join(name),
+            holder: holder_of(dir, name),
             waited_secs: start.elapsed().as_secs_f64(),
         }),
     }
 }
 
-/// What the current holder wrote into the lock file, on one line.
-pub fn holder_of(path: &Path) -> String {
-    match crate::fsutil::read_bounded(path, 4096).map(|b| String::from_utf8_lossy(&b).into_owned())
+/// What the current holder wrote into the lock file `name` in `dir`, on one line.
+pub fn holder_of(dir: &Dir, name: &str) -> String {
+    match dir
+        .read_bounded(name, 4096)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
     {
         Ok(s) if !s.trim().is_empty() => s.trim().replace('\n', " "),
         _ => "an unknown process".into(),
     }
 }
 
-/// Whether another open file description holds a lock on `path` now. Opens the file
-/// read-only and never creates it: `check` runs without writing anything.
-pub fn is_held(path: &Path) -> bool {
-    let Ok(file) = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
-    else {
+/// Whether another open file description holds a lock on `name` in `dir` now. Opens the
+/// file read-only and never creates it: `check` runs without writing anything.
+pub fn is_held(dir: &Dir, name: &str) -> bool {
+    let Ok(Some(file)) = dir.open_lock_readonly(name) else {
         return false;
     };
     let mut probe = whole_file(libc::F_WRLCK as libc::c_short);

@@ -7,24 +7,21 @@ use clusterca_pki::{
 };
 use time::OffsetDateTime;
 
-use crate::{fsutil, Error, Signer, Store};
+use crate::{fsutil, layout, Error, Signer, Store};
 
 /// Name of the allow-list file in the CA directory.
-pub const ALLOW_FILE: &str = "alt-names.allow";
+pub const ALLOW_FILE: &str = layout::ALT_NAMES_ALLOW;
 
 impl Store {
     /// Patterns from `alt-names.allow`, if the file exists.
     pub fn allowed_alt_names(&self) -> Result<Vec<String>, Error> {
-        let path = self.path(ALLOW_FILE);
-        match fsutil::read_bounded(&path, fsutil::MAX_PEM) {
+        match self.root().read_bounded(ALLOW_FILE, fsutil::MAX_PEM) {
             Ok(bytes) => Ok(String::from_utf8_lossy(&bytes)
                 .lines()
                 .map(|l| l.split('#').next().unwrap_or_default().trim().to_owned())
                 .filter(|l| !l.is_empty())
                 .collect()),
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                Ok(Vec::new())
-            }
+            Err(e) if e.is_not_found() => Ok(Vec::new()),
             Err(e) => Err(e),
         }
     }
@@ -34,17 +31,17 @@ impl Store {
     /// [`Signer::submit`] checks again under it.
     pub fn check_submittable(&self, name: &CertName, req: &CertRequest) -> Result<(), Error> {
         req.check_name(name).map_err(|source| Error::Pki {
-            path: self.request_path(name),
+            path: self.request_shown(name),
             source,
         })?;
-        let state = if self.signed_path(name).exists() {
+        let state = if self.has_signed(name)? {
             let revoked = self.signed_serial(name)?;
             if self.revoked_serials()?.contains(&revoked.to_string()) {
                 "revoked"
             } else {
                 "signed"
             }
-        } else if self.request_path(name).exists() {
+        } else if self.has_request(name)? {
             "requested"
         } else {
             return Ok(());
@@ -58,8 +55,15 @@ impl Store {
     /// Refuses any of `names` with no request waiting. Needs no lock: callers check before
     /// taking it, and signing finds out again under it.
     pub fn require_requests(&self, names: &[CertName]) -> Result<(), Error> {
-        match names.iter().find(|n| !self.request_path(n).exists()) {
-            Some(name) if self.signed_path(name).exists() => Err(Error::AlreadySigned {
+        let mut missing = None;
+        for n in names {
+            if !self.has_request(n)? {
+                missing = Some(n);
+                break;
+            }
+        }
+        match missing {
+            Some(name) if self.has_signed(name)? => Err(Error::AlreadySigned {
                 name: name.to_string(),
             }),
             Some(name) => Err(Error::NoRequest {
@@ -71,28 +75,26 @@ impl Store {
 
     /// Certnames with a request waiting, sorted.
     pub fn pending_requests(&self) -> Result<Vec<CertName>, Error> {
-        let mut names = crate::status::names_in(&self.path("requests"))?;
+        let mut names = crate::status::names_in(self, layout::REQUESTS)?;
         names.sort();
         Ok(names)
     }
 
-    fn read_request(&self, name: &CertName) -> Result<CertRequest, Error> {
-        let path = self.request_path(name);
-        let missing = |e: &Error| matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound);
-        let bytes = match fsutil::read_bounded(&path, fsutil::MAX_PEM) {
-            Ok(b) => b,
+    fn parse_request(&self, name: &CertName) -> Result<CertRequest, Error> {
+        let path = self.request_shown(name);
+        let bytes = match self.read_request(name)? {
+            Some(b) => b,
             // Signed meanwhile (or finished by recovery from an interrupted run): say so.
-            Err(e) if missing(&e) && self.signed_path(name).exists() => {
+            None if self.has_signed(name)? => {
                 return Err(Error::AlreadySigned {
                     name: name.to_string(),
                 })
             }
-            Err(e) if missing(&e) => {
+            None => {
                 return Err(Error::NoRequest {
                     name: name.to_string(),
                 })
             }
-            Err(e) => return Err(e),
         };
         CertRequest::parse(&bytes).map_err(|source| Error::Pki { path, source })
     }
@@ -106,8 +108,8 @@ impl Signer<'_> {
         let store = self.store;
         store.check_submittable(name, req)?;
         store.ensure_dirs()?;
-        fsutil::write_atomic(
-            &store.request_path(name),
+        store.requests_dir()?.write_atomic(
+            &layout::pem(name),
             req.pem.as_bytes(),
             store.public_spec(),
         )
@@ -126,9 +128,9 @@ impl Signer<'_> {
         let store = self.store;
         let mut batch = Vec::with_capacity(names.len());
         for name in names {
-            let req = store.read_request(name)?;
+            let req = store.parse_request(name)?;
             policy.check(name, &req).map_err(|source| Error::Pki {
-                path: store.request_path(name),
+                path: store.request_shown(name),
                 source,
             })?;
             let spec = LeafSpec::new(name.clone(), req.alt_names.clone(), ttl);

@@ -11,8 +11,7 @@ use clusterca_pki::inspect;
 use clusterca_pki::{CertName, CertificateAuthority, CrlEntry, CrlSpec, Ttl};
 use time::OffsetDateTime;
 
-use crate::error::IoContext;
-use crate::{fsutil, serial, Error, Signer, Store};
+use crate::{layout, serial, Error, Signer, Store};
 
 /// What a revocation did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,8 +35,8 @@ struct CrlState {
 
 impl Store {
     fn crl_state(&self) -> Result<CrlState, Error> {
-        let path = self.path("ca_crl.pem");
-        let bytes = fsutil::read_store_file(&path)?;
+        let path = self.shown(layout::CA_CRL);
+        let bytes = self.read_crl()?;
         // An empty file is a CA that never had a CRL (hand-made, or imported without one):
         // start one. Anything else that holds no CRL is an error, never silently replaced.
         if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -96,8 +95,8 @@ impl Store {
     /// Serials on the CA's own CRL that fit 64 bits (an empty file has none): what the serial
     /// rule counts. Larger ones are above Puppet's limit and cannot collide.
     pub(crate) fn crl_serials(&self) -> Result<std::collections::BTreeSet<u64>, Error> {
-        let path = self.path("ca_crl.pem");
-        let bytes = fsutil::read_store_file(&path)?;
+        let path = self.shown(layout::CA_CRL);
+        let bytes = self.read_crl()?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Default::default());
         }
@@ -119,15 +118,18 @@ impl Store {
 
     /// The serial of `signed/<name>.pem`.
     pub fn signed_serial(&self, name: &CertName) -> Result<u64, Error> {
-        let path = self.signed_path(name);
-        let (_, info) = match crate::read_cert_file(&path, OffsetDateTime::now_utc()) {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::NotSigned {
-                    name: name.to_string(),
-                })
-            }
-            other => other?,
+        let path = self.signed_shown(name);
+        let not_signed = || Error::NotSigned {
+            name: name.to_string(),
         };
+        let Some(signed) = self.sub_if_present(layout::SIGNED)? else {
+            return Err(not_signed());
+        };
+        let (_, info) =
+            match crate::read_cert_file(&signed, &layout::pem(name), OffsetDateTime::now_utc()) {
+                Err(e) if e.is_not_found() => return Err(not_signed()),
+                other => other?,
+            };
         info.serial_decimal.parse().map_err(|_| Error::Corrupt {
             path,
             line: None,
@@ -144,7 +146,7 @@ impl Store {
         for name in names {
             match self.signed_serial(name) {
                 Ok(serial) => serials.push(serial),
-                Err(Error::NotSigned { .. }) if self.request_path(name).exists() => {}
+                Err(Error::NotSigned { .. }) if self.has_request(name)? => {}
                 Err(Error::NotSigned { .. }) => {
                     return Err(Error::Unknown {
                         name: name.to_string(),
@@ -167,7 +169,8 @@ impl Signer<'_> {
         }
         let mut recorded = self.store.recorded_serials()?;
         // Issued means a whole inventory line, not just a first word that reads as hex.
-        recorded.inventory = crate::inventory::recorded_serials(&self.store.path("inventory.txt"))?;
+        recorded.inventory =
+            crate::inventory::recorded_serials(self.store.root(), layout::INVENTORY)?;
         match serials
             .iter()
             .find(|s| !recorded.issued(**s) && !recorded.crl.contains(s))
@@ -183,14 +186,13 @@ impl Signer<'_> {
         let Some(&top) = serials.iter().filter(|s| **s < serial::PUPPET_LIMIT).max() else {
             return Ok(());
         };
-        let path = self.store.path("serial");
         // An unreadable file is `check`'s to report; the rule already counts the CRL.
         match self.store.read_serial() {
             Ok(next) if next <= top => {}
             _ => return Ok(()),
         }
-        fsutil::write_atomic(
-            &path,
+        self.store.root().write_atomic(
+            layout::SERIAL,
             serial::format(top + 1).as_bytes(),
             self.store.public_spec(),
         )
@@ -232,13 +234,14 @@ impl Signer<'_> {
                 .map(|(&serial, &revoked_at)| CrlEntry { serial, revoked_at })
                 .collect(),
         };
-        let path = store.path("ca_crl.pem");
         let pem = ca.crl(&spec).map_err(|source| Error::Pki {
-            path: path.clone(),
+            path: store.shown(layout::CA_CRL),
             source,
         })?;
         let content = pem + &state.rest_pem;
-        fsutil::write_atomic(&path, content.as_bytes(), store.public_spec())?;
+        store
+            .root()
+            .write_atomic(layout::CA_CRL, content.as_bytes(), store.public_spec())?;
         self.skip_past(&update.revoked)?;
         Ok(update)
     }
@@ -266,23 +269,22 @@ impl Signer<'_> {
         let before = store.signed_cached();
         let mut removed = Vec::new();
         let mut signed_removed = 0;
+        let dirs = [
+            store.sub_if_present(layout::SIGNED)?,
+            store.sub_if_present(layout::REQUESTS)?,
+        ];
         for name in names {
-            for (i, path) in [store.signed_path(name), store.request_path(name)]
-                .into_iter()
-                .enumerate()
-            {
-                match std::fs::remove_file(&path) {
-                    Ok(()) => {
-                        signed_removed += u64::from(i == 0);
-                        removed.push(path.display().to_string());
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(e).ctx("remove", &path),
+            for (i, dir) in dirs.iter().enumerate() {
+                let Some(dir) = dir else { continue };
+                let file = layout::pem(name);
+                if dir.remove_if_present(&file)? {
+                    signed_removed += u64::from(i == 0);
+                    removed.push(dir.join(&file).display().to_string());
                 }
             }
         }
-        for dir in ["signed", "requests"] {
-            fsutil::sync_dir(&store.path(dir))?;
+        for dir in dirs.iter().flatten() {
+            dir.sync()?;
         }
         // Fewer files cannot raise the highest serial: the cache stays valid.
         store.signed_changed(before, &[], 0, signed_removed);

@@ -21,11 +21,11 @@
 //! everything and compares it with `clusterca.signed-max`.
 
 use crate::error::IoContext;
-use crate::{fsutil, serial, Error, Store};
+use crate::{fsutil, layout, serial, Error, Store};
 use std::os::unix::fs::MetadataExt;
 
 /// The cache of `signed/`'s highest serial in the CA directory.
-pub const SIGNED_MAX_FILE: &str = "clusterca.signed-max";
+pub const SIGNED_MAX_FILE: &str = layout::SIGNED_MAX;
 
 /// Inode and change time (seconds, nanoseconds) of the `signed/` directory.
 pub(crate) type DirStamp = (u64, i64, i64);
@@ -94,8 +94,8 @@ impl Store {
     /// The highest serial of `inventory.txt`, reading only what was appended since last time.
     fn inventory_highest(&self) -> Result<u64, Error> {
         use std::io::{Read, Seek, SeekFrom};
-        let path = self.path("inventory.txt");
-        let mut file = fsutil::open_regular(&path)?;
+        let path = self.shown(layout::INVENTORY);
+        let mut file = self.root().open_regular(layout::INVENTORY)?;
         let meta = file.metadata().ctx("stat", &path)?;
         let (ino, len) = (meta.ino(), meta.len());
         if len > fsutil::MAX_STORE_FILE {
@@ -154,18 +154,20 @@ impl Store {
 
     /// The stamp of `signed/` now, or `None` when it is not a real directory.
     pub(crate) fn signed_stamp(&self) -> Option<DirStamp> {
-        std::fs::symlink_metadata(self.path("signed"))
-            .ok()
-            .filter(|m| m.file_type().is_dir())
-            .map(|m| (m.ino(), m.ctime(), m.ctime_nsec()))
+        rustix::fs::statat(
+            self.root().fd(),
+            layout::SIGNED,
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .ok()
+        .filter(|m| m.st_mode & nix::libc::S_IFMT == nix::libc::S_IFDIR)
+        .map(|m| (m.st_ino, m.st_ctime as i64, m.st_ctime_nsec as i64))
     }
 
     /// How many `.pem` entries `signed/` holds (temporary files, dot files, not).
     pub(crate) fn signed_entries(&self) -> Result<u64, Error> {
-        let dir = self.path("signed");
         let mut n = 0;
-        for entry in std::fs::read_dir(&dir).ctx("read directory", &dir)? {
-            let name = entry.ctx("read directory", &dir)?.file_name();
+        for name in self.signed_dir()?.names()? {
             let name = name.to_string_lossy();
             n += u64::from(name.ends_with(".pem") && !name.starts_with('.'));
         }
@@ -201,7 +203,7 @@ impl Store {
 
     /// `clusterca.signed-max` as written (`v1 INODE SECONDS NANOSECONDS ENTRIES HIGHEST`).
     pub(crate) fn read_signed_max(&self) -> Option<SignedMark> {
-        let bytes = fsutil::read_bounded(&self.path(SIGNED_MAX_FILE), 256).ok()?;
+        let bytes = self.root().read_bounded(SIGNED_MAX_FILE, 256).ok()?;
         let text = String::from_utf8(bytes).ok()?;
         let w: Vec<&str> = text.split_whitespace().collect();
         match w.as_slice() {
@@ -226,8 +228,9 @@ impl Store {
             mode: crate::PUBLIC_MODE,
             owner: self.owner,
         };
-        if let Ok(staged) =
-            fsutil::stage_unsynced(&self.path(SIGNED_MAX_FILE), line.as_bytes(), spec)
+        if let Ok(staged) = self
+            .root()
+            .stage_unsynced(SIGNED_MAX_FILE, line.as_bytes(), spec)
         {
             let _ = staged.commit();
         }

@@ -1,15 +1,13 @@
 //! Certificate statuses in the shape of Puppet's `certificate_status` JSON, shared by `list`
 //! and the CA HTTP API.
 
-use std::path::Path;
-
 use clusterca_pki::inspect::{self, Object};
 use clusterca_pki::CertName;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::error::{Error, IoContext};
-use crate::{inventory, Store};
+use crate::error::Error;
+use crate::{inventory, layout, Store};
 
 /// Where a certname stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -93,17 +91,14 @@ fn ips_first(mut names: Vec<String>) -> Vec<String> {
     names
 }
 
-/// Certnames named by `*.pem` files in `dir` (invalid names skipped).
-pub(crate) fn names_in(dir: &Path) -> Result<Vec<CertName>, Error> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).ctx("read directory", dir),
+/// Certnames named by `*.pem` files in the store's `sub` (`signed` or `requests`; invalid
+/// names skipped).
+pub(crate) fn names_in(store: &Store, sub: &str) -> Result<Vec<CertName>, Error> {
+    let Some(dir) = store.sub_if_present(sub)? else {
+        return Ok(Vec::new());
     };
     let mut names = Vec::new();
-    for entry in entries {
-        let entry = entry.ctx("read directory", dir)?;
-        let file = entry.file_name();
+    for file in dir.names()? {
         if let Some(name) = file
             .to_str()
             .and_then(|f| f.strip_suffix(".pem"))
@@ -118,9 +113,10 @@ pub(crate) fn names_in(dir: &Path) -> Result<Vec<CertName>, Error> {
 pub(crate) fn collect(store: &Store, now: OffsetDateTime) -> Result<Vec<CertStatus>, Error> {
     let revoked = store.revoked_serials()?;
     let mut out = Vec::new();
-    for name in names_in(&store.path("signed"))? {
-        let path = store.signed_path(&name);
-        let (der, info) = crate::read_cert_file(&path, now)?;
+    let signed = store.sub_if_present(layout::SIGNED)?;
+    for name in names_in(store, layout::SIGNED)? {
+        let Some(dir) = &signed else { break };
+        let (der, info) = crate::read_cert_file(dir, &layout::pem(&name), now)?;
         let state = if revoked.contains(&info.serial_decimal) {
             CertState::Revoked
         } else {
@@ -139,9 +135,11 @@ pub(crate) fn collect(store: &Store, now: OffsetDateTime) -> Result<Vec<CertStat
             not_after: info.not_after_time.map(inventory::format_time),
         });
     }
-    for name in names_in(&store.path("requests"))? {
-        let path = store.request_path(&name);
-        let bytes = crate::fsutil::read_bounded(&path, crate::fsutil::MAX_PEM)?;
+    for name in names_in(store, layout::REQUESTS)? {
+        let path = store.request_shown(&name);
+        let Some(bytes) = store.read_request(&name)? else {
+            continue;
+        };
         let objects = inspect::parse(&bytes, now).map_err(|source| Error::Pki {
             path: path.clone(),
             source,
