@@ -20,14 +20,18 @@ use std::time::Instant;
 
 use clusterca_pki::{inspect, PrivateKey};
 
-const SYSCALLS: [&str; 13] = [
+const SYSCALLS: [&str; 17] = [
     "write",
     "pwrite64",
     "fsync",
     "fdatasync",
     "rename",
+    "renameat",
     "renameat2",
     "openat",
+    "openat2",
+    "mkdirat",
+    "linkat",
     "unlink",
     "unlinkat",
     "fchmod",

@@ -152,8 +152,10 @@ impl Dir {
         )
         .map_err(|e| {
             // O_DIRECTORY|O_NOFOLLOW on a symlink is ENOTDIR: say which it was.
+            // (A directory now was a symlink a moment ago: another user is swapping it.)
             let link = e == rustix::io::Errno::NOTDIR
-                && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+                && std::fs::symlink_metadata(path)
+                    .is_ok_and(|m| m.file_type().is_symlink() || m.is_dir());
             let e = if link { rustix::io::Errno::LOOP } else { e };
             refused(e.into(), "open directory", path.to_path_buf())
         })?;
@@ -208,12 +210,24 @@ impl Dir {
         let fd = self
             .openat(name, OFlags::RDONLY | OFlags::DIRECTORY, 0)
             .map_err(|e| match e {
+                // O_DIRECTORY on a symlink is ENOTDIR before the resolve flags are looked at.
                 Error::Io { source, path, .. }
                     if source.raw_os_error() == Some(nix::libc::ENOTDIR) =>
                 {
+                    // A directory now was a symlink a moment ago: another user is swapping it.
+                    let link = self
+                        .entry(name)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|e| e.is_symlink() || e.is_dir());
                     Error::Unsafe {
                         path,
-                        reason: "is not a directory".into(),
+                        reason: if link {
+                            "is a symbolic link"
+                        } else {
+                            "is not a directory"
+                        }
+                        .into(),
                     }
                 }
                 e => e,
@@ -309,9 +323,7 @@ impl Dir {
         match rustix::fs::statat(&*self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) => Ok(Some(Entry::of(&st))),
             Err(rustix::io::Errno::NOENT) => Ok(None),
-            Err(e) => Err(e)
-                .map_err(std::io::Error::from)
-                .ctx("stat", &self.join(name)),
+            Err(e) => Err(std::io::Error::from(e)).ctx("stat", &self.join(name)),
         }
     }
 

@@ -713,7 +713,13 @@ impl Signer<'_> {
         next_serial: u64,
     ) -> Result<(), Error> {
         let spec = self.store.public_spec();
+        // Every directory handle the batch needs is opened before anything is written: a
+        // symlink swapped in refuses the batch before it is recorded, not after.
         let signed = self.store.signed_dir()?;
+        let requests = match kind {
+            BatchKind::Requests => Some(self.store.requests_dir()?),
+            BatchKind::Keys(_) => None,
+        };
         let staged = issued
             .iter()
             .map(|c| signed.stage_unsynced(&layout::pem(&c.name), c.pem.as_bytes(), spec))
@@ -767,7 +773,7 @@ impl Signer<'_> {
             }
             return Err(unfinished(issued, fail.error));
         }
-        self.finish_record(&signed, staged, issued, kind)
+        self.finish_record(&signed, requests.as_ref(), staged, issued)
             .map_err(|e| unfinished(issued, e))
     }
 
@@ -775,16 +781,15 @@ impl Signer<'_> {
     fn finish_record(
         &mut self,
         signed: &Dir,
+        requests: Option<&Dir>,
         staged: Vec<fsutil::Staged>,
         issued: &[IssuedCert],
-        kind: BatchKind<'_>,
     ) -> Result<(), Error> {
         for s in staged {
             s.commit()?;
         }
         signed.sync()?;
-        if matches!(kind, BatchKind::Requests) {
-            let requests = self.store.requests_dir()?;
+        if let Some(requests) = requests {
             for c in issued {
                 requests.remove_if_present(&layout::pem(&c.name))?;
             }

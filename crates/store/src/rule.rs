@@ -161,7 +161,7 @@ impl Store {
         )
         .ok()
         .filter(|m| m.st_mode & nix::libc::S_IFMT == nix::libc::S_IFDIR)
-        .map(|m| (m.st_ino, m.st_ctime as i64, m.st_ctime_nsec as i64))
+        .map(|m| (m.st_ino, m.st_ctime, m.st_ctime_nsec as i64))
     }
 
     /// How many `.pem` entries `signed/` holds (temporary files, dot files, not).
