@@ -123,9 +123,10 @@ fn sources(g: &Global, o: &InstallOptions) -> Result<Sources, Failure> {
         _ => None,
     };
     // Refuse garbage before it is installed anywhere.
+    let ca_path = store.shown(clusterca_store::layout::CA_CRT);
     for (what, path, bytes) in [
         ("certificate", cert_path.as_path(), &cert),
-        ("CA bundle", Path::new("ca_crt.pem"), &ca),
+        ("CA bundle", ca_path.as_path(), &ca),
     ] {
         let certs = clusterca_pki::inspect::certificates(bytes)
             .map_err(|e| Failure::input(format!("{} ({what}): {e}", path.display())))?;
