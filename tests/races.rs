@@ -117,7 +117,16 @@ impl Swapper {
     /// Stops the swapper and puts every real directory back at its name.
     fn pause(&self) {
         self.signal("-STOP");
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        // Stopped for sure (state T), not just signalled, before the directories are restored.
+        let stat = format!("/proc/{}/stat", self.child.id());
+        for _ in 0..1000 {
+            let state = std::fs::read_to_string(&stat).unwrap_or_default();
+            let after_name = state.rsplit_once(") ").map(|(_, rest)| rest);
+            if after_name.is_some_and(|r| r.starts_with('T') || r.starts_with('t')) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
         self.restore();
         for (real, _) in &self.pairs {
             assert!(std::fs::symlink_metadata(real).unwrap().is_dir());
@@ -240,12 +249,39 @@ impl Tally {
 
 /// Runs `op(i)` `runs()` times under the swapper; asserts the secret tree unchanged and that
 /// the swapper really swapped; prints the tally (the closing note quotes it).
-fn race(s: &Scratch, what: &str, swapper: &Swapper, mut op: impl FnMut(usize) -> Run) -> Tally {
+fn race(s: &Scratch, what: &str, swapper: &Swapper, op: impl FnMut(usize) -> Run) -> Tally {
+    race_with(s, what, swapper, op, None)
+}
+
+fn race_checked(
+    s: &Scratch,
+    what: &str,
+    swapper: &Swapper,
+    op: impl FnMut(usize) -> Run,
+    after_each: impl Fn(),
+) -> Tally {
+    race_with(s, what, swapper, op, Some(&after_each))
+}
+
+/// [`race`]; with `after_each`, that is called after every run with the swapper paused and
+/// the real directories back at their names.
+fn race_with(
+    s: &Scratch,
+    what: &str,
+    swapper: &Swapper,
+    mut op: impl FnMut(usize) -> Run,
+    after_each: Option<&dyn Fn()>,
+) -> Tally {
     let before = s.snapshot_of("secret");
     let mut tally = Tally::default();
     swapper.resume();
     for i in 0..runs() {
         let run = op(i);
+        if let Some(check) = after_each {
+            swapper.pause();
+            check();
+            swapper.resume();
+        }
         tally.add(what, &run);
     }
     swapper.pause();
@@ -344,6 +380,34 @@ fn two_issuers(s: &Scratch) {
     }
 }
 
+/// The ssldir after a run: the key and the certificate there are one issuer's pair (or both
+/// absent), and nothing temporary is left behind.
+#[track_caller]
+fn ssldir_whole(s: &Scratch) {
+    let read = |rel: &str| std::fs::read(s.path(rel)).ok();
+    let (cert, key) = (
+        read("ssl/certs/node.example.net.pem"),
+        read("ssl/private_keys/node.example.net.pem"),
+    );
+    let pair = (1..=2).find(|n| {
+        cert == read(&format!("out{n}/node.example.net.pem"))
+            && key == read(&format!("out{n}/node.example.net.key.pem"))
+    });
+    assert!(
+        pair.is_some() || (cert.is_none() && key.is_none()),
+        "the ssldir holds a key and a certificate that are not one pair"
+    );
+    for d in ["ssl", "ssl/certs", "ssl/private_keys"] {
+        for e in std::fs::read_dir(s.path(d)).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(
+                !name.starts_with(".clusterca") && !name.contains(".tmp."),
+                "{d}/{name} left behind"
+            );
+        }
+    }
+}
+
 #[test]
 fn an_ssldir_owned_by_a_hostile_user() {
     if !can_race() {
@@ -374,22 +438,29 @@ fn an_ssldir_owned_by_a_hostile_user() {
     let swapper = Swapper::start(&s, &reals, &s.path("secret"));
     swapper.pause();
     let owner = HOSTILE.to_string();
-    race(&s, "install (puppet layout)", &swapper, |i| {
-        let n = 1 + i % 2;
-        let (ca, out) = (format!("ca{n}"), format!("out{n}"));
-        s.run(&[
-            "install",
-            "--dir",
-            &ca,
-            "--from",
-            &out,
-            "--ssldir",
-            "ssl",
-            "--owner",
-            &owner,
-            "node.example.net",
-        ])
-    });
+    let whole = || ssldir_whole(&s);
+    race_checked(
+        &s,
+        "install (puppet layout)",
+        &swapper,
+        |i| {
+            let n = 1 + i % 2;
+            let (ca, out) = (format!("ca{n}"), format!("out{n}"));
+            s.run(&[
+                "install",
+                "--dir",
+                &ca,
+                "--from",
+                &out,
+                "--ssldir",
+                "ssl",
+                "--owner",
+                &owner,
+                "node.example.net",
+            ])
+        },
+        whole,
+    );
     race(&s, "install (files layout)", &swapper, |i| {
         let n = 1 + i % 2;
         let (ca, out) = (format!("ca{n}"), format!("out{n}"));
@@ -436,16 +507,24 @@ fn an_ssldir_owned_by_a_hostile_user() {
         for (i, b) in bundles.iter().enumerate() {
             std::fs::write(s.path(&format!("bundle{i}.sh")), b).unwrap();
         }
-        race(&s, "bundle | sh", &swapper, |i| {
-            let script = format!("bundle{}.sh", i % 2);
-            common::finish(
-                Command::new("dash")
-                    .arg(&script)
-                    .current_dir(s.dir.path())
-                    .output()
-                    .unwrap(),
-            )
-        });
+        race_checked(
+            &s,
+            "bundle | sh",
+            &swapper,
+            |i| {
+                let script = format!("bundle{}.sh", i % 2);
+                // As `clusterca bundle ... | sh` runs it: the script on stdin.
+                let stdin = std::fs::File::open(s.path(&script)).unwrap();
+                common::finish(
+                    Command::new("dash")
+                        .stdin(stdin)
+                        .current_dir(s.dir.path())
+                        .output()
+                        .unwrap(),
+                )
+            },
+            whole,
+        );
     }
     let swaps = swapper.finish();
     assert!(

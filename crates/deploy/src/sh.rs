@@ -174,8 +174,13 @@ cb_link() {
 # component cannot redirect; cb_here is its absolute path.
 cb_cd() {
   cb_abs "$1"
-  if cd -P "$cb_a" 2>/dev/null && cb_here=$(pwd -P) && [ "$cb_here" = "$cb_a" ]; then
-    return 0
+  if cd -P "$cb_a" 2>/dev/null; then
+    cb_here=$(pwd -P) || cb_here=
+    [ "$cb_here" = "$cb_a" ] && return 0
+    # Entered somewhere else: a symlink on the way, perhaps swapped back since.
+    cb_link "$cb_a"
+    cb_why="${cb_l:-a directory on the way to $1} is a symbolic link: refusing to follow it"
+    return 1
   fi
   cb_link "$cb_a"
   if [ -n "$cb_l" ]; then
@@ -288,15 +293,30 @@ cb_enter() {
     fi
     cb_try "cannot create $cb_t" mkdir -m 700 .clusterca-bundle || return 1
     eval "cb_tmade_$1=1 cb_dabs_$1=\$cb_here"
-    if cd -P ./.clusterca-bundle 2>/dev/null && [ "$(pwd -P)" = "$cb_here/.clusterca-bundle" ] &&
-      [ "$(stat -c '%u %a' .)" = "$cb_uid 700" ] && [ -z "$(ls -A)" ]; then
-      cb_tid=$(stat -c '%d:%i' .)
-      eval "cb_tid_$1=\$cb_tid"
+    if cd -P ./.clusterca-bundle 2>/dev/null; then
+      if [ "$(pwd -P)" = "$cb_here/.clusterca-bundle" ] &&
+        [ "$(stat -c '%u %a' .)" = "$cb_uid 700" ] && [ -z "$(ls -A)" ]; then
+        cb_tid=$(stat -c '%d:%i' .)
+        eval "cb_tid_$1=\$cb_tid"
+        return 0
+      fi
+      # Inside an empty directory this user made, but its path is not what it was: the
+      # directory above was moved or swapped for a symlink. Remove it from inside (its real
+      # parent is `..`, whatever that is called now) and refuse.
+      if [ "$(stat -c '%u %a' .)" = "$cb_uid 700" ] && [ -z "$(ls -A)" ] && cd -P .. &&
+        rmdir -- .clusterca-bundle 2>/dev/null; then
+        eval "cb_tmade_$1="
+      fi
+      cb_why="$cb_d was moved or swapped for a symbolic link while the bundle ran: refusing to follow it"
+      return 1
+    fi
+  elif cd -P ./.clusterca-bundle 2>/dev/null; then
+    if [ "$(pwd -P)" = "$cb_here/.clusterca-bundle" ] &&
+      [ "$(stat -c '%d:%i %u %a' .)" = "$cb_tid $cb_uid 700" ]; then
       return 0
     fi
-  elif cd -P ./.clusterca-bundle 2>/dev/null && [ "$(pwd -P)" = "$cb_here/.clusterca-bundle" ] &&
-    [ "$(stat -c '%d:%i %u %a' .)" = "$cb_tid $cb_uid 700" ]; then
-    return 0
+    cb_why="$cb_d was moved or swapped for a symbolic link while the bundle ran: refusing to follow it"
+    return 1
   fi
   cb_why="$cb_t is not the directory this bundle made: refusing to use it"
   return 1
@@ -434,6 +454,17 @@ cb_clean() {
     return 1
   fi
 }
+# cb_again CMD...: CMD, tried up to 100 times. A directory another user keeps swapping for a
+# symlink is refused while it is one and back at its name a moment later: putting things back
+# must not give up at the first refusal (a symlink left in place is still never followed).
+cb_again() {
+  cb_n=0
+  while [ "$cb_n" -lt 100 ]; do
+    "$@" && return 0
+    cb_n=$((cb_n + 1))
+  done
+  return 1
+}
 cb_on_exit() {
   cb_rc=$?
   set +e
@@ -444,10 +475,10 @@ cb_on_exit() {
     if [ -z "$cb_tid" ]; then
       # Made, but never found to be ours: remove it only if it is an empty directory.
       eval "cb_d=\$cb_td_$cb_jj"
-      if ! cb_cd "$cb_d" || ! rmdir -- .clusterca-bundle 2>/dev/null; then
+      if ! cb_again cb_cd "$cb_d" || ! rmdir -- .clusterca-bundle 2>/dev/null; then
         cb_left="$cb_left; could not remove $cb_d/.clusterca-bundle"
       fi
-    elif cb_enter "$cb_jj"; then
+    elif cb_again cb_enter "$cb_jj"; then
       if [ -n "$cb_done" ]; then cb_clean "$cb_jj"; else cb_undo "$cb_jj"; fi
     else
       [ "$cb_why" = "$cb_err" ] || cb_left="$cb_left; $cb_why"
