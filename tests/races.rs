@@ -408,6 +408,16 @@ fn ssldir_whole(s: &Scratch) {
     }
 }
 
+/// `install` of the `i`th run: from the first issuer on even runs, the second on odd ones.
+fn install_by_turns(s: &Scratch, i: usize, layout: &[&str]) -> Run {
+    let n = 1 + i % 2;
+    let (ca, out) = (format!("ca{n}"), format!("out{n}"));
+    let mut args = vec!["install", "--dir", &ca, "--from", &out];
+    args.extend_from_slice(layout);
+    args.push("node.example.net");
+    s.run(&args)
+}
+
 #[test]
 fn an_ssldir_owned_by_a_hostile_user() {
     if !can_race() {
@@ -443,33 +453,11 @@ fn an_ssldir_owned_by_a_hostile_user() {
         &s,
         "install (puppet layout)",
         &swapper,
-        |i| {
-            let n = 1 + i % 2;
-            let (ca, out) = (format!("ca{n}"), format!("out{n}"));
-            s.run(&[
-                "install",
-                "--dir",
-                &ca,
-                "--from",
-                &out,
-                "--ssldir",
-                "ssl",
-                "--owner",
-                &owner,
-                "node.example.net",
-            ])
-        },
+        |i| install_by_turns(&s, i, &["--ssldir", "ssl", "--owner", &owner]),
         whole,
     );
     race(&s, "install (files layout)", &swapper, |i| {
-        let n = 1 + i % 2;
-        let (ca, out) = (format!("ca{n}"), format!("out{n}"));
-        s.run(&[
-            "install",
-            "--dir",
-            &ca,
-            "--from",
-            &out,
+        let files = [
             "--layout",
             "files",
             "--cert",
@@ -480,8 +468,8 @@ fn an_ssldir_owned_by_a_hostile_user() {
             "files/certs/ca.pem",
             "--owner",
             &owner,
-            "node.example.net",
-        ])
+        ];
+        install_by_turns(&s, i, &files)
     });
     if common::have_program("dash", "dash") {
         let bundles: Vec<String> = (1..=2)
