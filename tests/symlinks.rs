@@ -21,6 +21,18 @@ fn setup() -> Scratch {
     s
 }
 
+/// `install` of `first.example.net` from `out/` into the ssldir `ssl/`.
+const INSTALL: [&str; 8] = [
+    "install",
+    "--dir",
+    "ca",
+    "--from",
+    "out",
+    "--ssldir",
+    "ssl",
+    "first.example.net",
+];
+
 /// Replaces `ca/<entry>` with a symlink to `target` (keeping the real one aside).
 fn plant(s: &Scratch, entry: &str, target: &str) {
     let p = s.path(&format!("ca/{entry}"));
@@ -41,6 +53,15 @@ fn refused(s: &Scratch, args: &[&str], names: &str, why: &str) {
         run.stderr
     );
     common::assert_unchanged(&before, &s.snapshot_of("outside"), &format!("{args:?}"));
+}
+
+/// `issue` refused over the CA directory's `entry` (exit 2, one line naming it, saying `why`),
+/// and `check` reporting it.
+#[track_caller]
+fn issue_refused_and_reported(s: &Scratch, entry: &str, why: &str) {
+    let issue = ["issue", "--dir", "ca", "--out", "out", "b.example.net"];
+    refused(s, &issue, &format!("ca/{entry}"), why);
+    check_reports(s, entry);
 }
 
 #[track_caller]
@@ -107,13 +128,7 @@ fn a_symlinked_ca_key_is_refused_and_reported() {
     let s = setup();
     std::fs::copy(s.path("ca/ca_key.pem"), s.path("outside/file")).unwrap();
     plant(&s, "ca_key.pem", "outside/file");
-    refused(
-        &s,
-        &["issue", "--dir", "ca", "--out", "out", "b.example.net"],
-        "ca/ca_key.pem",
-        "is a symbolic link",
-    );
-    check_reports(&s, "ca_key.pem");
+    issue_refused_and_reported(&s, "ca_key.pem", "is a symbolic link");
     // Its mode is the target's concern, not the link's: no mode finding for the link.
     let run = s.run(&["check", "--dir", "ca"]);
     assert!(!run.stdout.contains("loose-mode"), "{}", run.stdout);
@@ -124,13 +139,7 @@ fn a_symlinked_lock_is_refused_and_reported() {
     let s = setup();
     std::fs::write(s.path("ca/clusterca.lock"), b"").unwrap();
     plant(&s, "clusterca.lock", "outside/file");
-    refused(
-        &s,
-        &["issue", "--dir", "ca", "--out", "out", "b.example.net"],
-        "ca/clusterca.lock",
-        "is a symbolic link",
-    );
-    check_reports(&s, "clusterca.lock");
+    issue_refused_and_reported(&s, "clusterca.lock", "is a symbolic link");
 }
 
 #[test]
@@ -140,17 +149,11 @@ fn a_hard_linked_lock_is_refused_and_reported() {
     std::fs::hard_link(s.path("outside/file"), s.path("ca/clusterca.lock")).unwrap();
     refused(
         &s,
-        &["issue", "--dir", "ca", "--out", "out", "b.example.net"],
-        "ca/clusterca.lock",
-        "2 hard links",
-    );
-    refused(
-        &s,
         &["submit", "--dir", "ca", "new.csr"],
         "ca/clusterca.lock",
         "2 hard links",
     );
-    check_reports(&s, "clusterca.lock");
+    issue_refused_and_reported(&s, "clusterca.lock", "2 hard links");
 }
 
 #[test]
@@ -170,19 +173,120 @@ fn install_refuses_a_symlinked_layout_directory() {
     let s = setup();
     std::fs::create_dir(s.path("ssl")).unwrap();
     std::os::unix::fs::symlink(s.path("outside/dir"), s.path("ssl/private_keys")).unwrap();
+    refused(&s, &INSTALL, "ssl/private_keys", "symbolic link");
+}
+
+#[test]
+fn install_reads_from_without_following_a_symlink_and_only_a_matching_key() {
+    let s = setup();
+    // Another CA's key, which the one who can write --from must not get installed.
+    s.run(&["init", "--dir", "other", "--ca-name", "Other CA"])
+        .ok();
+    std::fs::copy(s.path("other/ca_key.pem"), s.path("outside/file")).unwrap();
+    let key = s.path("out/first.example.net.key.pem");
+    let real = std::fs::read(&key).unwrap();
+    std::fs::remove_file(&key).unwrap();
+    std::os::unix::fs::symlink(s.path("outside/file"), &key).unwrap();
+    std::fs::create_dir(s.path("ssl")).unwrap();
+    let install = INSTALL;
     refused(
         &s,
-        &[
+        &install,
+        "first.example.net.key.pem",
+        "is a symbolic link",
+    );
+    assert!(!s.path("ssl/private_keys").exists(), "installed something");
+    // A regular file holding another key: refused too, naming the mismatch.
+    std::fs::remove_file(&key).unwrap();
+    std::fs::copy(s.path("other/ca_key.pem"), &key).unwrap();
+    refused(&s, &install, "first.example.net.key.pem", "not the key");
+    // The right key installs.
+    std::fs::write(&key, real).unwrap();
+    s.run(&install).ok();
+}
+
+#[test]
+fn a_hard_linked_inventory_is_refused_and_reported() {
+    let s = setup();
+    std::fs::copy(s.path("ca/inventory.txt"), s.path("outside/file")).unwrap();
+    std::fs::remove_file(s.path("ca/inventory.txt")).unwrap();
+    std::fs::hard_link(s.path("outside/file"), s.path("ca/inventory.txt")).unwrap();
+    issue_refused_and_reported(&s, "inventory.txt", "2 hard links");
+}
+
+#[test]
+fn install_never_changes_the_owner_or_mode_of_a_hard_linked_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = setup();
+    let install = INSTALL;
+    s.run(&install).ok();
+    // The installed CA bundle, hard-linked to a file outside, its mode loosened.
+    let ca = s.path("ssl/certs/ca.pem");
+    std::fs::copy(&ca, s.path("outside/file")).unwrap();
+    std::fs::set_permissions(
+        s.path("outside/file"),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
+    std::fs::remove_file(&ca).unwrap();
+    std::fs::hard_link(s.path("outside/file"), &ca).unwrap();
+    let before = s.snapshot_of("outside");
+    let run = s.run(&install).ok();
+    assert!(run.stdout.contains("replaced"), "{}", run.stdout);
+    common::assert_unchanged(&before, &s.snapshot_of("outside"), "install");
+    assert_eq!(s.mode("ssl/certs/ca.pem"), 0o644);
+}
+
+#[test]
+fn install_refuses_a_crl_it_cannot_read_instead_of_skipping_it() {
+    let s = setup();
+    std::fs::copy(s.path("ca/ca_crl.pem"), s.path("outside/file")).unwrap();
+    plant(&s, "ca_crl.pem", "outside/file");
+    std::fs::create_dir(s.path("ssl")).unwrap();
+    refused(&s, &INSTALL, "ca/ca_crl.pem", "is a symbolic link");
+}
+
+#[test]
+fn a_directory_or_fifo_in_a_files_place_is_exit_2_and_reported() {
+    let s = setup();
+    let _ = std::fs::remove_file(s.path("ca/clusterca.lock"));
+    std::fs::create_dir(s.path("ca/clusterca.lock")).unwrap();
+    issue_refused_and_reported(&s, "clusterca.lock", "is a directory");
+    std::fs::remove_dir(s.path("ca/clusterca.lock")).unwrap();
+    // A FIFO for inventory.txt: check reports it rather than stopping (or hanging) on it.
+    std::fs::rename(s.path("ca/inventory.txt"), s.path("inventory.real")).unwrap();
+    nix::unistd::mkfifo(&s.path("ca/inventory.txt"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    check_reports(&s, "inventory.txt");
+}
+
+#[test]
+fn two_backups_in_one_second_both_kept() {
+    let s = setup();
+    std::fs::create_dir(s.path("ssl")).unwrap();
+    let install = |from: &str| {
+        s.run(&[
             "install",
             "--dir",
             "ca",
             "--from",
-            "out",
+            from,
             "--ssldir",
             "ssl",
+            "--backup",
             "first.example.net",
-        ],
-        "ssl/private_keys",
-        "symbolic link",
-    );
+        ])
+    };
+    install("out").ok();
+    // Same name, another issuance (after clean): every file but the CA bundle changes.
+    s.run(&["clean", "--dir", "ca", "first.example.net"]).ok();
+    std::fs::create_dir(s.path("out2")).unwrap();
+    s.run(&["issue", "--dir", "ca", "--out", "out2", "first.example.net"])
+        .ok();
+    install("out2").ok();
+    install("out").ok();
+    let backups = common::names_in(&s.path("ssl/private_keys"))
+        .iter()
+        .filter(|n| n.contains(".bak."))
+        .count();
+    assert_eq!(backups, 2, "each replacement keeps its backup");
 }

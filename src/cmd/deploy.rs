@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clusterca_deploy::push::{HostJob, HostStatus};
 use clusterca_deploy::{InstallPlan, Layout, Ownership, Sources};
 use clusterca_pki::CertName;
+use clusterca_store::fsutil::{self, Dir};
 use serde::Serialize;
 
 use crate::cli::{BundleArgs, Format, Global, InstallArgs, InstallOptions, LayoutKind, PushArgs};
@@ -101,11 +102,19 @@ fn layout(o: &InstallOptions) -> Result<Layout, Failure> {
 fn sources(g: &Global, o: &InstallOptions) -> Result<Sources, Failure> {
     let name: CertName = o.name.parse()?;
     let cert_path = o.from.join(format!("{name}.pem"));
+    let key_path = o.from.join(format!("{name}.key.pem"));
     let store = clusterca_store::Store::open(&g.dir)?;
-    let cert = if cert_path.exists() {
-        super::read_input(&cert_path)?
-    } else {
-        match store.read_signed(&name)? {
+    // --from opened once; its files read without following a symlink (another user who can
+    // write there must not get root to read, and install, a file it cannot read itself).
+    let from = Dir::open(&o.from)?;
+    let read_from = |file: &str| match from.read_bounded(file, fsutil::MAX_PEM) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(Failure::from(e)),
+    };
+    let cert = match read_from(&format!("{name}.pem"))? {
+        Some(b) => b,
+        None => match store.read_signed(&name)? {
             Some(b) => b,
             None => {
                 return Err(Failure::input(format!(
@@ -114,31 +123,53 @@ fn sources(g: &Global, o: &InstallOptions) -> Result<Sources, Failure> {
                     store.signed_shown(&name).display()
                 )))
             }
-        }
+        },
     };
-    let key = super::read_input(&o.from.join(format!("{name}.key.pem")))?;
+    let Some(key) = read_from(&format!("{name}.key.pem"))? else {
+        return Err(Failure::input(format!(
+            "cannot read {}: No such file or directory",
+            key_path.display()
+        )));
+    };
     let ca = store.read_ca_bundle()?;
+    // A CA directory without a CRL installs none; one that cannot be read stops the install.
     let crl = match store.read_crl() {
         Ok(b) if !b.iter().all(u8::is_ascii_whitespace) => Some(b),
-        _ => None,
+        Ok(_) => None,
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(e.into()),
     };
     // Refuse garbage before it is installed anywhere.
     let ca_path = store.shown(clusterca_store::layout::CA_CRT);
+    let mut cert_spki = None;
     for (what, path, bytes) in [
         ("certificate", cert_path.as_path(), &cert),
         ("CA bundle", ca_path.as_path(), &ca),
     ] {
         let certs = clusterca_pki::inspect::certificates(bytes)
             .map_err(|e| Failure::input(format!("{} ({what}): {e}", path.display())))?;
-        if certs.is_empty() {
+        let Some(first) = certs.first() else {
             return Err(Failure::input(format!(
                 "{}: no certificate in it",
                 path.display()
             )));
+        };
+        if what == "certificate" {
+            cert_spki =
+                clusterca_pki::inspect::certificate_info(first, time::OffsetDateTime::now_utc())
+                    .ok()
+                    .map(|i| i.spki_der);
         }
     }
-    clusterca_pki::PrivateKey::from_bytes(&key)
-        .map_err(|e| Failure::input(format!("{}.key.pem: {e}", name)))?;
+    let private = clusterca_pki::PrivateKey::from_bytes(&key)
+        .map_err(|e| Failure::input(format!("{}: {e}", key_path.display())))?;
+    // Only the certificate's own key is installed beside it.
+    if cert_spki.as_deref() != Some(private.spki_der().as_slice()) {
+        return Err(Failure::input(format!(
+            "{}: not the key of {name}'s certificate; refusing to install a mismatched pair",
+            key_path.display()
+        )));
+    }
     Ok(Sources {
         name: name.to_string(),
         cert,

@@ -207,6 +207,14 @@ impl Scratch {
     }
 }
 
+/// The names of the entries of `dir`.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
 /// Asserts two snapshots are equal, naming only the paths that differ.
 #[track_caller]
 pub fn assert_unchanged(

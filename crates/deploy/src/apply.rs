@@ -321,19 +321,29 @@ pub fn apply(plan: &InstallPlan, dry_run: bool) -> Result<InstallReport, Error> 
             _ => None,
         };
         let mut backup = None;
-        let action = match (current, &dir) {
-            (Some((file, true)), _) => {
+        // Same content with the right owner and mode: unchanged. Same content otherwise: its
+        // owner and mode are fixed on the open file, unless it has other hard links (a chown
+        // would change the file behind them too): then it is written anew, like new content.
+        let current = match current {
+            Some((file, true)) => {
                 let m = file.metadata().map_err(io("stat", &f.path))?;
                 let same =
                     m.mode() & 0o7777 == f.mode && (m.uid(), m.gid()) == (owner.uid, owner.gid);
-                match (same, dry_run) {
-                    (true, _) => Action::Unchanged,
-                    (false, true) => Action::Fixed,
-                    (false, false) => {
-                        fix_meta(&file, &f.path, f.mode, *owner)?;
-                        Action::Fixed
-                    }
+                match (same, m.nlink()) {
+                    (true, _) => Some((file, Some(true))),
+                    (false, 1) => Some((file, Some(false))),
+                    (false, _) => Some((file, None)),
                 }
+            }
+            Some((file, false)) => Some((file, None)),
+            None => None,
+        };
+        let action = match (current, &dir) {
+            (Some((_, Some(true))), _) => Action::Unchanged,
+            (Some((_, Some(false))), _) if dry_run => Action::Fixed,
+            (Some((file, Some(false))), _) => {
+                fix_meta(&file, &f.path, f.mode, *owner)?;
+                Action::Fixed
             }
             (existing, dir) => {
                 let replacing = existing.is_some();
@@ -345,14 +355,13 @@ pub fn apply(plan: &InstallPlan, dry_run: bool) -> Result<InstallReport, Error> 
                         mode: f.mode,
                         owner: Some(*owner),
                     };
-                    let staged = dir.stage(&name, &f.content, spec).map_err(unsafe_path)?;
+                    // From here on something may have been written: refusals are the store's
+                    // errors, which do not claim that nothing was.
+                    let staged = dir.stage(&name, &f.content, spec).map_err(Error::Store)?;
                     if replacing && plan.backup {
-                        let bak = format!("{name}.bak.{stamp}");
-                        // link(2) does not follow symlinks, and the old file is regular.
-                        dir.link(&name, &bak).map_err(unsafe_path)?;
-                        backup = Some(dir.join(&bak));
+                        backup = Some(keep_backup(dir, &name, &stamp)?);
                     }
-                    staged.commit().map_err(unsafe_path)?;
+                    staged.commit().map_err(Error::Store)?;
                     dir.sync().map_err(Error::Store)?;
                 }
                 if replacing {
@@ -382,6 +391,29 @@ pub fn apply(plan: &InstallPlan, dry_run: bool) -> Result<InstallReport, Error> 
         report.selinux = restorecon(&report)?;
     }
     Ok(report)
+}
+
+/// Keeps the file `name` as `NAME.bak.STAMP` (or `.bak.STAMP.N` when a backup of the same
+/// second is there): a second name for the old file, made with link(2), which never follows
+/// a symlink.
+fn keep_backup(dir: &Dir, name: &str, stamp: &str) -> Result<PathBuf, Error> {
+    for n in 0..1000 {
+        let bak = match n {
+            0 => format!("{name}.bak.{stamp}"),
+            n => format!("{name}.bak.{stamp}.{n}"),
+        };
+        match dir.link(name, &bak) {
+            Ok(()) => return Ok(dir.join(&bak)),
+            Err(clusterca_store::Error::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::Store(e)),
+        }
+    }
+    Err(Error::Io {
+        op: "back up",
+        path: dir.join(name),
+        source: std::io::ErrorKind::AlreadyExists.into(),
+    })
 }
 
 /// The directory handle as a `File`, for [`fix_meta`] (a duplicate of its descriptor).

@@ -143,7 +143,8 @@ impl Store {
     fn scan(&self, now: OffsetDateTime) -> Result<Scan, Error> {
         let mut f = Vec::new();
         let mut temp_files = Vec::new();
-        self.check_layout(&mut f)?;
+        // Entries that are not what they must be are reported here and not read below.
+        let unsafe_entries = self.check_layout(&mut f)?;
 
         // The CA itself.
         let ca = match self.load_ca() {
@@ -180,6 +181,7 @@ impl Store {
         // inventory.txt
         let inv_path = self.shown(layout::INVENTORY);
         let raw = match self.root().read_store_file(layout::INVENTORY) {
+            _ if unsafe_entries.contains(&layout::INVENTORY) => Vec::new(),
             Ok(raw) => raw,
             // Reported by the layout check, not followed.
             Err(Error::Unsafe { .. }) => Vec::new(),
@@ -429,7 +431,9 @@ impl Store {
             }
         }
 
-        self.check_crl(&mut f, ca_spki.as_deref(), now)?;
+        if !unsafe_entries.contains(&layout::CA_CRL) {
+            self.check_crl(&mut f, ca_spki.as_deref(), now)?;
+        }
         self.check_modes(&mut f)?;
         Ok(Scan {
             findings: f,
@@ -600,7 +604,8 @@ impl Store {
 
     /// Every entry of the layout that must be a directory or a regular file (a lock file with
     /// one link): a symlink or anything else in its place is an error, never followed.
-    fn check_layout(&self, f: &mut Vec<Finding>) -> Result<(), Error> {
+    fn check_layout(&self, f: &mut Vec<Finding>) -> Result<Vec<&'static str>, Error> {
+        let mut found = Vec::new();
         for (name, kind) in layout::GUARDED {
             let Some(entry) = self.root().entry(name)? else {
                 continue;
@@ -611,15 +616,16 @@ impl Store {
                 Some(format!("is {}, not a directory", entry.kind()))
             } else if kind != Kind::Dir && !entry.is_file() {
                 Some(format!("is {}, not a regular file", entry.kind()))
-            } else if kind == Kind::Lock && entry.nlink != 1 {
+            } else if kind == Kind::Single && entry.nlink != 1 {
                 Some(format!(
-                    "has {} hard links: a lock file must have one (another name would be truncated and given away); remove it, the next signer makes a new one",
+                    "has {} hard links: a file changed in place must have one (the other names would change too); replace it with a copy (cp, then mv over it)",
                     entry.nlink
                 ))
             } else {
                 None
             };
             if let Some(why) = problem {
+                found.push(name);
                 f.push(Finding::new(
                     display(&self.shown(name)),
                     "unsafe-entry",
@@ -628,7 +634,7 @@ impl Store {
                 ));
             }
         }
-        Ok(())
+        Ok(found)
     }
 
     /// Modes no looser than Puppet's: keys 0640 at most, everything else not writable by

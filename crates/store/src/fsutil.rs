@@ -122,6 +122,7 @@ fn refused(e: std::io::Error, op: &'static str, path: PathBuf) -> Error {
     let reason = match e.raw_os_error() {
         Some(nix::libc::ELOOP) => "is a symbolic link",
         Some(nix::libc::EXDEV) => "leads outside its directory",
+        Some(nix::libc::EISDIR) => "is a directory, not a file",
         _ => {
             return Error::Io {
                 op,
@@ -215,19 +216,14 @@ impl Dir {
                     if source.raw_os_error() == Some(nix::libc::ENOTDIR) =>
                 {
                     // A directory now was a symlink a moment ago: another user is swapping it.
-                    let link = self
-                        .entry(name)
-                        .ok()
-                        .flatten()
-                        .is_some_and(|e| e.is_symlink() || e.is_dir());
+                    let reason = match self.entry(name).ok().flatten() {
+                        Some(e) if e.is_symlink() || e.is_dir() => "is a symbolic link",
+                        Some(_) => "is not a directory",
+                        None => "is a symbolic link or was moved away while in use",
+                    };
                     Error::Unsafe {
                         path,
-                        reason: if link {
-                            "is a symbolic link"
-                        } else {
-                            "is not a directory"
-                        }
-                        .into(),
+                        reason: reason.into(),
                     }
                 }
                 e => e,
@@ -250,7 +246,7 @@ impl Dir {
     /// directory, and returns it open.
     pub fn mkdir(&self, name: &str, mode: u32, owner: Option<Owner>) -> Result<Dir, Error> {
         rustix::fs::mkdirat(&*self.fd, name, Mode::from_raw_mode(0o700))
-            .map_err(|e| refused(e.into(), "create directory", self.join(name)))?;
+            .map_err(|e| self.exists_error(e, "create directory", name))?;
         let dir = self.sub(name)?;
         set_meta(dir.fd(), &dir.path, mode, owner)?;
         Ok(dir)
@@ -271,17 +267,30 @@ impl Dir {
         Ok(file)
     }
 
-    /// Opens the regular file `name` for reading and appending (`inventory.txt`).
+    /// Opens the regular file `name`, with one link, for reading and appending
+    /// (`inventory.txt`, changed in place: another link would change another file).
     pub fn open_append(&self, name: &str) -> Result<File, Error> {
         let fd = self.openat(name, OFlags::RDWR | OFlags::APPEND | OFlags::NONBLOCK, 0)?;
         let file = File::from(fd);
-        if !file.metadata().ctx("stat", &self.join(name))?.is_file() {
-            return Err(Error::Unsafe {
-                path: self.join(name),
-                reason: "is not a regular file".into(),
-            });
-        }
+        single_file(&file, &self.join(name))?;
         Ok(file)
+    }
+
+    /// The error for `errno` from creating `name`: `EEXIST` on a symlink says so.
+    fn exists_error(&self, errno: rustix::io::Errno, op: &'static str, name: &str) -> Error {
+        if errno == rustix::io::Errno::EXIST
+            && self
+                .entry(name)
+                .ok()
+                .flatten()
+                .is_some_and(|e| e.is_symlink())
+        {
+            return Error::Unsafe {
+                path: self.join(name),
+                reason: "is a symbolic link".into(),
+            };
+        }
+        refused(errno.into(), op, self.join(name))
     }
 
     /// Opens (creating it with `mode` when absent) the lock file `name` for writing, refusing
@@ -290,7 +299,7 @@ impl Dir {
     pub fn open_lock(&self, name: &str, mode: u32) -> Result<File, Error> {
         let fd = self.openat(name, OFlags::RDWR | OFlags::CREATE | OFlags::NONBLOCK, mode)?;
         let file = File::from(fd);
-        check_lock(&file, &self.join(name))?;
+        single_file(&file, &self.join(name))?;
         Ok(file)
     }
 
@@ -299,7 +308,7 @@ impl Dir {
         match self.openat(name, OFlags::RDONLY | OFlags::NONBLOCK, 0) {
             Ok(fd) => {
                 let file = File::from(fd);
-                check_lock(&file, &self.join(name))?;
+                single_file(&file, &self.join(name))?;
                 Ok(Some(file))
             }
             Err(e) if e.is_not_found() => Ok(None),
@@ -369,10 +378,17 @@ impl Dir {
                 spec.mode,
             )
             .map_err(|e| match e {
-                Error::Io { source, path, .. } => Error::Io {
-                    op: "create",
-                    path,
-                    source,
+                Error::Io { source, path, .. } => match source.raw_os_error() {
+                    Some(errno) => self.exists_error(
+                        rustix::io::Errno::from_raw_os_error(errno),
+                        "create",
+                        name,
+                    ),
+                    None => Error::Io {
+                        op: "create",
+                        path,
+                        source,
+                    },
                 },
                 e => e,
             })?;
@@ -469,8 +485,9 @@ impl Dir {
     }
 }
 
-/// Refuses a lock file that is not a regular file with exactly one link.
-fn check_lock(file: &File, path: &Path) -> Result<(), Error> {
+/// Refuses a file changed in place (a lock file, `inventory.txt`) that is not a regular file
+/// with exactly one link.
+fn single_file(file: &File, path: &Path) -> Result<(), Error> {
     let st = rustix::fs::fstat(file)
         .map_err(std::io::Error::from)
         .ctx("stat", path)?;
@@ -485,7 +502,7 @@ fn check_lock(file: &File, path: &Path) -> Result<(), Error> {
         return Err(Error::Unsafe {
             path: path.to_path_buf(),
             reason: format!(
-                "has {} hard links; a lock file must have one (another name would be truncated and given away)",
+                "has {} hard links; a file changed in place must have one (another name would be changed too)",
                 entry.nlink
             ),
         });
@@ -589,7 +606,15 @@ pub fn sync_staged(staged: &[&Staged]) -> Result<(), Error> {
 pub fn sync_files(files: &[(&Dir, &str)]) -> Result<(), Error> {
     if files.len() <= SMALL_BATCH {
         for (dir, name) in files {
-            let file = File::from(dir.openat(name, OFlags::RDONLY, 0)?);
+            // Non-blocking and regular only: a FIFO put in a temporary file's place by another
+            // user who can write the directory must not hang us (holding the store lock).
+            let file = File::from(dir.openat(name, OFlags::RDONLY | OFlags::NONBLOCK, 0)?);
+            if !file.metadata().ctx("stat", &dir.join(name))?.is_file() {
+                return Err(Error::Unsafe {
+                    path: dir.join(name),
+                    reason: "is not a regular file (replaced while clusterca wrote it)".into(),
+                });
+            }
             file.sync_all().ctx("fsync", &dir.join(name))?;
         }
         return Ok(());
@@ -695,6 +720,27 @@ mod tests {
             Dir::open(&tmp.path().join("link")).unwrap_err(),
             Error::Unsafe { .. }
         ));
+    }
+
+    #[test]
+    fn a_fifo_in_a_temporary_files_place_is_refused_not_waited_for() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Dir::open(tmp.path()).unwrap();
+        let spec = FileSpec {
+            mode: 0o644,
+            owner: None,
+        };
+        let staged = dir.stage_unsynced("f", b"x", spec).unwrap();
+        // Another user who can write the directory swaps the temporary file for a FIFO: an
+        // open without O_NONBLOCK would wait for a writer for ever.
+        dir.remove_if_present(staged.temp_name()).unwrap();
+        nix::unistd::mkfifo(
+            &tmp.path().join(staged.temp_name()),
+            nix::sys::stat::Mode::S_IRWXU,
+        )
+        .unwrap();
+        let err = sync_staged(&[&staged]).unwrap_err();
+        assert!(matches!(err, Error::Unsafe { .. }), "{err}");
     }
 
     #[test]

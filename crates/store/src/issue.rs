@@ -105,6 +105,14 @@ impl Store {
             }
             let (key_path, cert_path) = paths(out, &spec);
             let (key_name, cert_name) = names(&spec);
+            for file in [&key_name, &cert_name] {
+                if out.entry(file)?.is_some_and(|e| e.is_symlink()) {
+                    return Err(Error::Unsafe {
+                        path: out.join(file),
+                        reason: "is a symbolic link".into(),
+                    });
+                }
+            }
             let key_present = out.exists(&key_name);
             match (self.has_signed(&spec.name)?, key_present) {
                 (false, false)

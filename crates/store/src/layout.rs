@@ -39,19 +39,21 @@ pub const REQUIRED_FILES: [&str; 5] = [CA_CRT, CA_KEY, CA_CRL, INVENTORY, SERIAL
 
 /// Entries that must be what they are (a directory, a regular file): `check` reports a
 /// symlink or anything else in their place, and the store refuses to use it.
-pub const GUARDED: [(&str, Kind); 12] = [
+pub const GUARDED: [(&str, Kind); 14] = [
     (CA_CRT, Kind::File),
     (CA_KEY, Kind::File),
     (CA_PUB, Kind::File),
     (CA_CRL, Kind::File),
     (SERIAL, Kind::File),
-    (INVENTORY, Kind::File),
+    (INVENTORY, Kind::Single),
     (SIGNED, Kind::Dir),
     (REQUESTS, Kind::Dir),
-    (LOCK, Kind::Lock),
-    (LEASE, Kind::Lock),
+    (LOCK, Kind::Single),
+    (LEASE, Kind::Single),
     (JOURNAL, Kind::File),
     (SIGNED_MAX, Kind::File),
+    (ALT_NAMES_ALLOW, Kind::File),
+    (SERVE, Kind::Dir),
 ];
 
 /// What a guarded entry must be.
@@ -59,8 +61,9 @@ pub const GUARDED: [(&str, Kind); 12] = [
 pub enum Kind {
     /// A regular file.
     File,
-    /// A regular file with exactly one link.
-    Lock,
+    /// A regular file with exactly one link: changed in place (a lock file, `inventory.txt`),
+    /// so another link would change another file too.
+    Single,
     /// A directory.
     Dir,
 }

@@ -496,8 +496,13 @@ impl Store {
     pub(crate) fn ensure_dirs(&self) -> Result<(), Error> {
         for sub in [layout::SIGNED, layout::REQUESTS] {
             if self.sub_if_present(sub)?.is_none() {
-                self.root.mkdir(sub, 0o755, self.owner)?;
-                self.root.sync()?;
+                match self.root.mkdir(sub, 0o755, self.owner) {
+                    Ok(_) => self.root.sync()?,
+                    // Made meanwhile by another process: opened (or refused) like any other.
+                    Err(Error::Io { source, .. })
+                        if source.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(())
