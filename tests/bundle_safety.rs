@@ -264,7 +264,7 @@ fn cuts(script: &[u8]) -> Vec<usize> {
         .iter()
         .rposition(|b| *b == b'\n')
         .unwrap();
-    let trap = script.windows(6).position(|w| w == b"\ntrap ").unwrap();
+    let trap = script.windows(9).position(|w| w == b"\nif trap ").unwrap();
     let trap_end = trap + 1 + script[trap + 1..].iter().position(|b| *b == b'\n').unwrap();
     let mut cuts: Vec<usize> = std::iter::once(0)
         .chain(
@@ -309,8 +309,14 @@ fn a_bundle_cut_anywhere_changes_nothing() {
         "clusterca_bundle_main end-of-bundle\n",
         "the last line calls the function"
     );
-    // The EXIT trap that reports a cut script is the first command.
-    let trap_end = t.new.find("\ntrap ").unwrap() + 1;
+    // The EXIT trap that reports a cut script is the first command, on the second line.
+    let trap_start = t.new.find('\n').unwrap() + 1;
+    assert!(
+        t.new[trap_start..].starts_with("if trap "),
+        "{}",
+        &t.new[..200]
+    );
+    let trap_end = trap_start;
     let trap_end = trap_end + t.new[trap_end..].find('\n').unwrap() + 1;
     let offsets = cuts(script);
     assert!(offsets.len() > 300, "{} cuts", offsets.len());
@@ -320,6 +326,11 @@ fn a_bundle_cut_anywhere_changes_nothing() {
             let context = format!("{shell}, cut at byte {cut} of {}", script.len());
             let run = run_sh(&t.s, shell, &script[..cut], None, &[]);
             assert_same(&before, &tree(t.s.dir.path()), &context);
+            // Past the `#!` line nothing cut exits 0 (only an empty or nearly empty stream
+            // does: it is no script at all).
+            if cut > trap_start {
+                assert_ne!(run.code, 0, "{context}: {}{}", run.stdout, run.stderr);
+            }
             if cut >= trap_end {
                 assert_eq!(run.code, 3, "{context}: {}{}", run.stdout, run.stderr);
                 assert_eq!(
@@ -584,5 +595,120 @@ fn an_existing_private_directory_or_a_symlinked_one_is_refused() {
         let run = run_sh(&t.s, shell, t.new.as_bytes(), None, &[]);
         assert_refused(&run, &["ssl/certs is a symbolic link"], shell);
         assert_same(&before, &tree(t.s.dir.path()), shell);
+    }
+}
+
+/// Writes a test double for `cmd` into a new directory: it runs the real `cmd` with its
+/// arguments, with `before` (sh) run first and `after` run when the real one succeeded.
+fn hook(cmd: &str, before: &str, after: &str) -> tempfile::TempDir {
+    let real = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join(cmd))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{cmd} on PATH"));
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "#!/bin/sh\n{before}\n{real} \"$@\" || exit\n{after}\n",
+        real = common_quote(&real.to_string_lossy())
+    );
+    let path = dir.path().join(cmd);
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+/// A root-only directory outside the ssldir holding an empty directory and, beside it, an
+/// empty `.clusterca-bundle`: what a redirected clean-up would remove.
+fn decoy(t: &Setup) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let d = t.s.path("decoy");
+    std::fs::create_dir_all(d.join("empty")).unwrap();
+    std::fs::create_dir_all(d.join(".clusterca-bundle")).unwrap();
+    for p in [d.clone(), d.join("empty"), d.join(".clusterca-bundle")] {
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    d
+}
+
+#[test]
+fn a_private_directory_swapped_for_a_symlink_is_left_alone_and_nothing_outside_removed() {
+    if !shells_installed() {
+        return;
+    }
+    // Right after the bundle makes its private directory in certs/, the directory's owner
+    // moves it away and puts a symlink to an empty root-only directory in its place.
+    let swap = hook(
+        "mkdir",
+        "",
+        r#"case " $* " in *" .clusterca-bundle "*)
+  if [ "$(basename "$(pwd -P)")" = certs ] && [ ! -e "$HOOK_DONE" ]; then
+    : >"$HOOK_DONE"; mv .clusterca-bundle .clusterca-bundle.moved && ln -s "$HOOK_OUTSIDE" .clusterca-bundle
+  fi ;;
+esac"#,
+    );
+    for shell in SHELLS {
+        let t = Setup::new();
+        let decoy = decoy(&t);
+        let env = vec![
+            ("HOOK_OUTSIDE", decoy.join("empty").display().to_string()),
+            ("HOOK_DONE", t.s.path("hook.done").display().to_string()),
+        ];
+        let before = tree(&decoy);
+        let run = run_sh(&t.s, shell, t.new.as_bytes(), Some(swap.path()), &env);
+        assert_refused(&run, &["symbolic link"], shell);
+        assert_same(&before, &tree(&decoy), shell);
+        assert!(decoy.join(".clusterca-bundle").is_dir(), "{shell}: removed");
+        t.assert_old(shell);
+    }
+}
+
+#[test]
+fn a_target_swapped_for_a_fifo_or_symlink_while_it_is_looked_at_is_refused() {
+    if !shells_installed() {
+        return;
+    }
+    // Just before the bundle takes its second name for the installed certificate, the owner
+    // of certs/ puts a FIFO (which would hang a reader) or a symlink to a root-only file in
+    // its place.
+    let swap = hook(
+        "ln",
+        r#"case " $* " in *" ../web1.example.net.pem probe "*)
+  if [ "$(basename "$(cd .. && pwd -P)")" = certs ]; then
+    rm -f ../web1.example.net.pem
+    case $HOOK_ACTION in
+      fifo) mkfifo ../web1.example.net.pem ;;
+      link) ln -s "$HOOK_OUTSIDE" ../web1.example.net.pem ;;
+    esac
+  fi ;;
+esac"#,
+        "",
+    );
+    for shell in SHELLS {
+        for action in ["fifo", "link"] {
+            let t = Setup::new();
+            std::fs::write(t.s.path("secret"), "root only\n").unwrap();
+            let env = vec![
+                ("HOOK_ACTION", action.to_owned()),
+                ("HOOK_OUTSIDE", t.real("secret").display().to_string()),
+            ];
+            let context = format!("{shell}, {action}");
+            // Under a deadline: a reader opening the FIFO would wait for ever.
+            let timed = format!("timeout 60 {shell}");
+            let run = run_sh(&t.s, &timed, t.new.as_bytes(), Some(swap.path()), &env);
+            assert_refused(
+                &run,
+                &["web1.example.net.pem", "other than a regular file"],
+                &context,
+            );
+            assert_eq!(t.s.read("secret"), "root only\n");
+            // (Names only: what the owner put there, a FIFO, must not be read here either.)
+            for d in ["ssl", "ssl/certs", "ssl/private_keys"] {
+                let left: Vec<String> = common::names_in(&t.s.path(d))
+                    .into_iter()
+                    .filter(|n| n.starts_with(".clusterca"))
+                    .collect();
+                assert!(left.is_empty(), "{context}: {d}: {left:?}");
+            }
+        }
     }
 }

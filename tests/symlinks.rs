@@ -212,6 +212,11 @@ fn a_hard_linked_inventory_is_refused_and_reported() {
     std::fs::remove_file(s.path("ca/inventory.txt")).unwrap();
     std::fs::hard_link(s.path("outside/file"), s.path("ca/inventory.txt")).unwrap();
     issue_refused_and_reported(&s, "inventory.txt", "2 hard links");
+    // Only that: nothing derived from an inventory that was not read.
+    let run = s.run(&["check", "--dir", "ca"]);
+    for noise in ["not-in-inventory", "serial-gap"] {
+        assert!(!run.stdout.contains(noise), "{}", run.stdout);
+    }
 }
 
 #[test]

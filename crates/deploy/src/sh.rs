@@ -10,8 +10,10 @@
 //!   included, is inside one function, `clusterca_bundle_main`, called on the last line with
 //!   the word `end-of-bundle`, which it checks. A script cut anywhere before that line ends
 //!   inside the function (a syntax error, the shell stops) or never calls it; cut inside the
-//!   last line it gets a wrong word and stops. The first command of the script is an `EXIT`
-//!   trap that reports such a script as incomplete and exits 3.
+//!   last line it gets a wrong word and stops. The first command of the script, on the line
+//!   after `#!/bin/sh`, is an `EXIT` trap (inside an `if`, so a cut inside that line is a
+//!   syntax error) that reports such a script as incomplete and exits 3: only a stream cut
+//!   within its first 10 bytes, which is no script at all, exits 0.
 //! - **Directories are entered, not named.** Every target directory is entered with `cd -P`
 //!   and refused (naming the link) unless `pwd -P` is the absolute path the plan names, so
 //!   there is no symbolic link on the way; what follows is done relative to the working
@@ -20,9 +22,11 @@
 //!   `.`).
 //! - **Temporary files live in a private directory.** In each target directory that gets a
 //!   file the script creates `.clusterca-bundle` (`mkdir -m 700`; it refuses when that already
-//!   exists: another bundle is running there, or one was killed), enters it and checks it is
-//!   its own (owner, mode 700, empty, then the same device and inode every time it comes
-//!   back). Each file is written there (`set -C`, umask 077), checked against the SHA-256
+//!   exists: another bundle is running there, or one was killed), checks without following a
+//!   link that what it made is its own directory (owner, mode 700, device and inode), enters
+//!   it and checks the device and inode again (and the same every time it comes back); a
+//!   symlink put in its place is never entered for anything but that check, and nothing is
+//!   removed through it. Each file is written there (`set -C`, umask 077), checked against the SHA-256
 //!   recorded here, and given its owner and mode before it is moved, with `mv -f -T` from
 //!   inside that directory to `../NAME`. Before and after every move the script checks that
 //!   the file is still the regular file it made (not a symbolic link; same device, inode,
@@ -34,8 +38,12 @@
 //!   ones restored, new ones removed) before the script exits non-zero with one
 //!   `clusterca-bundle: error: ...` line. Exit status 0 means everything was installed.
 //!
-//! A file whose content, mode and owner match is reported `unchanged` and not touched (a
-//! directory that needs nothing is not written to). A file whose content matches but whose
+//! An existing file is looked at through a second name (a hard link, `ln`, which never follows
+//! a symlink) made in the private directory: a file swapped for a FIFO or a symlink after the
+//! first checks is seen as what it is there and refused; nothing is opened by a name in a
+//! directory another user can write. A file whose content, mode and owner match is reported
+//! `unchanged` and not touched (its directory's mtime moves: the private directory was made
+//! and removed there). A file whose content matches but whose
 //! owner or mode do not is written again with the right ones (`fixed`). The last line printed
 //! on success is `clusterca-bundle: NAME: N changed, M unchanged`.
 //!
@@ -91,9 +99,11 @@ fn split(path: &Path) -> Option<(String, String)> {
     Some((dir, name))
 }
 
-/// Before the function: a script that ends before its last line reports itself incomplete.
-const TRAP: &str = "trap 'echo \"clusterca-bundle: error: this bundle is incomplete (cut off in \
-transit?): nothing was changed\" >&2; exit 3' EXIT\n";
+/// The first command, right after the `#!` line: a script that ends before its last line
+/// reports itself incomplete. Inside an `if`, so that a cut inside this line is a syntax error
+/// too (a bare `trap` cut after its name would list the traps and exit 0).
+const TRAP: &str = "if trap 'echo \"clusterca-bundle: error: this bundle is incomplete (cut off \
+in transit?): nothing was changed\" >&2; exit 3' EXIT; then :; fi\n";
 
 /// The helpers, defined inside `clusterca_bundle_main`. Every variable and function is
 /// `cb_`-prefixed (POSIX sh has no locals).
@@ -269,14 +279,27 @@ cb_state() {
   cb_cd "$cb_dir" || cb_fail "$cb_why"
   if [ -L "$cb_name" ]; then cb_fail "$cb_path is a symbolic link: refusing to follow it"; fi
   if [ -e "$cb_name" ] && [ ! -f "$cb_name" ]; then cb_fail "$cb_path exists and is not a regular file"; fi
-  if [ ! -f "$cb_name" ]; then
+  if [ ! -e "$cb_name" ] && [ ! -L "$cb_name" ]; then
     cb_s=create
-  elif [ "$(cb_sha256 "$cb_name")" != "$cb_sum" ]; then
-    cb_s=replace
-  elif cb_meta_ok "$cb_name" "$cb_mode" "$cb_user" "$cb_group"; then
-    cb_s=unchanged
   else
-    cb_s=fix
+    # Looked at through a second name in the private directory, which nobody else can
+    # change: a file swapped for a FIFO or a symlink after the checks above is seen as what
+    # it is there (ln makes a link to the symlink itself), never opened by a name in a
+    # directory another user can write.
+    cb_enter "$cb_j" || cb_fail "$cb_why"
+    cb_try "cannot look at $cb_path" ln -- "../$cb_name" probe || cb_fail "$cb_why"
+    if [ -L probe ] || [ ! -f probe ]; then
+      rm -f -- probe
+      cb_fail "$cb_path was replaced by something other than a regular file: refusing to read it"
+    fi
+    if [ "$(cb_sha256 probe)" != "$cb_sum" ]; then
+      cb_s=replace
+    elif cb_meta_ok probe "$cb_mode" "$cb_user" "$cb_group"; then
+      cb_s=unchanged
+    else
+      cb_s=fix
+    fi
+    rm -f -- probe
   fi
   eval "cb_s_$1=\$cb_s"
 }
@@ -293,17 +316,34 @@ cb_enter() {
     fi
     cb_try "cannot create $cb_t" mkdir -m 700 .clusterca-bundle || return 1
     eval "cb_tmade_$1=1 cb_dabs_$1=\$cb_here"
+    # What was just made, seen without following a symlink (stat without -L): a directory of
+    # this user, 0700. Its device and inode tell it from anything put in its place later.
+    cb_m=$(stat -c '%F:%u:%a:%d:%i' ./.clusterca-bundle 2>/dev/null) || cb_m=
+    case $cb_m in
+      "directory:$cb_uid:700:"*) cb_mid=${cb_m#"directory:$cb_uid:700:"} ;;
+      *)
+        cb_why="$cb_t was replaced while the bundle made it (a symbolic link put in its place?): refusing to use it"
+        return 1
+        ;;
+    esac
     if cd -P ./.clusterca-bundle 2>/dev/null; then
-      if [ "$(pwd -P)" = "$cb_here/.clusterca-bundle" ] &&
-        [ "$(stat -c '%u %a' .)" = "$cb_uid 700" ] && [ -z "$(ls -A)" ]; then
-        cb_tid=$(stat -c '%d:%i' .)
+      if [ "$(stat -c '%d:%i' .)" != "$cb_mid" ]; then
+        # Not the directory made a moment ago: a symlink was put in its place. Leave
+        # wherever this is untouched.
+        cb_why="$cb_t was swapped for a symbolic link while the bundle ran: refusing to follow it"
+        return 1
+      fi
+      if [ "$(pwd -P)" = "$cb_here/.clusterca-bundle" ] && [ -z "$(ls -A)" ]; then
+        cb_tid=$cb_mid
         eval "cb_tid_$1=\$cb_tid"
         return 0
       fi
-      # Inside an empty directory this user made, but its path is not what it was: the
-      # directory above was moved or swapped for a symlink. Remove it from inside (its real
-      # parent is `..`, whatever that is called now) and refuse.
-      if [ "$(stat -c '%u %a' .)" = "$cb_uid 700" ] && [ -z "$(ls -A)" ] && cd -P .. &&
+      # Inside the directory this bundle made, but its path is not what it was: the directory
+      # above was moved or swapped. Remove it from inside: its real parent is `..` (wherever
+      # it was moved to, a directory whoever moved it can write), and it is removed there only
+      # while that name is still this very directory.
+      if [ -z "$(ls -A)" ] && cd -P .. &&
+        [ "$(stat -c '%d:%i' ./.clusterca-bundle 2>/dev/null)" = "$cb_mid" ] &&
         rmdir -- .clusterca-bundle 2>/dev/null; then
         eval "cb_tmade_$1="
       fi
@@ -547,6 +587,7 @@ cb_stamp=$(date -u +%Y%m%dT%H%M%SZ)
 pub fn render(plan: &InstallPlan, then: Option<&str>) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "#!/bin/sh");
+    s.push_str(TRAP);
     let _ = writeln!(
         s,
         "# clusterca bundle: installs {} ({} directories, {} files). Needs no clusterca: run it",
@@ -558,7 +599,6 @@ pub fn render(plan: &InstallPlan, then: Option<&str>) -> String {
         "# with sh (dash, busybox sh) as a user that may write the targets (root to set owners).\n\
          # It is one function called on the last line: cut off anywhere, it changes nothing.\n",
     );
-    s.push_str(TRAP);
     s.push_str("clusterca_bundle_main() {\n");
     let _ = writeln!(s, "[ \"$#\" -eq 1 ] && [ \"$1\" = {END_WORD} ] || exit 3");
     s.push_str(HELPERS);
@@ -703,17 +743,13 @@ mod tests {
             .iter()
             .position(|l| *l == "clusterca_bundle_main() {")
             .unwrap();
-        // Before the function: the shebang, comments and the trap that reports a cut script.
-        for l in &lines[..open] {
-            assert!(l.starts_with('#') || l.starts_with("trap '"), "{l}");
+        // Before the function: the shebang, then at once the trap that reports a cut script
+        // (inside an `if`, so that no cut of that line runs anything), then comments.
+        assert_eq!(lines[0], "#!/bin/sh");
+        assert!(lines[1].starts_with("if trap '") && lines[1].ends_with("EXIT; then :; fi"));
+        for l in &lines[2..open] {
+            assert!(l.starts_with('#'), "{l}");
         }
-        assert_eq!(
-            lines[..open]
-                .iter()
-                .filter(|l| l.starts_with("trap '"))
-                .count(),
-            1
-        );
         // The first thing the function does is check the word on the last line.
         assert_eq!(
             lines[open + 1],

@@ -348,7 +348,8 @@ impl Store {
                 .entry(serial)
                 .or_default()
                 .push(name.to_string());
-            if !by_serial.contains_key(&serial) {
+            // (Not when the inventory was not read: it is reported as unsafe instead.)
+            if !by_serial.contains_key(&serial) && !unsafe_entries.contains(&layout::INVENTORY) {
                 f.push(Finding::new(
                     display(&path),
                     "not-in-inventory",
@@ -395,7 +396,7 @@ impl Store {
         check_serial_counter(&mut f, &serial_path, next_serial, floor);
         check_beyond_limit(&mut f, &recorded);
         check_unissued_revocations(&mut f, &recorded);
-        if let Some(next) = next_serial {
+        if let Some(next) = next_serial.filter(|_| !unsafe_entries.contains(&layout::INVENTORY)) {
             let used: BTreeSet<u64> = recorded
                 .inventory
                 .union(&recorded.signed)
