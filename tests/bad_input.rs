@@ -83,6 +83,18 @@ fn each_bad_input_exits_2_with_one_line_and_writes_nothing() {
         (&["init"], "refusing to create a CA"),
         (&["init", "--dir", "new", "--ca-name", ""], "CA name"),
         (&["list", "--dir", "nowhere"], "nowhere"),
+        // Bounded reads: an endless input is refused after its limit, not read to the end of
+        // memory.
+        (&["show", "/dev/zero"], "/dev/zero: larger than 1 MiB"),
+        (&["submit", "/dev/zero"], "/dev/zero: larger than 1 MiB"),
+        (
+            &["issue", "--from-file", "/dev/zero"],
+            "/dev/zero: larger than 64 MiB",
+        ),
+        (
+            &["show", "good.example.net.pem", "--cert", "/dev/zero"],
+            "/dev/zero: larger than 1 MiB",
+        ),
     ];
     // Without the `rsa-keygen` feature, RSA key generation is refused naming the feature.
     if !cfg!(feature = "rsa-keygen") {

@@ -309,8 +309,12 @@ pub fn push(g: &Global, args: &PushArgs) -> Result<Outcome, Failure> {
         targets.push((h.clone(), h.clone(), args.opts.clone()));
     }
     if let Some(file) = &args.hosts_file {
-        let text = String::from_utf8(super::read_input(file)?)
-            .map_err(|_| Failure::input(format!("{}: not UTF-8 text", file.display())))?;
+        let text = String::from_utf8(super::read_bounded_input(
+            file,
+            super::MAX_LIST,
+            "a list of hosts",
+        )?)
+        .map_err(|_| Failure::input(format!("{}: not UTF-8 text", file.display())))?;
         for (i, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or_default().trim();
             if !line.is_empty() {

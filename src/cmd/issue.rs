@@ -34,7 +34,7 @@ fn parse_alt_names<'a>(items: impl Iterator<Item = &'a str>) -> Result<Vec<AltNa
 
 /// `--from-file`: one `NAME [ALT...]` per line; blank lines and `#` comments are skipped.
 fn read_name_file(path: &Path) -> Result<Vec<(CertName, Vec<AltName>)>, Failure> {
-    let bytes = super::read_input(path)?;
+    let bytes = super::read_bounded_input(path, super::MAX_LIST, "a list of certnames")?;
     let text = String::from_utf8(bytes)
         .map_err(|_| Failure::input(format!("{}: not UTF-8 text", path.display())))?;
     let mut out = Vec::new();

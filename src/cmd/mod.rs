@@ -117,9 +117,28 @@ pub fn parse_duration(flag: &str, text: &str) -> Result<Duration, Failure> {
         })
 }
 
-/// Reads a file the user named, with an error that names it.
+/// The most read of one PEM or DER file the user names (a CSR, a certificate, a key, a CRL):
+/// beyond it the file is not one, whatever it is (`/dev/zero`).
+pub const MAX_INPUT: u64 = clusterca_store::fsutil::MAX_PEM;
+
+/// The most read of a list the user names (`--from-file`, `--hosts-file`).
+pub const MAX_LIST: u64 = 64 << 20;
+
+/// Reads a PEM or DER file the user named (at most [`MAX_INPUT`]), with an error that names it.
 pub fn read_input(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path).map_err(|e| Failure {
+    read_bounded_input(path, MAX_INPUT, "a PEM or DER file")
+}
+
+/// Reads a file the user named, at most `cap` bytes (a pipe or `/dev/stdin` too: it is the
+/// user's input, not a file of ours); a longer one is refused naming the limit and `what` the
+/// file should have been.
+pub fn read_bounded_input(
+    path: &std::path::Path,
+    cap: u64,
+    what: &str,
+) -> Result<Vec<u8>, Failure> {
+    use std::io::Read;
+    let fail = |e: std::io::Error| Failure {
         kind: if e.kind() == std::io::ErrorKind::NotFound
             || e.kind() == std::io::ErrorKind::PermissionDenied
             || e.kind() == std::io::ErrorKind::IsADirectory
@@ -129,7 +148,19 @@ pub fn read_input(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
             Kind::System
         },
         message: format!("cannot read {}: {e}", path.display()),
-    })
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(cap + 1).read_to_end(&mut bytes))
+        .map_err(fail)?;
+    if bytes.len() as u64 > cap {
+        return Err(Failure::input(format!(
+            "{}: larger than {} MiB, more than {what} can be",
+            path.display(),
+            cap >> 20
+        )));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
