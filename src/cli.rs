@@ -103,7 +103,7 @@ pub enum Command {
 
     /// Sign queued CSRs under the alt-name policy.
     #[command(
-        long_about = "Sign queued requests (NAME... or --all) with the certificate profile of `issue`. Policy: alt names beyond DNS:NAME are refused unless an allowed pattern matches (--allow-alt-name, or one pattern a line in alt-names.allow in the CA directory): an exact name, `*.example.net` for any name under a domain, or `IP:address`. Wildcard alt names, CA:TRUE, Puppet authorization extensions (1.3.6.1.4.1.34380.1.3.*, pp_cli_auth among them) and unknown extensions are refused; Puppet's pp_* extensions (1.3.6.1.4.1.34380.1.1.* and .1.2.*) are copied. A refusal names the offending name or OID, and nothing is signed.",
+        long_about = "Sign queued requests (NAME... or --all) with the certificate profile of `issue`. Policy: alt names beyond DNS:NAME are refused unless an allowed pattern matches (--allow-alt-name, or one pattern a line in alt-names.allow in the CA directory): an exact name, `*.example.net` for any name under a domain, or `IP:address`. Wildcard alt names, CA:TRUE, Puppet authorization extensions (1.3.6.1.4.1.34380.1.3.*, pp_cli_auth among them) and unknown extensions are refused; Puppet's pp_* extensions (1.3.6.1.4.1.34380.1.1.* and .1.2.*) are copied. A refusal names the offending name or OID, and nothing is signed; with --all, every request that passes is signed and each refused one is reported on its own line (`clusterca: refused NAME: REASON` on stderr, exit 1), so one bad request does not hold up the queue.",
         after_long_help = "EXAMPLES:\n  clusterca sign node1.example.net\n  clusterca sign --all --allow-alt-name smartproxy.example.net --allow-alt-name '*.pool.example.net'"
     )]
     Sign(SignArgs),

@@ -275,3 +275,49 @@ fn submit_refuses_bad_requests_and_writes_nothing() {
         run.stderr
     );
 }
+
+#[test]
+fn one_refused_request_does_not_hold_up_sign_all() {
+    let s = Scratch::new();
+    s.run(&["init"]).ok();
+    // Anyone may queue a request; one asking for a name the policy refuses...
+    let bad = csr(
+        &s,
+        "bad",
+        "bad.example.net",
+        &["subjectAltName=DNS:bad.example.net,DNS:www.example.com"],
+    );
+    s.run(&["submit", &bad]).ok();
+    // ...and two good ones around it (sorted: a-, bad., c-).
+    for cn in ["a-good.example.net", "c-good.example.net"] {
+        let file = csr(&s, cn, cn, &[]);
+        s.run(&["submit", &file]).ok();
+    }
+    let run = s.run(&["sign", "--all"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let refused: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(refused.len(), 1, "{}", run.stderr);
+    assert!(
+        refused[0].starts_with("clusterca: refused bad.example.net: ")
+            && refused[0].contains("www.example.com"),
+        "{}",
+        refused[0]
+    );
+    assert_eq!(
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with("signed "))
+            .count(),
+        2
+    );
+    // Both good ones signed with serials 2 and 3: none taken for the refused one, which stays
+    // queued.
+    let (signed, serial, _) = store_state(&s);
+    assert_eq!(signed, ["a-good.example.net.pem", "c-good.example.net.pem"]);
+    assert_eq!(serial, "0004");
+    assert!(s.path("ca/requests/bad.example.net.pem").exists());
+    // Named explicitly, it is still all or nothing: exit 2, nothing signed.
+    let run = s.run(&["sign", "bad.example.net"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(store_state(&s).1, "0004");
+}

@@ -76,18 +76,36 @@ pub fn sign(g: &Global, args: &SignArgs) -> Result<Outcome, Failure> {
     patterns.extend(store.allowed_alt_names()?);
     let policy = AltNamePolicy::new(patterns);
     store.require_requests(&names)?;
-    let issued = store.signer(timeout).and_then(|mut signer| {
+    let now = OffsetDateTime::now_utc();
+    let signed = store.signer(timeout).and_then(|mut signer| {
         if args.all {
+            // Every request that passes is signed; each refused one is reported.
             names = store.pending_requests()?;
-        }
-        if names.is_empty() {
-            Ok(Vec::new())
+            signer.sign_passing_requests(&ca, &names, &policy, ttl, now)
+        } else if names.is_empty() {
+            Ok((Vec::new(), Vec::new()))
         } else {
-            signer.sign_requests(&ca, &names, &policy, ttl, OffsetDateTime::now_utc())
+            // The names given: all or nothing.
+            Ok((
+                signer.sign_requests(&ca, &names, &policy, ttl, now)?,
+                Vec::new(),
+            ))
         }
     });
     super::print_notes(&store);
-    let issued = issued?;
+    let (issued, refused) = signed?;
+    for (name, why) in &refused {
+        eprintln!(
+            "clusterca: refused {}: {}",
+            sanitize(name.as_str()),
+            sanitize(&why.to_string())
+        );
+    }
+    let outcome = if refused.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    };
     let report: Vec<Signed> = issued
         .iter()
         .map(|c| Signed {
@@ -100,10 +118,10 @@ pub fn sign(g: &Global, args: &SignArgs) -> Result<Outcome, Failure> {
         .collect();
     if g.format == Format::Json {
         output::json(&report)?;
-        return Ok(Outcome::Clean);
+        return Ok(outcome);
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if report.is_empty() {
+    if report.is_empty() && refused.is_empty() {
         writeln!(out, "No requests to sign")?;
     }
     for r in &report {
@@ -117,5 +135,5 @@ pub fn sign(g: &Global, args: &SignArgs) -> Result<Outcome, Failure> {
         )?;
     }
     out.flush()?;
-    Ok(Outcome::Clean)
+    Ok(outcome)
 }

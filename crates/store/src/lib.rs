@@ -37,6 +37,7 @@ pub use fsutil::{FileSpec, Owner};
 pub use import::{Adopted, ImportFiles, Input};
 pub use inventory::InventoryLine;
 pub use issue::{IssueJob, IssuedFiles};
+pub use requests::Refused;
 pub use revoke::CrlUpdate;
 pub use status::{CertState, CertStatus, EmptyObject, Fingerprints};
 

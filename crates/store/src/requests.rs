@@ -100,6 +100,9 @@ impl Store {
     }
 }
 
+/// A request `sign --all` left in the queue, and why.
+pub type Refused = (CertName, Error);
+
 impl Signer<'_> {
     /// Files `req` under `requests/<name>.pem`, as Puppet's `PUT certificate_request` does:
     /// refused when the name already has a request or a signed certificate, or when the CN
@@ -113,6 +116,47 @@ impl Signer<'_> {
             req.pem.as_bytes(),
             store.public_spec(),
         )
+    }
+
+    /// Signs every queued request of `names` that passes `policy` and returns the others with
+    /// why each was refused (unreadable, not a request, refused by the policy, signed
+    /// meanwhile): one refused request does not hold up the queue. Errors of the store itself
+    /// (I/O, a symlink) still stop everything.
+    pub fn sign_passing_requests(
+        &mut self,
+        ca: &CertificateAuthority,
+        names: &[CertName],
+        policy: &AltNamePolicy,
+        ttl: Ttl,
+        now: OffsetDateTime,
+    ) -> Result<(Vec<IssuedCert>, Vec<Refused>), Error> {
+        let store = self.store;
+        let mut passing = Vec::with_capacity(names.len());
+        let mut refused = Vec::new();
+        for name in names {
+            let checked = store.parse_request(name).and_then(|req| {
+                policy.check(name, &req).map_err(|source| Error::Pki {
+                    path: store.request_shown(name),
+                    source,
+                })
+            });
+            match checked {
+                Ok(()) => passing.push(name.clone()),
+                Err(
+                    e @ (Error::Pki { .. }
+                    | Error::Corrupt { .. }
+                    | Error::NoRequest { .. }
+                    | Error::AlreadySigned { .. }),
+                ) => refused.push((name.clone(), e)),
+                Err(e) => return Err(e),
+            }
+        }
+        let issued = if passing.is_empty() {
+            Vec::new()
+        } else {
+            self.sign_requests(ca, &passing, policy, ttl, now)?
+        };
+        Ok((issued, refused))
     }
 
     /// Signs the queued requests of `names` under `policy`, all or nothing: every request is
