@@ -80,6 +80,20 @@ impl Store {
         Ok(names)
     }
 
+    /// `name`'s request, parsed and passed by `policy`.
+    fn checked_request(
+        &self,
+        name: &CertName,
+        policy: &AltNamePolicy,
+    ) -> Result<CertRequest, Error> {
+        let req = self.parse_request(name)?;
+        policy.check(name, &req).map_err(|source| Error::Pki {
+            path: self.request_shown(name),
+            source,
+        })?;
+        Ok(req)
+    }
+
     fn parse_request(&self, name: &CertName) -> Result<CertRequest, Error> {
         let path = self.request_shown(name);
         let bytes = match self.read_request(name)? {
@@ -130,18 +144,13 @@ impl Signer<'_> {
         ttl: Ttl,
         now: OffsetDateTime,
     ) -> Result<(Vec<IssuedCert>, Vec<Refused>), Error> {
-        let store = self.store;
-        let mut passing = Vec::with_capacity(names.len());
+        let mut batch = Vec::with_capacity(names.len());
         let mut refused = Vec::new();
         for name in names {
-            let checked = store.parse_request(name).and_then(|req| {
-                policy.check(name, &req).map_err(|source| Error::Pki {
-                    path: store.request_shown(name),
-                    source,
-                })
-            });
-            match checked {
-                Ok(()) => passing.push(name.clone()),
+            match self.store.checked_request(name, policy) {
+                Ok(req) => {
+                    batch.push((LeafSpec::new(name.clone(), req.alt_names.clone(), ttl), req))
+                }
                 Err(
                     e @ (Error::Pki { .. }
                     | Error::Corrupt { .. }
@@ -151,12 +160,7 @@ impl Signer<'_> {
                 Err(e) => return Err(e),
             }
         }
-        let issued = if passing.is_empty() {
-            Vec::new()
-        } else {
-            self.sign_requests(ca, &passing, policy, ttl, now)?
-        };
-        Ok((issued, refused))
+        Ok((self.sign_checked(ca, &batch, now)?, refused))
     }
 
     /// Signs the queued requests of `names` under `policy`, all or nothing: every request is
@@ -169,18 +173,25 @@ impl Signer<'_> {
         ttl: Ttl,
         now: OffsetDateTime,
     ) -> Result<Vec<IssuedCert>, Error> {
-        let store = self.store;
         let mut batch = Vec::with_capacity(names.len());
         for name in names {
-            let req = store.parse_request(name)?;
-            policy.check(name, &req).map_err(|source| Error::Pki {
-                path: store.request_shown(name),
-                source,
-            })?;
-            let spec = LeafSpec::new(name.clone(), req.alt_names.clone(), ttl);
-            batch.push((spec, req));
+            let req = self.store.checked_request(name, policy)?;
+            batch.push((LeafSpec::new(name.clone(), req.alt_names.clone(), ttl), req));
         }
-        self.sign_batch(&batch, crate::BatchKind::Requests, |(spec, req), serial| {
+        self.sign_checked(ca, &batch, now)
+    }
+
+    /// Signs requests already checked, as one batch (nothing when there are none).
+    fn sign_checked(
+        &mut self,
+        ca: &CertificateAuthority,
+        batch: &[(LeafSpec, CertRequest)],
+        now: OffsetDateTime,
+    ) -> Result<Vec<IssuedCert>, Error> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.sign_batch(batch, crate::BatchKind::Requests, |(spec, req), serial| {
             ca.sign_request(spec, req, serial, now)
         })
     }
