@@ -60,6 +60,7 @@ impl CertRequest {
     /// Parses one CSR (PEM or DER) and verifies its self-signature.
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         let der = if looks_like_pem(bytes) {
+            one_pem_block(bytes)?;
             use rustls_pki_types::pem::PemObject;
             rustls_pki_types::CertificateSigningRequestDer::from_pem_slice(bytes)
                 .map_err(|e| bad(format!("no CERTIFICATE REQUEST block ({e})")))?
@@ -72,9 +73,10 @@ impl CertRequest {
         if !rest.is_empty() {
             return Err(bad("trailing bytes after the request"));
         }
+        let info = &csr.certification_request_info;
+        supported_key(info.subject_pki.raw)?;
         csr.verify_signature()
             .map_err(|_| bad("its signature does not verify"))?;
-        let info = &csr.certification_request_info;
         let common_name = info
             .subject
             .iter_common_name()
@@ -84,6 +86,7 @@ impl CertRequest {
         let mut alt_names = Vec::new();
         let mut copied = Vec::new();
         let mut refusals = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for attr in info.iter_attributes() {
             let x509_parser::cri_attributes::ParsedCriAttribute::ExtensionRequest(req) =
                 attr.parsed_attribute()
@@ -92,6 +95,12 @@ impl CertRequest {
             };
             for ext in &req.extensions {
                 let oid = ext.oid.to_id_string();
+                // RFC 5280 4.2: an extension appears at most once (Python's cryptography
+                // refuses to load a certificate with one twice).
+                if !seen.insert(oid.clone()) {
+                    refusals.push(format!("extension {oid} appears twice"));
+                    continue;
+                }
                 match ext.parsed_extension() {
                     ParsedExtension::SubjectAlternativeName(san) => {
                         for n in &san.general_names {
@@ -126,6 +135,13 @@ impl CertRequest {
                             ""
                         }
                     )),
+                    // Copied as asked, a critical one would make OpenSSL (and Puppet's agent)
+                    // reject the certificate, which no one knows how to process: refused.
+                    _ if (oid.starts_with(PP_REG) || oid.starts_with(PP_PRIV)) && ext.critical => {
+                        refusals.push(format!(
+                            "extension {oid} is marked critical (pp_* extensions are accepted only as non-critical)"
+                        ));
+                    }
                     _ if oid.starts_with(PP_REG) || oid.starts_with(PP_PRIV) => {
                         copied.push(CopiedExtension {
                             oid: ext
@@ -150,6 +166,50 @@ impl CertRequest {
             pem: crate::pem_encode("CERTIFICATE REQUEST", &der),
         })
     }
+}
+
+/// Refuses PEM text that is not exactly one block with nothing but whitespace around it (two
+/// requests in one file, or junk after one, would otherwise be accepted silently).
+fn one_pem_block(bytes: &[u8]) -> Result<(), Error> {
+    let text = std::str::from_utf8(bytes).map_err(|_| bad("PEM that is not text"))?;
+    let blocks = text.matches("-----BEGIN ").count();
+    if blocks != 1 {
+        return Err(bad(format!(
+            "{blocks} PEM blocks; one file holds exactly one CERTIFICATE REQUEST"
+        )));
+    }
+    let (before, block) = text.split_once("-----BEGIN ").unwrap_or_default();
+    let after = block
+        .split_once("-----END ")
+        .and_then(|(_, end)| end.split_once("-----"))
+        .map_or("", |(_, rest)| rest);
+    if !before.trim().is_empty() || !after.trim().is_empty() {
+        return Err(bad(
+            "text around the CERTIFICATE REQUEST block; a request file holds only the block",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a request whose key clusterca does not sign for, naming it.
+fn supported_key(spki_der: &[u8]) -> Result<(), Error> {
+    let key = crate::inspect::spki_info(spki_der)?;
+    let (ok, name) = match (key.algorithm.as_str(), key.curve.as_deref()) {
+        ("RSA", _) => (
+            (2048..=8192).contains(&key.bits),
+            format!("RSA-{}", key.bits),
+        ),
+        ("ECDSA", Some(c @ ("P-256" | "P-384"))) => (true, c.to_owned()),
+        ("ECDSA", Some(c)) => (false, c.to_owned()),
+        ("Ed25519", _) => (true, "Ed25519".to_owned()),
+        (other, _) => (false, other.to_owned()),
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(bad(format!(
+        "its key is {name}; supported: RSA 2048 to 8192 bits, ECDSA P-256 or P-384, Ed25519"
+    )))
 }
 
 impl CertRequest {

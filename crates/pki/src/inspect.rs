@@ -351,12 +351,17 @@ fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> KeyInfo {
                 Some("1.2.840.10045.3.1.7") => ("P-256".to_owned(), 256),
                 Some("1.3.132.0.34") => ("P-384".to_owned(), 384),
                 Some("1.3.132.0.35") => ("P-521".to_owned(), 521),
+                Some("1.3.132.0.10") => ("secp256k1".to_owned(), 256),
+                Some("1.3.36.3.3.2.8.1.1.7") => ("brainpoolP256r1".to_owned(), 256),
+                Some("1.3.36.3.3.2.8.1.1.11") => ("brainpoolP384r1".to_owned(), 384),
+                Some("1.3.36.3.3.2.8.1.1.13") => ("brainpoolP512r1".to_owned(), 512),
                 other => (other.unwrap_or("unknown").to_owned(), bits),
             };
             ("ECDSA".to_owned(), size, Some(name))
         }
         ("1.3.101.112", _) => ("Ed25519".to_owned(), 256, None),
         ("1.3.101.113", _) => ("Ed448".to_owned(), 456, None),
+        ("1.2.840.10040.4.1", _) => ("DSA".to_owned(), bits, None),
         (other, _) => (other.to_owned(), bits, None),
     };
     KeyInfo {
