@@ -29,9 +29,14 @@ fn ready() -> Scratch {
     s
 }
 
+/// A certname past the longest allowed (200 bytes), valid otherwise: `a.a.a...`.
+static LONG_NAME: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| vec!["a"; 101].join("."));
+
 #[test]
 fn each_bad_input_exits_2_with_one_line_and_writes_nothing() {
     let s = ready();
+    let long_args = ["issue", LONG_NAME.as_str()];
     let mut cases: Vec<(&[&str], &str)> = vec![
         (&["issue", "../etc"], "../etc"),
         (&["issue", "UPPER.example.net"], "UPPER.example.net"),
@@ -83,6 +88,20 @@ fn each_bad_input_exits_2_with_one_line_and_writes_nothing() {
         (&["init"], "refusing to create a CA"),
         (&["init", "--dir", "new", "--ca-name", ""], "CA name"),
         (&["list", "--dir", "nowhere"], "nowhere"),
+        // A certname becomes the DNS alt name: it must be a valid one.
+        (
+            &["issue", "--", "-lead.example.net"],
+            "starts or ends with '-'",
+        ),
+        (&["issue", "under_score.example.net"], "'_'"),
+        (
+            &[
+                "issue",
+                "a234567890123456789012345678901234567890123456789012345678901234.example.net",
+            ],
+            "longer than 63 bytes",
+        ),
+        (&long_args, "at most 200 bytes"),
         // Bounded reads: an endless input is refused after its limit, not read to the end of
         // memory.
         (&["show", "/dev/zero"], "/dev/zero: larger than 1 MiB"),

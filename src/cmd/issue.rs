@@ -44,7 +44,7 @@ fn read_name_file(path: &Path) -> Result<Vec<(CertName, Vec<AltName>)>, Failure>
         let Some(name) = words.next() else { continue };
         let at =
             |e: Failure| Failure::input(format!("{}:{}: {}", path.display(), i + 1, e.message));
-        let name = name.parse::<CertName>().map_err(|e| at(e.into()))?;
+        let name = leaf_name(name).map_err(|e| at(e.into()))?;
         let alts = parse_alt_names(words.flat_map(|w| w.split(','))).map_err(at)?;
         out.push((name, alts));
     }
@@ -57,12 +57,19 @@ fn read_name_file(path: &Path) -> Result<Vec<(CertName, Vec<AltName>)>, Failure>
     Ok(out)
 }
 
+/// A certname for a new certificate: valid, and a valid DNS name (it becomes one).
+fn leaf_name(text: &str) -> Result<CertName, clusterca_pki::Error> {
+    let name = text.parse::<CertName>()?;
+    name.check_dns()?;
+    Ok(name)
+}
+
 pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
     // Everything from the command line, validated before anything is touched.
     let mut requests = args
         .names
         .iter()
-        .map(|n| Ok((n.parse::<CertName>()?, Vec::new())))
+        .map(|n| Ok((leaf_name(n)?, Vec::new())))
         .collect::<Result<Vec<_>, Failure>>()?;
     if let Some(file) = &args.from_file {
         requests.extend(read_name_file(file)?);

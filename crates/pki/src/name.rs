@@ -35,8 +35,10 @@ impl FromStr for CertName {
         if s.is_empty() {
             return Err(bad("a certname cannot be empty"));
         }
-        if s.len() > 255 {
-            return Err(bad("a certname is at most 255 bytes"));
+        // The longest file name built from a certname is a certificate's temporary file,
+        // `.NAME.pem.tmp.PID.N` (41 bytes besides NAME at most): 200 keeps it under 255.
+        if s.len() > MAX_CERTNAME {
+            return Err(bad("a certname is at most 200 bytes"));
         }
         if s.chars().any(|c| c.is_ascii_uppercase()) {
             return Err(bad("certificate names must be lower case"));
@@ -56,6 +58,24 @@ impl FromStr for CertName {
             return Err(bad("a certname cannot contain '..'"));
         }
         Ok(CertName(s.to_owned()))
+    }
+}
+
+/// The longest certname, in bytes.
+pub const MAX_CERTNAME: usize = 200;
+
+impl CertName {
+    /// Refuses a certname that is not a valid DNS name (labels of 1 to 63 letters, digits and
+    /// inner hyphens: no `_`, no leading or trailing `-`). A certname may be more (Puppet
+    /// allows `_`), but one that goes into a certificate becomes its `DNS:` alt name, where
+    /// clients reject the rest: checked before any serial is taken.
+    pub fn check_dns(&self) -> Result<(), Error> {
+        validate_dns(self.as_str())
+            .map(|_| ())
+            .map_err(|reason| Error::InvalidCertName {
+                name: self.as_str().to_owned(),
+                reason: format!("{reason}; a certname becomes the certificate's DNS alt name"),
+            })
     }
 }
 
@@ -81,7 +101,7 @@ impl AltName {
         matches!(self, AltName::Dns(n) if n.starts_with("*."))
     }
 
-    /// A DNS alt name from a certname, which is always a valid one.
+    /// The DNS alt name of a certname (valid as one only when [`CertName::check_dns`] says so).
     pub fn from_certname(name: &CertName) -> Self {
         AltName::Dns(name.as_str().to_owned())
     }
@@ -212,8 +232,23 @@ mod tests {
             let err = input.parse::<CertName>().unwrap_err().to_string();
             assert!(err.contains(want), "{input:?}: {err}");
         }
-        assert!("x".repeat(256).parse::<CertName>().is_err());
-        assert!("x".repeat(255).parse::<CertName>().is_ok());
+        assert!("x".repeat(MAX_CERTNAME + 1).parse::<CertName>().is_err());
+        assert!("x".repeat(MAX_CERTNAME).parse::<CertName>().is_ok());
+        // Valid certnames (Puppet allows `_`) that are no DNS name cannot be issued.
+        for (input, want) in [
+            ("under_score", "'_'"),
+            ("-lead.example.net", "starts or ends with '-'"),
+            (&format!("{}.net", "a".repeat(64)), "longer than 63 bytes"),
+        ] {
+            let name: CertName = input.parse().unwrap();
+            let err = name.check_dns().unwrap_err().to_string();
+            assert!(err.contains(want), "{input:?}: {err}");
+        }
+        "puppet.example.net"
+            .parse::<CertName>()
+            .unwrap()
+            .check_dns()
+            .unwrap();
     }
 
     #[test]

@@ -98,6 +98,11 @@ impl Store {
         let mut fresh = Vec::with_capacity(job.specs.len());
         let mut resumed = Vec::new();
         for spec in job.specs {
+            // Before any key is made or serial taken.
+            spec.name.check_dns().map_err(|source| Error::Pki {
+                path: self.signed_shown(&spec.name),
+                source,
+            })?;
             if !seen.insert(spec.name.clone()) {
                 return Err(Error::AlreadySigned {
                     name: spec.name.to_string(),

@@ -829,6 +829,10 @@ pub(crate) fn check_new_names<'a>(
     let mut seen = HashSet::new();
     let signed = store.signed_dir()?;
     for name in names {
+        name.check_dns().map_err(|source| Error::Pki {
+            path: store.signed_shown(name),
+            source,
+        })?;
         if !seen.insert(name) || signed.exists(&layout::pem(name)) {
             return Err(Error::AlreadySigned {
                 name: name.to_string(),

@@ -87,10 +87,12 @@ impl Store {
         policy: &AltNamePolicy,
     ) -> Result<CertRequest, Error> {
         let req = self.parse_request(name)?;
-        policy.check(name, &req).map_err(|source| Error::Pki {
-            path: self.request_shown(name),
-            source,
-        })?;
+        name.check_dns()
+            .and_then(|()| policy.check(name, &req))
+            .map_err(|source| Error::Pki {
+                path: self.request_shown(name),
+                source,
+            })?;
         Ok(req)
     }
 
