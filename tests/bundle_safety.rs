@@ -30,15 +30,7 @@ fn shells_installed() -> bool {
 
 /// Root, where a `puppet` user and group exist: the files go to puppet, as in production.
 fn owner_args() -> Vec<&'static str> {
-    let puppet = nix::unistd::geteuid().is_root()
-        && nix::unistd::User::from_name("puppet")
-            .ok()
-            .flatten()
-            .is_some()
-        && nix::unistd::Group::from_name("puppet")
-            .ok()
-            .flatten()
-            .is_some();
+    let puppet = nix::unistd::geteuid().is_root() && common::puppet_user_and_group();
     if puppet {
         vec!["--owner", "puppet", "--group", "puppet"]
     } else {

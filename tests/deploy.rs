@@ -30,15 +30,7 @@ fn is_root() -> bool {
 /// tests then give the installed files to puppet, as an operator would. Elsewhere (a fresh
 /// machine) they install as the running user.
 fn give_to_puppet() -> bool {
-    is_root()
-        && nix::unistd::User::from_name("puppet")
-            .ok()
-            .flatten()
-            .is_some()
-        && nix::unistd::Group::from_name("puppet")
-            .ok()
-            .flatten()
-            .is_some()
+    is_root() && common::puppet_user_and_group()
 }
 
 /// `stat -c '%a %U %G' PATH`, run by the real stat.

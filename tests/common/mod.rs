@@ -207,6 +207,18 @@ impl Scratch {
     }
 }
 
+/// Whether a `puppet` user and group exist here.
+pub fn puppet_user_and_group() -> bool {
+    nix::unistd::User::from_name("puppet")
+        .ok()
+        .flatten()
+        .is_some()
+        && nix::unistd::Group::from_name("puppet")
+            .ok()
+            .flatten()
+            .is_some()
+}
+
 /// The names of the entries of `dir`.
 pub fn names_in(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)

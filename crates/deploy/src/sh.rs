@@ -684,9 +684,12 @@ pub fn render(plan: &InstallPlan, then: Option<&str>) -> String {
         "\n# All checked: move them into place, the private key first; any failure puts back \
          what was moved.\n",
     );
-    let keys_first = (0..plan.files.len())
-        .filter(|&i| plan.files[i].what == "private key")
-        .chain((0..plan.files.len()).filter(|&i| plan.files[i].what != "private key"));
+    let is_key = |(_, f): &(usize, &crate::plan::PlannedFile)| f.what == "private key";
+    let files = || plan.files.iter().enumerate();
+    let keys_first = files()
+        .filter(is_key)
+        .chain(files().filter(|f| !is_key(f)))
+        .map(|(i, _)| i);
     for i in keys_first {
         let _ = writeln!(s, "cb_commit {i}");
     }

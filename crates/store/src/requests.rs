@@ -146,22 +146,17 @@ impl Signer<'_> {
         ttl: Ttl,
         now: OffsetDateTime,
     ) -> Result<(Vec<IssuedCert>, Vec<Refused>), Error> {
-        let mut batch = Vec::with_capacity(names.len());
         let mut refused = Vec::new();
-        for name in names {
-            match self.store.checked_request(name, policy) {
-                Ok(req) => {
-                    batch.push((LeafSpec::new(name.clone(), req.alt_names.clone(), ttl), req))
-                }
-                Err(
-                    e @ (Error::Pki { .. }
-                    | Error::Corrupt { .. }
-                    | Error::NoRequest { .. }
-                    | Error::AlreadySigned { .. }),
-                ) => refused.push((name.clone(), e)),
-                Err(e) => return Err(e),
+        let batch = self.checked_batch(names, policy, ttl, |name, e| match e {
+            Error::Pki { .. }
+            | Error::Corrupt { .. }
+            | Error::NoRequest { .. }
+            | Error::AlreadySigned { .. } => {
+                refused.push((name.clone(), e));
+                Ok(())
             }
-        }
+            e => Err(e),
+        })?;
         Ok((self.sign_checked(ca, &batch, now)?, refused))
     }
 
@@ -175,12 +170,29 @@ impl Signer<'_> {
         ttl: Ttl,
         now: OffsetDateTime,
     ) -> Result<Vec<IssuedCert>, Error> {
+        let batch = self.checked_batch(names, policy, ttl, |_, e| Err(e))?;
+        self.sign_checked(ca, &batch, now)
+    }
+
+    /// The requests of `names` that pass `policy`, as a batch to sign; each that does not goes
+    /// to `refuse`, which may stop everything (its error) or leave it out (`Ok`).
+    fn checked_batch(
+        &self,
+        names: &[CertName],
+        policy: &AltNamePolicy,
+        ttl: Ttl,
+        mut refuse: impl FnMut(&CertName, Error) -> Result<(), Error>,
+    ) -> Result<Vec<(LeafSpec, CertRequest)>, Error> {
         let mut batch = Vec::with_capacity(names.len());
         for name in names {
-            let req = self.store.checked_request(name, policy)?;
-            batch.push((LeafSpec::new(name.clone(), req.alt_names.clone(), ttl), req));
+            match self.store.checked_request(name, policy) {
+                Ok(req) => {
+                    batch.push((LeafSpec::new(name.clone(), req.alt_names.clone(), ttl), req))
+                }
+                Err(e) => refuse(name, e)?,
+            }
         }
-        self.sign_checked(ca, &batch, now)
+        Ok(batch)
     }
 
     /// Signs requests already checked, as one batch (nothing when there are none).
