@@ -192,11 +192,13 @@ pub struct ServeArgs {
     #[arg(long = "alt-name", value_name = "NAME", value_delimiter = ',')]
     pub alt_names: Vec<String>,
 
-    /// Autosign: true, false, a file of names and *.domain globs, or an executable.
+    /// Autosign: true, false, a file of names and *.domain globs, or an executable. A name
+    /// given in --admin and a request for pp_cli_auth are never autosigned.
     #[arg(long, default_value = "false", value_name = "true|false|FILE")]
     pub autosign: String,
 
-    /// A client certname allowed to call the admin endpoints; repeat.
+    /// A client certname allowed to call the admin endpoints; repeat. Never autosigned; serve
+    /// warns at start when the autosign setting covers one.
     #[arg(long = "admin", value_name = "NAME")]
     pub admins: Vec<String>,
 
@@ -207,6 +209,18 @@ pub struct ServeArgs {
     /// Connections served at once.
     #[arg(long, default_value_t = 512, value_name = "N")]
     pub max_connections: usize,
+
+    /// Connections from one client address served at once (0: no cap); more are closed at
+    /// once. Behind a TCP load balancer every agent has its address: raise this to
+    /// --max-connections there and cap per client in the load balancer.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub max_connections_per_address: usize,
+
+    /// Deadline for a whole request, headers and body, counted from the connection's accept
+    /// (or the previous answer on a kept-alive connection); a slower client gets 408 and is
+    /// disconnected.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub request_timeout: String,
 
     /// Limit for a TLS handshake and for a request's headers, and the idle limit between
     /// requests on a kept-alive connection (e.g. 10s, 500ms).

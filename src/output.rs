@@ -10,13 +10,23 @@ use serde::Serialize;
 
 use crate::{Failure, Kind};
 
-/// Escapes control characters (ANSI escapes, newlines, NUL...) in text that came from a
-/// certificate or a file name before it reaches a terminal; printable text is unchanged.
+/// Escapes control characters (ANSI escapes, newlines, NUL...) and bidirectional overrides
+/// (`U+202E`...) in text that came from a certificate or a file name before it reaches a
+/// terminal; other text, non-ASCII letters included, is unchanged.
 pub fn sanitize(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    let unsafe_char = |c: char| c.is_control() || clusterca_pki::is_bidi(c);
+    if !s.chars().any(unsafe_char) {
         return Cow::Borrowed(s);
     }
-    Cow::Owned(s.chars().flat_map(char::escape_default).collect())
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// One line for an error message: control characters escaped.

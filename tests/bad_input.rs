@@ -87,6 +87,22 @@ fn each_bad_input_exits_2_with_one_line_and_writes_nothing() {
         ),
         (&["init"], "refusing to create a CA"),
         (&["init", "--dir", "new", "--ca-name", ""], "CA name"),
+        // A CA name is one line: a newline would write a second inventory line.
+        (
+            &[
+                "init",
+                "--dir",
+                "new",
+                "--ca-name",
+                "Puppet CA\n0x0002 forged",
+            ],
+            "control character U+000A",
+        ),
+        (
+            &["init", "--dir", "new", "--ca-name", "CA \u{202e}lanretni"],
+            "control character U+202E",
+        ),
+        (&["issue", "x.example.net", "--ttl", "10000y"], "\"10000y\""),
         (&["list", "--dir", "nowhere"], "nowhere"),
         // A certname becomes the DNS alt name: it must be a valid one.
         (
@@ -203,6 +219,83 @@ fn a_partial_ca_is_named_as_such() {
         run.stderr
     );
     assert!(!s.path("x.example.net.key.pem").exists());
+}
+
+/// Every line of `text` is short: an error quotes at most 80 bytes of what it read.
+fn assert_short_lines(what: &str, text: &str) {
+    for line in text.lines() {
+        assert!(
+            line.len() < 400,
+            "{what}: a line of {} bytes: {}...",
+            line.len(),
+            &line[..200]
+        );
+    }
+}
+
+#[test]
+fn a_huge_serial_or_inventory_line_is_quoted_in_80_bytes() {
+    let s = ready();
+    std::fs::write(s.path("ca/serial"), "A".repeat(2 << 20)).unwrap();
+    let before = s.snapshot();
+    let run = s.run(&["issue", "x.example.net"]);
+    assert_eq!(run.code, 2, "{}", &run.stderr[..run.stderr.len().min(300)]);
+    assert_short_lines("issue with a 2 MB serial", &run.stderr);
+    assert!(run.stderr.contains("serial"), "{}", run.stderr);
+    common::assert_unchanged(&before, &s.snapshot(), "2 MB serial");
+
+    let s = ready();
+    let mut inventory = s.read("ca/inventory.txt");
+    inventory.push_str(&format!(
+        "0x0009 2026-11-20T11:59:11UTC 2031-11-20T11:59:11UTC /CN={}\n",
+        "z".repeat(10 << 20)
+    ));
+    std::fs::write(s.path("ca/inventory.txt"), inventory).unwrap();
+    for args in [
+        &["check"][..],
+        &["list", "--all"],
+        &["issue", "y.example.net"],
+    ] {
+        let run = s.run(args);
+        assert!(!run.stderr.contains("panicked"), "{args:?}");
+        assert_short_lines(&format!("{args:?} stderr"), &run.stderr);
+        assert_short_lines(&format!("{args:?} stdout"), &run.stdout);
+    }
+    let check = s.run(&["check"]);
+    assert!(check.stdout.contains("8192-byte limit"), "{}", check.stdout);
+}
+
+#[test]
+fn bidi_controls_from_a_certificate_are_escaped() {
+    let s = Scratch::new();
+    // A right-to-left override in a certificate's names, as anyone can make one.
+    s.openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "k.pem",
+        "-out",
+        "c.pem",
+        "-utf8",
+        "-subj",
+        "/CN=invoice\u{202e}fdp.exe",
+        "-addext",
+        "subjectAltName=DNS:ok.example.net",
+    ])
+    .ok();
+    let run = s.run(&["show", "c.pem"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stdout.contains('\u{202e}'), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("invoice\\u{202e}fdp.exe"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

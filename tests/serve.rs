@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::serve::{csr, csr_with, curl, free_port, have_curl, Serve};
+use common::serve::{admin_args, csr, csr_with, curl, free_port, have_curl, with, Serve};
 use common::Scratch;
 
 const API: &str = "/puppet-ca/v1";
@@ -46,25 +46,10 @@ fn store_state(s: &Scratch) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-fn admin_args(s: &Scratch, who: &str) -> Vec<String> {
-    vec![
-        "--cert".into(),
-        s.path(&format!("{who}.pem")).display().to_string(),
-        "--key".into(),
-        s.path(&format!("{who}.key.pem")).display().to_string(),
-    ]
-}
-
 /// `PUT certificate_status` with `{"desired_state":STATE}` as the client `who`.
 fn set_state(s: &Scratch, who: &[String], url: &str, state: &str) -> (u16, String) {
     let body = format!(r#"{{"desired_state":"{state}"}}"#);
     curl(s, &with(who, &["-X", "PUT", "--data", &body, url]))
-}
-
-fn with<'a>(args: &'a [String], more: &[&'a str]) -> Vec<&'a str> {
-    let mut v: Vec<&str> = args.iter().map(String::as_str).collect();
-    v.extend_from_slice(more);
-    v
 }
 
 #[test]

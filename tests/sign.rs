@@ -49,7 +49,7 @@ fn policy_refuses_what_it_must_and_signs_what_it_may() {
             "n.example.net",
             &[san],
             &[],
-            Err("alt name DNS:smartproxy.example.net is not allowed"),
+            Err("alt name DNS:smartproxy.example.net is not among the alt names this CA allows"),
         ),
         (
             "san-allowed",

@@ -54,6 +54,8 @@ pub fn run(g: &Global, args: &ServeArgs) -> Result<Outcome, Failure> {
         max_connections: args.max_connections,
         body_limit: 64 * 1024,
         header_timeout: super::parse_duration("--header-timeout", &args.header_timeout)?,
+        request_timeout: super::parse_duration("--request-timeout", &args.request_timeout)?,
+        max_per_address: args.max_connections_per_address,
     };
     clusterca_server::run(cfg, |_| {})?;
     Ok(Outcome::Clean)

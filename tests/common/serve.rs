@@ -100,6 +100,31 @@ pub fn curl(s: &Scratch, args: &[&str]) -> (u16, String) {
     (code.trim().parse().unwrap_or(0), body.to_owned())
 }
 
+/// curl's `--cert` and `--key` for the client certificate `who` issued into the scratch dir.
+pub fn admin_args(s: &Scratch, who: &str) -> Vec<String> {
+    vec![
+        "--cert".into(),
+        s.path(&format!("{who}.pem")).display().to_string(),
+        "--key".into(),
+        s.path(&format!("{who}.key.pem")).display().to_string(),
+    ]
+}
+
+/// `args` followed by `more`, as curl's arguments.
+pub fn with<'a>(args: &'a [String], more: &[&'a str]) -> Vec<&'a str> {
+    let mut v: Vec<&str> = args.iter().map(String::as_str).collect();
+    v.extend_from_slice(more);
+    v
+}
+
+/// A fresh CA and a `serve` on it (see [`Serve::start`]).
+pub fn ca_and_server(tag: &str, extra: &[&str]) -> (Scratch, Serve) {
+    let s = Scratch::new();
+    s.run(&["init"]).ok();
+    let srv = Serve::start(&s, free_port(), tag, extra);
+    (s, srv)
+}
+
 /// A CSR for `cn` (P-256) with SAN `DNS:cn`, PEM, made in-process.
 pub fn csr(cn: &str) -> String {
     csr_with(cn, &[])

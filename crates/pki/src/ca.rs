@@ -117,9 +117,32 @@ fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(0).unwrap_or(t)
 }
 
+/// `now + ttl`, refused (never a panic) when it would pass 9999-12-31, the last date an X.509
+/// GeneralizedTime carries.
+pub fn valid_until(now: OffsetDateTime, ttl: Ttl) -> Result<OffsetDateTime, Error> {
+    let last = time::macros::datetime!(9999-12-31 23:59:59 UTC);
+    now.checked_add(ttl.duration())
+        .filter(|t| *t <= last)
+        .ok_or(Error::TtlTooLong {
+            secs: ttl.as_secs(),
+        })
+}
+
 impl CertificateAuthority {
     /// A new self-signed CA with `key`, serial 1, valid from a day ago for `spec.ttl`.
     pub fn create(spec: &CaSpec, key: PrivateKey, now: OffsetDateTime) -> Result<Self, Error> {
+        if let Some(c) = spec
+            .common_name
+            .chars()
+            .find(|c| c.is_control() || crate::is_bidi(*c))
+        {
+            return Err(Error::CaMismatch {
+                reason: format!(
+                    "CA name {:?} holds the control character U+{:04X} (a name is one line of text)",
+                    spec.common_name, c as u32
+                ),
+            });
+        }
         if spec.common_name.trim().is_empty() || spec.common_name.len() > 64 {
             return Err(Error::CaMismatch {
                 reason: format!(
@@ -136,7 +159,7 @@ impl CertificateAuthority {
             .push(DnType::CommonName, spec.common_name.as_str());
         params.serial_number = Some(SerialNumber::from(1u64));
         params.not_before = now - BACKDATE;
-        params.not_after = now + spec.ttl.duration();
+        params.not_after = valid_until(now, spec.ttl)?;
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let cert = params.self_signed(key.pair()).map_err(Error::signing)?;
@@ -401,7 +424,7 @@ fn leaf_params(
         .collect::<Result<_, _>>()?;
     params.serial_number = Some(SerialNumber::from(serial));
     params.not_before = now - BACKDATE;
-    params.not_after = now + spec.ttl.duration();
+    params.not_after = valid_until(now, spec.ttl)?;
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     if rsa {
@@ -435,5 +458,59 @@ fn issued(
 impl PrivateKey {
     pub(crate) fn into_pair(self) -> KeyPair {
         self.pair
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lifetime_past_9999_is_an_error_not_a_panic() {
+        let now = time::macros::datetime!(2026-11-30 00:00 UTC);
+        for secs in [u64::MAX, 300_000_000_000, i64::MAX as u64] {
+            assert_eq!(
+                valid_until(now, Ttl::from_secs(secs)),
+                Err(Error::TtlTooLong { secs })
+            );
+        }
+        let last = valid_until(now, Ttl::from_secs(3_600)).unwrap();
+        assert_eq!(last, time::macros::datetime!(2026-11-30 01:00 UTC));
+        // Through issuing: refused, nothing signed.
+        let key = PrivateKey::generate(crate::KeyType::EcP256).unwrap();
+        let ca = CertificateAuthority::create(
+            &CaSpec {
+                common_name: "Test CA".into(),
+                ttl: Ttl::from_secs(86_400),
+            },
+            key,
+            now,
+        )
+        .unwrap();
+        let spec = LeafSpec::new(
+            "a.example.net".parse().unwrap(),
+            [],
+            Ttl::from_secs(u64::MAX),
+        );
+        let leaf_key = PrivateKey::generate(crate::KeyType::EcP256).unwrap();
+        assert!(matches!(
+            ca.issue(&spec, &leaf_key, 2, now),
+            Err(Error::TtlTooLong { .. })
+        ));
+    }
+
+    #[test]
+    fn a_ca_name_is_one_line_without_bidi_controls() {
+        for name in ["Puppet CA\n0x0002 x", "CA\u{202e}x", "tab\there"] {
+            let key = PrivateKey::generate(crate::KeyType::EcP256).unwrap();
+            let spec = CaSpec {
+                common_name: name.into(),
+                ttl: Ttl::from_secs(86_400),
+            };
+            let err = CertificateAuthority::create(&spec, key, OffsetDateTime::now_utc())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("control character"), "{name:?}: {err}");
+        }
     }
 }

@@ -26,6 +26,11 @@ pub enum Error {
         /// The text as given.
         text: String,
     },
+    /// A lifetime that would end after 9999-12-31, the last date X.509 can carry.
+    TtlTooLong {
+        /// The lifetime in seconds.
+        secs: u64,
+    },
     /// Input bytes are not a well-formed object of the expected kind.
     Malformed {
         /// What was being read ("certificate", "private key", "PEM", ...).
@@ -73,6 +78,10 @@ impl fmt::Display for Error {
             Error::InvalidAltName { name, reason } => {
                 write!(f, "invalid alt name {name:?}: {reason}")
             }
+            Error::TtlTooLong { secs } => write!(
+                f,
+                "a lifetime of {secs} seconds ends after 9999-12-31, the last date a certificate can carry"
+            ),
             Error::InvalidTtl { text } => write!(
                 f,
                 "invalid lifetime {text:?}: expected a number with a unit y, d, h, m or s (e.g. 5y, 90d)"

@@ -673,11 +673,22 @@ pub fn crl_info(der: &[u8]) -> Result<CrlInfo, Error> {
 /// Puppet's `pp_cli_auth` extension (`1.3.6.1.4.1.34380.1.3.39`), which marks a CA admin.
 pub const PP_CLI_AUTH: &str = "1.3.6.1.4.1.34380.1.3.39";
 
-/// The common name of a certificate's subject, and whether it carries `pp_cli_auth` with the
-/// value "true" (what Puppet's default auth.conf asks of an admin).
-pub fn client_identity(der: &[u8]) -> Result<(Option<String>, bool), Error> {
+/// Who a client certificate names, as the CA server's authorization sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    /// The subject's common name.
+    pub name: Option<String>,
+    /// It carries `pp_cli_auth` with the value "true" (what Puppet's default auth.conf asks
+    /// of an admin).
+    pub cli_auth: bool,
+    /// The serial as [`RevokedInfo::serial_hex`] writes it, to match against a CRL.
+    pub serial_hex: String,
+}
+
+/// Reads a client certificate's [`ClientIdentity`].
+pub fn client_identity(der: &[u8]) -> Result<ClientIdentity, Error> {
     let (_, cert) = X509Certificate::from_der(der).map_err(|e| malformed("certificate", e))?;
-    let cn = cert
+    let name = cert
         .subject()
         .iter_common_name()
         .next()
@@ -690,5 +701,9 @@ pub fn client_identity(der: &[u8]) -> Result<(Option<String>, bool), Error> {
             v.len() >= 2 && &v[2..] == b"true"
         }
     });
-    Ok((cn, cli_auth))
+    Ok(ClientIdentity {
+        name,
+        cli_auth,
+        serial_hex: serial_strings(&cert.serial).0,
+    })
 }

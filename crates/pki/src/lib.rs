@@ -16,7 +16,7 @@ mod key;
 mod name;
 mod ttl;
 
-pub use ca::{CaSpec, CertificateAuthority, CrlEntry, CrlSpec, IssuedCert, LeafSpec};
+pub use ca::{valid_until, CaSpec, CertificateAuthority, CrlEntry, CrlSpec, IssuedCert, LeafSpec};
 pub use csr::{AltNamePolicy, CertRequest, CopiedExtension};
 pub use error::Error;
 pub use finding::{Finding, Severity};
@@ -26,6 +26,13 @@ pub use ttl::Ttl;
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The Unicode bidirectional formatting characters (embeddings, overrides, isolates and the
+/// two marks): printed raw they reorder the rest of a line (`U+202E` makes `txt.exe` look like
+/// `exe.txt`), so every message and listing escapes them like control characters.
+pub fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}')
+}
 
 /// SHA-256 fingerprint of DER bytes in Puppet's form: uppercase hex pairs joined by colons.
 pub fn fingerprint_sha256(der: &[u8]) -> String {

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use clusterca_pki::{AltNamePolicy, CertName, CertRequest, Ttl};
 use clusterca_store::{inventory, CertState, Error as StoreError};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use time::OffsetDateTime;
@@ -24,13 +24,24 @@ pub(crate) struct Client {
     pub(crate) name: Option<String>,
     /// Whether it carries `pp_cli_auth: "true"`.
     pub(crate) cli_auth: bool,
+    /// Its serial, to match against the CRL in use.
+    pub(crate) serial_hex: String,
 }
 
 impl Client {
     pub(crate) fn from_der(der: &[u8]) -> Client {
-        let (name, cli_auth) =
-            clusterca_pki::inspect::client_identity(der).unwrap_or((None, false));
-        Client { name, cli_auth }
+        match clusterca_pki::inspect::client_identity(der) {
+            Ok(id) => Client {
+                name: id.name,
+                cli_auth: id.cli_auth,
+                serial_hex: id.serial_hex,
+            },
+            Err(_) => Client {
+                name: None,
+                cli_auth: false,
+                serial_hex: String::new(),
+            },
+        }
     }
 }
 
@@ -75,18 +86,28 @@ fn standby() -> Resp {
     )
 }
 
-/// A failed store call as an HTTP answer. A certificate or request problem is told without
-/// the server's file path, as Puppet tells it.
+/// A failed store call as an HTTP answer. What the caller can act on (a refused request, a
+/// name's state) is told in Puppet's way; everything about the server itself (its paths, its
+/// lock holder, an I/O error, the CLI's advice) goes to the log only.
 fn store_error(e: StoreError) -> Resp {
-    match &e {
-        StoreError::Busy { .. } => text(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-        StoreError::Io { .. }
-        | StoreError::Unfinished { .. }
-        | StoreError::SerialExhausted { .. } => {
-            text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-        }
+    match e {
         StoreError::Pki { source, .. } => text(StatusCode::BAD_REQUEST, source.to_string()),
-        _ => text(StatusCode::BAD_REQUEST, e.to_string()),
+        e @ (StoreError::AlreadySigned { .. }
+        | StoreError::NoRequest { .. }
+        | StoreError::AlreadyFiled { .. }
+        | StoreError::NotSigned { .. }
+        | StoreError::Unknown { .. }) => text(StatusCode::BAD_REQUEST, e.to_string()),
+        e @ StoreError::Busy { .. } => {
+            crate::log(serde_json::json!({"event": "busy", "message": e.to_string()}));
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The CA is busy: another signer holds its lock. Retry in a moment.",
+            )
+        }
+        e => {
+            crate::log(serde_json::json!({"event": "error", "message": e.to_string()}));
+            internal()
+        }
     }
 }
 
@@ -95,30 +116,197 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.ok()
 }
 
-/// The certname in a path, validated before any path is built from it; a bad one is a 400.
+/// What a request asks for, decided from its method and path alone (`HEAD` is routed as
+/// `GET`; hyper sends the headers without the body). The certname in a path is validated here,
+/// before anything is built from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /status/v1/simple[/ca]`.
+    Health,
+    /// `GET certificate/ca`.
+    CaCertificate,
+    /// `GET certificate/NAME`.
+    Certificate(CertName),
+    /// `GET certificate_request/NAME`.
+    GetRequest(CertName),
+    /// `PUT certificate_request/NAME`.
+    PutRequest(CertName),
+    /// `GET certificate_status/NAME` (admin).
+    GetStatus(CertName),
+    /// `PUT certificate_status/NAME` (admin).
+    SetStatus(CertName),
+    /// `DELETE certificate_status/NAME` (admin).
+    DeleteStatus(CertName),
+    /// `GET certificate_statuses/...` (admin).
+    Statuses,
+    /// `GET certificate_revocation_list/ca`.
+    Crl,
+    /// `PUT clean` (admin).
+    Clean,
+    /// `GET expirations` (any client with a certificate).
+    Expirations,
+    /// A certname in the path that is not one: 400 with this text.
+    BadName {
+        /// The refusal.
+        message: String,
+        /// Whether the endpoint is an admin's (a non-admin gets 403, not the refusal).
+        admin: bool,
+    },
+    /// 404.
+    NoRoute,
+}
+
+impl Route {
+    /// Only admins (`--admin` names, `pp_cli_auth` holders) may call it.
+    pub fn admin_only(&self) -> bool {
+        matches!(
+            self,
+            Route::GetStatus(_)
+                | Route::SetStatus(_)
+                | Route::DeleteStatus(_)
+                | Route::Statuses
+                | Route::Clean
+                | Route::BadName { admin: true, .. }
+        )
+    }
+
+    /// It changes the store (only the active signer does) and reads a body.
+    pub fn mutating(&self) -> bool {
+        matches!(
+            self,
+            Route::PutRequest(_) | Route::SetStatus(_) | Route::DeleteStatus(_) | Route::Clean
+        )
+    }
+}
+
+/// Routes `method` and `path` (without the query).
+pub fn route(method: &str, path: &str) -> Route {
+    let get = method == "GET" || method == "HEAD";
+    if get && (path == "/status/v1/simple/ca" || path == "/status/v1/simple") {
+        return Route::Health;
+    }
+    let Some(rest) = path.strip_prefix("/puppet-ca/v1/") else {
+        return Route::NoRoute;
+    };
+    let (endpoint, arg) = rest.split_once('/').unwrap_or((rest, ""));
+    let admin = matches!(
+        endpoint,
+        "certificate_status" | "certificate_statuses" | "clean"
+    );
+    let named = |make: fn(CertName) -> Route| match certname(arg) {
+        Ok(n) => make(n),
+        Err(message) => Route::BadName { message, admin },
+    };
+    match (method, endpoint) {
+        (_, "certificate") if get && arg == "ca" => Route::CaCertificate,
+        (_, "certificate") if get => named(Route::Certificate),
+        (_, "certificate_request") if get => named(Route::GetRequest),
+        ("PUT", "certificate_request") => named(Route::PutRequest),
+        (_, "certificate_status") if get => named(Route::GetStatus),
+        ("PUT", "certificate_status") => named(Route::SetStatus),
+        ("DELETE", "certificate_status") => named(Route::DeleteStatus),
+        (_, "certificate_statuses") if get => Route::Statuses,
+        (_, "certificate_revocation_list") if get && arg == "ca" => Route::Crl,
+        ("PUT", "clean") if arg.is_empty() => Route::Clean,
+        (_, "expirations") if get && arg.is_empty() => Route::Expirations,
+        _ => Route::NoRoute,
+    }
+}
+
+/// The certname in a path; a bad one is a 400 with this text.
 fn certname(arg: &str) -> Result<CertName, String> {
-    arg.parse::<CertName>().map_err(|e| {
+    let refusal = |e: clusterca_pki::Error| {
         if arg.chars().any(|c| c.is_ascii_uppercase()) {
             "Certificate names must be lower case.".to_owned()
         } else {
             e.to_string()
         }
-    })
+    };
+    let name: CertName = arg.parse().map_err(refusal)?;
+    name.check_dns().map_err(refusal)?;
+    Ok(name)
 }
 
-macro_rules! certname {
-    ($arg:expr) => {
-        match certname($arg) {
-            Ok(n) => n,
-            Err(msg) => return text(StatusCode::BAD_REQUEST, msg),
+/// How a request's body is read: within the request's deadline, at most the limit.
+pub(crate) struct Limits {
+    /// When the request must have been read whole.
+    pub(crate) deadline: tokio::time::Instant,
+    /// The largest body.
+    pub(crate) body: usize,
+}
+
+/// The most of a refused body read (and thrown away) so that the client, still sending, reads
+/// the 413 instead of a reset connection.
+const DRAIN_LIMIT: u64 = 16 << 20;
+
+enum BodyError {
+    TooLarge(Incoming),
+    Timeout,
+    Broken,
+}
+
+/// Reads the body whole, refusing it on `Content-Length` before reading when that says it is
+/// too large.
+async fn read_body(
+    mut body: Incoming,
+    length: Option<u64>,
+    limits: &Limits,
+) -> Result<Bytes, BodyError> {
+    if length.is_some_and(|n| n > limits.body as u64) {
+        return Err(BodyError::TooLarge(body));
+    }
+    let mut out = bytes::BytesMut::new();
+    loop {
+        match tokio::time::timeout_at(limits.deadline, body.frame()).await {
+            Err(_) => return Err(BodyError::Timeout),
+            Ok(None) => return Ok(out.freeze()),
+            Ok(Some(Err(_))) => return Err(BodyError::Broken),
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    if out.len() + data.len() > limits.body {
+                        return Err(BodyError::TooLarge(body));
+                    }
+                    out.extend_from_slice(&data);
+                }
+            }
         }
-    };
+    }
+}
+
+/// How long a drain waits for more of a refused body before the connection is closed.
+const DRAIN_IDLE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Reads and throws away what is left of a refused body while hyper sends the answer (a
+/// lingering close): at most [`DRAIN_LIMIT`] bytes, until the deadline, and no longer than
+/// [`DRAIN_IDLE`] without data.
+fn drain(mut body: Incoming, deadline: tokio::time::Instant) {
+    tokio::spawn(async move {
+        let mut seen = 0u64;
+        while seen < DRAIN_LIMIT {
+            let until = deadline.min(tokio::time::Instant::now() + DRAIN_IDLE);
+            match tokio::time::timeout_at(until, body.frame()).await {
+                Ok(Some(Ok(frame))) => {
+                    seen += frame.data_ref().map_or(0, |d| d.len() as u64);
+                }
+                _ => break,
+            }
+        }
+    });
+}
+
+fn closing(mut resp: Resp) -> Resp {
+    resp.headers_mut().insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("close"),
+    );
+    resp
 }
 
 pub(crate) async fn handle(
     state: &std::sync::Arc<State>,
     client: Option<&Client>,
     req: Request<Incoming>,
+    limits: Limits,
 ) -> Resp {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
@@ -128,86 +316,98 @@ pub(crate) async fn handle(
         .get("if-modified-since")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let length = req
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
 
-    if path == "/status/v1/simple/ca" || path == "/status/v1/simple" {
+    let route = route(method.as_str(), &path);
+    if route == Route::Health {
         let active = state.active.load(Ordering::SeqCst);
         return text(StatusCode::OK, if active { "running" } else { "standby" });
     }
-    let Some(rest) = path.strip_prefix("/puppet-ca/v1/") else {
-        return text(StatusCode::NOT_FOUND, format!("No route for {path}"));
-    };
-    let (endpoint, arg) = rest.split_once('/').unwrap_or((rest, ""));
+    if client.is_some_and(|c| state.revoked(c)) {
+        // A client revoked since its handshake (a kept-alive or resumed session).
+        return closing(text(
+            StatusCode::FORBIDDEN,
+            "Forbidden request: the client certificate has been revoked.",
+        ));
+    }
     let admin = client.is_some_and(|c| {
         c.cli_auth
             || c.name
                 .as_ref()
                 .is_some_and(|n| state.cfg.admins.iter().any(|a| a == n))
     });
-    let needs_admin = matches!(
-        endpoint,
-        "certificate_status" | "certificate_statuses" | "clean"
-    );
-    if needs_admin && !admin {
+    if route.admin_only() && !admin {
         return forbidden(&method, &path);
     }
-    if endpoint == "expirations" && client.is_none() {
+    if route == Route::Expirations && client.is_none() {
         return forbidden(&method, &path);
     }
-    let mutating = method != Method::GET && method != Method::HEAD;
-    if mutating && !state.active.load(Ordering::SeqCst) {
+    let route = match route {
+        Route::BadName { message, .. } => return text(StatusCode::BAD_REQUEST, message),
+        Route::NoRoute if path.starts_with("/puppet-ca/v1/") => {
+            return text(
+                StatusCode::NOT_FOUND,
+                format!("No route for {} {path}", method.as_str()),
+            )
+        }
+        Route::NoRoute => return text(StatusCode::NOT_FOUND, format!("No route for {path}")),
+        r => r,
+    };
+    if route.mutating() && !state.active.load(Ordering::SeqCst) {
         return standby();
     }
-    let body = if mutating {
-        match Limited::new(req.into_body(), state.cfg.body_limit)
-            .collect()
-            .await
-        {
-            Ok(b) => b.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                return text(
+    let body = if route.mutating() {
+        match read_body(req.into_body(), length, &limits).await {
+            Ok(b) => b,
+            Err(BodyError::TooLarge(rest)) => {
+                drain(rest, limits.deadline);
+                return closing(text(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("request body larger than {} bytes", state.cfg.body_limit),
-                )
+                    format!("Request body larger than {} bytes.", limits.body),
+                ));
             }
-            Err(_) => return text(StatusCode::BAD_REQUEST, "could not read the request body"),
+            Err(BodyError::Timeout) => {
+                return closing(text(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "The request was not received whole in time.",
+                ))
+            }
+            Err(BodyError::Broken) => {
+                return closing(text(
+                    StatusCode::BAD_REQUEST,
+                    "Could not read the request body.",
+                ))
+            }
         }
     } else {
         Bytes::new()
     };
 
     let st = state.clone();
-    match (method.clone(), endpoint) {
-        (Method::GET, "certificate") if arg == "ca" => {
-            text(StatusCode::OK, state.ca.chain_pem().to_owned())
-        }
-        (Method::GET, "certificate") => {
-            let name = certname!(arg);
-            match state.store.read_signed(&name).ok().flatten() {
-                Some(b) => text(StatusCode::OK, b),
-                None => text(
-                    StatusCode::NOT_FOUND,
-                    format!("Could not find certificate {name}"),
-                ),
-            }
-        }
-        (Method::GET, "certificate_request") => {
-            let name = certname!(arg);
-            match state.store.read_request(&name).ok().flatten() {
-                Some(b) => text(StatusCode::OK, b),
-                None => text(
-                    StatusCode::NOT_FOUND,
-                    format!("Could not find certificate_request {name}"),
-                ),
-            }
-        }
-        (Method::PUT, "certificate_request") => {
-            let name = certname!(arg);
-            blocking(move || submit(&st, &name, &body))
-                .await
-                .unwrap_or_else(internal)
-        }
-        (Method::GET, "certificate_status") => {
-            let name = certname!(arg);
+    match route {
+        Route::CaCertificate => text(StatusCode::OK, state.ca.chain_pem().to_owned()),
+        Route::Certificate(name) => match state.store.read_signed(&name).ok().flatten() {
+            Some(b) => text(StatusCode::OK, b),
+            None => text(
+                StatusCode::NOT_FOUND,
+                format!("Could not find certificate {name}"),
+            ),
+        },
+        Route::GetRequest(name) => match state.store.read_request(&name).ok().flatten() {
+            Some(b) => text(StatusCode::OK, b),
+            None => text(
+                StatusCode::NOT_FOUND,
+                format!("Could not find certificate_request {name}"),
+            ),
+        },
+        Route::PutRequest(name) => blocking(move || submit(&st, &name, &body))
+            .await
+            .unwrap_or_else(internal),
+        Route::GetStatus(name) => {
             let found = blocking(move || st.store.statuses(OffsetDateTime::now_utc())).await;
             match found {
                 Some(Ok(all)) => match all.into_iter().find(|s| s.name == name.as_str()) {
@@ -218,19 +418,13 @@ pub(crate) async fn handle(
                 None => internal(),
             }
         }
-        (Method::PUT, "certificate_status") => {
-            let name = certname!(arg);
-            blocking(move || set_status(&st, &name, &body))
-                .await
-                .unwrap_or_else(internal)
-        }
-        (Method::DELETE, "certificate_status") => {
-            let name = certname!(arg);
-            blocking(move || delete(&st, &name))
-                .await
-                .unwrap_or_else(internal)
-        }
-        (Method::GET, "certificate_statuses") => {
+        Route::SetStatus(name) => blocking(move || set_status(&st, &name, &body))
+            .await
+            .unwrap_or_else(internal),
+        Route::DeleteStatus(name) => blocking(move || delete(&st, &name))
+            .await
+            .unwrap_or_else(internal),
+        Route::Statuses => {
             let wanted = query
                 .split('&')
                 .find_map(|kv| kv.strip_prefix("state="))
@@ -256,22 +450,20 @@ pub(crate) async fn handle(
                 None => internal(),
             }
         }
-        (Method::GET, "certificate_revocation_list") if arg == "ca" => {
-            crl(state, if_modified_since.as_deref())
-        }
-        (Method::PUT, "clean") => blocking(move || clean(&st, &body))
+        Route::Crl => crl(state, if_modified_since.as_deref()),
+        Route::Clean => blocking(move || clean(&st, &body))
             .await
             .unwrap_or_else(internal),
-        (Method::GET, "expirations") => expirations(state),
-        _ => text(
-            StatusCode::NOT_FOUND,
-            format!("No route for {} {path}", method.as_str()),
-        ),
+        Route::Expirations => expirations(state),
+        Route::Health | Route::BadName { .. } | Route::NoRoute => internal(),
     }
 }
 
 fn internal() -> Resp {
-    text(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    text(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal error; the CA server's log says more.",
+    )
 }
 
 fn policy(st: &State) -> Result<AltNamePolicy, StoreError> {
@@ -298,7 +490,21 @@ fn submit(st: &State, name: &CertName, body: &[u8]) -> Resp {
     {
         return store_error(e);
     }
-    if st.cfg.autosign.allows(name.as_str(), &req.pem) {
+    // An admin is made by an admin: a name given in --admin, or a request for pp_cli_auth,
+    // waits for one whatever the autosign setting says.
+    let never = if st.cfg.admins.iter().any(|a| a == name.as_str()) {
+        Some("an admin name is never autosigned")
+    } else if req.asks_cli_auth {
+        Some("a request for pp_cli_auth is never autosigned")
+    } else {
+        None
+    };
+    if let Some(reason) = never {
+        if st.cfg.autosign != crate::Autosign::Off {
+            crate::log(serde_json::json!({"event": "autosign-refused",
+                "name": name.as_str(), "message": reason}));
+        }
+    } else if st.cfg.autosign.allows(name.as_str(), &req.pem) {
         let signed = policy(st).and_then(|p| {
             st.store.signer(st.cfg.lock_timeout)?.sign_requests(
                 &st.ca,
@@ -326,7 +532,7 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Resp {
     #[derive(serde::Deserialize)]
     struct Desired {
         desired_state: String,
-        cert_ttl: Option<u64>,
+        cert_ttl: Option<serde_json::Value>,
     }
     let desired: Desired = match serde_json::from_slice(body) {
         Ok(d) => d,
@@ -352,7 +558,11 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Resp {
                     format!("No certificate request for {name} to sign")
                 });
             }
-            let ttl = desired.cert_ttl.map_or(Ttl::LEAF_DEFAULT, Ttl::from_secs);
+            let ttl = match desired.cert_ttl.as_ref().map(|v| cert_ttl(st, v, now)) {
+                None => Ttl::LEAF_DEFAULT,
+                Some(Ok(t)) => t,
+                Some(Err(msg)) => return text(StatusCode::BAD_REQUEST, msg),
+            };
             let signed = policy(st).and_then(|p| {
                 st.store
                     .signer(st.cfg.lock_timeout)?
@@ -376,7 +586,10 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Resp {
                 s.revoke_serials(&st.ca, &[serial], Ttl::from_secs(5 * 365 * 86_400), now)
             });
             match revoked {
-                Ok(_) => empty(StatusCode::NO_CONTENT),
+                Ok(_) => {
+                    st.reload_crl(true);
+                    empty(StatusCode::NO_CONTENT)
+                }
                 Err(e) => store_error(e),
             }
         }
@@ -384,6 +597,19 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Resp {
             StatusCode::BAD_REQUEST,
             format!("State {other} invalid; Must specify desired state of 'signed' or 'revoked' for host {name}."),
         ),
+    }
+}
+
+/// `cert_ttl` of `PUT certificate_status`: whole seconds from 1 to what is left of the CA
+/// certificate's validity (a certificate must not outlive its issuer).
+fn cert_ttl(st: &State, value: &serde_json::Value, now: OffsetDateTime) -> Result<Ttl, String> {
+    let left = (st.ca.validity().1 - now).whole_seconds().max(0) as u64;
+    match value.as_u64() {
+        Some(secs) if (1..=left).contains(&secs) => Ok(Ttl::from_secs(secs)),
+        _ => Err(format!(
+            "cert_ttl must be a whole number of seconds from 1 to {left} (what is left of the CA certificate's validity); got {}",
+            clusterca_store::quote(&value.to_string())
+        )),
     }
 }
 
@@ -430,6 +656,9 @@ fn clean(st: &State, body: &[u8]) -> Resp {
             OffsetDateTime::now_utc(),
         )
     });
+    if done.is_ok() {
+        st.reload_crl(true);
+    }
     match done {
         Ok(_) => text(
             StatusCode::OK,

@@ -14,19 +14,22 @@ mod api;
 mod autosign;
 mod tls;
 
-use std::net::SocketAddr;
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use clusterca_pki::{AltName, CertName, CertificateAuthority};
+use clusterca_store::fsutil::Stamp;
 use clusterca_store::Store;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+pub use api::{route, Route};
 pub use autosign::Autosign;
 
 /// How to serve.
@@ -55,6 +58,12 @@ pub struct Config {
     /// Limit for a TLS handshake and for reading a request's headers (also the idle limit
     /// between requests on a kept-alive connection).
     pub header_timeout: Duration,
+    /// Deadline for a whole request, headers and body, from the connection's accept (or the
+    /// previous answer on a kept-alive connection): a 408 and the connection closed after it.
+    pub request_timeout: Duration,
+    /// Connections from one client address served at once (0: no cap); more are closed at
+    /// once, so that slow clients on one address cannot hold every slot.
+    pub max_per_address: usize,
 }
 
 /// What can stop the server from starting.
@@ -102,6 +111,124 @@ pub(crate) struct State {
     pub(crate) ca: CertificateAuthority,
     pub(crate) cfg: Config,
     pub(crate) active: AtomicBool,
+    /// The CRL in use for client authentication.
+    crl: RwLock<CrlView>,
+    verifier: Arc<tls::ReloadingVerifier>,
+}
+
+/// What the CRL in use says, and which version of the file it was read from.
+#[derive(Default)]
+struct CrlView {
+    stamp: Option<Stamp>,
+    revoked: HashSet<String>,
+}
+
+/// How often `serve` looks whether the CRL changed.
+const CRL_POLL: Duration = Duration::from_millis(250);
+
+impl State {
+    /// Whether the client's certificate is on the CRL in use.
+    pub(crate) fn revoked(&self, client: &api::Client) -> bool {
+        self.crl
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .revoked
+            .contains(&client.serial_hex)
+    }
+
+    /// Reads the CRL again when its file changed (or always, with `force`) and puts it in use
+    /// for the next handshake and the next request. On an error the CRL in use stays, and the
+    /// next poll tries again.
+    pub(crate) fn reload_crl(&self, force: bool) {
+        let result = (|| -> Result<Option<usize>, String> {
+            let stamp = self.store.crl_stamp().map_err(|e| e.to_string())?;
+            if !force
+                && self
+                    .crl
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .stamp
+                    == stamp
+            {
+                return Ok(None);
+            }
+            let pem = self.store.read_crl().map_err(|e| e.to_string())?;
+            let view = crl_view(stamp, &pem)?;
+            self.verifier.reload(&pem)?;
+            let count = view.revoked.len();
+            *self.crl.write().unwrap_or_else(PoisonError::into_inner) = view;
+            Ok(Some(count))
+        })();
+        match result {
+            Ok(None) => {}
+            Ok(Some(revoked)) => {
+                log(serde_json::json!({"event": "crl-reloaded", "revoked": revoked}))
+            }
+            Err(message) => log(serde_json::json!({"event": "crl-error",
+                "message": format!("keeping the CRL in use: {message}")})),
+        }
+    }
+}
+
+fn crl_view(stamp: Option<Stamp>, pem: &[u8]) -> Result<CrlView, String> {
+    let mut revoked = HashSet::new();
+    for der in clusterca_pki::inspect::crls(pem).map_err(|e| e.to_string())? {
+        let info = clusterca_pki::inspect::crl_info(&der).map_err(|e| e.to_string())?;
+        revoked.extend(info.revoked.into_iter().map(|r| r.serial_hex));
+    }
+    Ok(CrlView { stamp, revoked })
+}
+
+/// Connections open per client address, for `max_per_address`.
+struct PerAddress {
+    cap: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One connection counted against its address; uncounted when dropped.
+struct AddressSlot {
+    table: Arc<PerAddress>,
+    ip: IpAddr,
+}
+
+impl PerAddress {
+    fn take(table: &Arc<PerAddress>, ip: IpAddr) -> Option<AddressSlot> {
+        if table.cap == 0 {
+            return Some(AddressSlot {
+                table: table.clone(),
+                ip,
+            });
+        }
+        let mut open = table.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = open.entry(ip).or_insert(0);
+        if *n >= table.cap {
+            return None;
+        }
+        *n += 1;
+        Some(AddressSlot {
+            table: table.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        if self.table.cap == 0 {
+            return;
+        }
+        let mut open = self
+            .table
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// Writes one JSON line to stderr: the access log and the server's own events.
@@ -141,7 +268,10 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
         });
     }
     let ca = store.load_ca()?;
-    let tls = tls::server_config(&store, &ca, &cfg)?;
+    let crl_stamp = store.crl_stamp()?;
+    let crl_pem = store.read_crl().unwrap_or_default();
+    let crl = crl_view(crl_stamp, &crl_pem).map_err(|e| Error::Setup(format!("CRL: {e}")))?;
+    let (tls, verifier) = tls::server_config(&store, &ca, &cfg, &crl_pem)?;
     let listener = TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| Error::Setup(format!("cannot listen on {}: {e}", cfg.listen)))?;
@@ -153,7 +283,14 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
         ca,
         active: AtomicBool::new(lease.is_some()),
         cfg: cfg.clone(),
+        crl: RwLock::new(crl),
+        verifier,
     });
+    for (admin, covered) in autosign_covers(&cfg) {
+        log(serde_json::json!({"event": "warning", "message": format!(
+            "the autosign setting {covered} admin name {admin}; serve never autosigns it (an admin signs it)"
+        )}));
+    }
     log(serde_json::json!({
         "time": now_rfc3339(), "event": "listening", "address": addr.to_string(),
         "role": if lease.is_some() { "active" } else { "standby" },
@@ -177,7 +314,22 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
             ),
         });
     }
+    // The CRL used for client authentication follows the file (Puppet Server reloads its
+    // CRL since 5.1): a certificate revoked by any signer is refused within CRL_POLL.
+    let watcher = state.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(CRL_POLL).await;
+            let st = watcher.clone();
+            let _ = tokio::task::spawn_blocking(move || st.reload_crl(false)).await;
+        }
+    });
     ready(addr);
+    let per_address = Arc::new(PerAddress {
+        cap: cfg.max_per_address,
+        open: Mutex::new(HashMap::new()),
+    });
+    let last_cap_log = Arc::new(AtomicI64::new(0));
 
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
     let slots = Arc::new(Semaphore::new(cfg.max_connections.max(1)));
@@ -201,12 +353,29 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
             _ = term.recv() => break,
             _ = tokio::signal::ctrl_c() => break,
         };
+        let accepted = Instant::now();
+        let Some(address_slot) = PerAddress::take(&per_address, remote.ip().to_canonical()) else {
+            // Over the per-address cap: closed at once, before any TLS work. Logged at most
+            // once a second.
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            if last_cap_log.swap(now, Ordering::Relaxed) != now {
+                log(
+                    serde_json::json!({"event": "address-cap", "remote": remote.ip().to_string(),
+                    "message": format!("closing connections past {} from one address", cfg.max_per_address)}),
+                );
+            }
+            drop(tcp);
+            continue;
+        };
         let acceptor = acceptor.clone();
         let state = state.clone();
-        let header_timeout = cfg.header_timeout;
+        let header_timeout = cfg.header_timeout.min(cfg.request_timeout);
+        let request_timeout = cfg.request_timeout;
+        let body_limit = cfg.body_limit;
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _permit = permit;
+            let _address_slot = address_slot;
             let tls = match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(t)) => t,
                 _ => return,
@@ -217,14 +386,23 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
                 .peer_certificates()
                 .and_then(|c| c.first())
                 .map(|c| api::Client::from_der(c.as_ref()));
+            // When the current request's clock started: the accept, then each answer.
+            let clock = Arc::new(Mutex::new(accepted));
             let service = hyper::service::service_fn(move |req| {
                 let state = state.clone();
                 let client = client.clone();
+                let clock = clock.clone();
                 async move {
                     let start = Instant::now();
+                    let started = *clock.lock().unwrap_or_else(PoisonError::into_inner);
+                    let limits = api::Limits {
+                        deadline: tokio::time::Instant::from_std(started + request_timeout),
+                        body: body_limit,
+                    };
                     let method = req.method().to_string();
                     let path = req.uri().path().to_owned();
-                    let resp = api::handle(&state, client.as_ref(), req).await;
+                    let resp = api::handle(&state, client.as_ref(), req, limits).await;
+                    *clock.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
                     // What taking the store lock finished of an interrupted batch.
                     for note in state.store.take_notes() {
                         log(serde_json::json!({"event": "recovered", "message": note}));
@@ -254,4 +432,22 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
         _ = tokio::time::sleep(Duration::from_secs(30)) => {}
     }
     Ok(())
+}
+
+/// The admin names the autosign setting would cover, and how: `true` covers all; a file's
+/// globs are matched; an executable is run for nothing here (it may say yes to anything).
+fn autosign_covers(cfg: &Config) -> Vec<(String, &'static str)> {
+    cfg.admins
+        .iter()
+        .filter_map(|admin| {
+            let how = match &cfg.autosign {
+                Autosign::Off => return None,
+                Autosign::All => "true covers",
+                Autosign::File(_) if cfg.autosign.allows(admin, "") => "file covers",
+                Autosign::File(_) => return None,
+                Autosign::Exec(_) => "executable may cover",
+            };
+            Some((admin.clone(), how))
+        })
+        .collect()
 }

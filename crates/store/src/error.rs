@@ -253,9 +253,7 @@ pub fn quote(text: &str) -> String {
     let mut cut = false;
     for c in text.chars() {
         let escaped: String = match c {
-            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => {
-                format!("\\u{{{:x}}}", c as u32)
-            }
+            c if clusterca_pki::is_bidi(c) => format!("\\u{{{:x}}}", c as u32),
             c => c.escape_debug().collect(),
         };
         if out.len() - 1 + escaped.len() > MAX {

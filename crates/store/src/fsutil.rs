@@ -61,6 +61,10 @@ pub struct Entry {
     pub size: u64,
 }
 
+/// A file's version, from [`Dir::stamp`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp([i64; 7]);
+
 impl Entry {
     fn of(st: &rustix::fs::Stat) -> Entry {
         Entry {
@@ -331,6 +335,25 @@ impl Dir {
     pub fn entry(&self, name: &str) -> Result<Option<Entry>, Error> {
         match rustix::fs::statat(&*self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) => Ok(Some(Entry::of(&st))),
+            Err(rustix::io::Errno::NOENT) => Ok(None),
+            Err(e) => Err(std::io::Error::from(e)).ctx("stat", &self.join(name)),
+        }
+    }
+
+    /// What identifies the version of the file at `name` (device, inode, size, change and
+    /// modification times; not following a symlink), `None` when nothing is there: a file
+    /// replaced by rename or changed in place gets another.
+    pub fn stamp(&self, name: &str) -> Result<Option<Stamp>, Error> {
+        match rustix::fs::statat(&*self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(Some(Stamp([
+                st.st_dev as i64,
+                st.st_ino as i64,
+                st.st_size,
+                st.st_mtime,
+                st.st_mtime_nsec as i64,
+                st.st_ctime,
+                st.st_ctime_nsec as i64,
+            ]))),
             Err(rustix::io::Errno::NOENT) => Ok(None),
             Err(e) => Err(std::io::Error::from(e)).ctx("stat", &self.join(name)),
         }

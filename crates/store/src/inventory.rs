@@ -61,6 +61,13 @@ impl InventoryLine {
 
     /// Parses one line (without its newline). The error says what is wrong.
     pub fn parse(line: &str) -> Result<Self, String> {
+        if line.len() > MAX_LINE {
+            return Err(format!(
+                "line of {} bytes is longer than the {MAX_LINE}-byte limit: {}",
+                line.len(),
+                quote(line)
+            ));
+        }
         let mut parts = line.splitn(4, ' ');
         let mut next = |what: &str| {
             parts
@@ -100,6 +107,10 @@ impl InventoryLine {
 
 /// The longest line the store reads back when looking at a torn tail.
 const MAX_TAIL: u64 = 64 * 1024;
+
+/// The longest inventory line read as a record (Puppet's are under 200 bytes; a subject is at
+/// most a few hundred).
+pub const MAX_LINE: usize = 8 * 1024;
 
 /// Why an append failed, and whether the file was left changed.
 #[derive(Debug)]
@@ -301,6 +312,27 @@ mod tests {
             let err = InventoryLine::parse(line).unwrap_err();
             assert!(err.contains(want), "{line:?}: {err}");
         }
+    }
+
+    #[test]
+    fn a_line_over_8_kib_is_refused_and_quoted_short() {
+        let ok = format!(
+            "0x0002 2026-11-20T11:59:11UTC 2031-11-20T11:59:11UTC /CN={}",
+            "a".repeat(8000)
+        );
+        assert!(InventoryLine::parse(&ok).is_ok());
+        let long = format!("{ok}{}", "b".repeat(10 << 20));
+        let err = InventoryLine::parse(&long).unwrap_err();
+        assert!(
+            err.contains("8192-byte limit"),
+            "{}",
+            &err[..200.min(err.len())]
+        );
+        assert!(
+            err.len() < 200,
+            "the error quotes at most 80 bytes: {} bytes",
+            err.len()
+        );
     }
 
     fn d(path: &Path) -> Dir {

@@ -98,11 +98,15 @@ impl Store {
         let mut fresh = Vec::with_capacity(job.specs.len());
         let mut resumed = Vec::new();
         for spec in job.specs {
-            // Before any key is made or serial taken.
-            spec.name.check_dns().map_err(|source| Error::Pki {
-                path: self.signed_shown(&spec.name),
-                source,
-            })?;
+            // Before any key is made or serial taken: the name, and a lifetime that ends by
+            // 9999-12-31.
+            spec.name
+                .check_dns()
+                .and_then(|()| clusterca_pki::valid_until(now, spec.ttl).map(|_| ()))
+                .map_err(|source| Error::Pki {
+                    path: self.signed_shown(&spec.name),
+                    source,
+                })?;
             if !seen.insert(spec.name.clone()) {
                 return Err(Error::AlreadySigned {
                     name: spec.name.to_string(),

@@ -30,8 +30,8 @@ use std::time::Duration;
 use clusterca_pki::{CaSpec, CertName, CertificateAuthority, IssuedCert, LeafSpec, PrivateKey};
 use time::OffsetDateTime;
 
-pub use error::Error;
 use error::IoContext;
+pub use error::{quote, Error};
 use fsutil::Dir;
 pub use fsutil::{FileSpec, Owner};
 pub use import::{Adopted, ImportFiles, Input};
@@ -312,6 +312,12 @@ impl Store {
             .read_to_end(&mut bytes)
             .ctx("read", &path)?;
         Ok((bytes, modified))
+    }
+
+    /// The version of `ca_crl.pem` (changes whenever the CRL is rewritten), `None` when there
+    /// is none: `serve` polls it to reload its revocation list.
+    pub fn crl_stamp(&self) -> Result<Option<fsutil::Stamp>, Error> {
+        self.root.stamp(layout::CA_CRL)
     }
 
     /// `ca_crt.pem`, the CA bundle as stored.
