@@ -75,7 +75,7 @@ fn policy_refuses_what_it_must_and_signs_what_it_may() {
             "q.example.net",
             &["subjectAltName=IP:192.0.2.8"],
             &["--allow-alt-name", "IP:192.0.2.7"],
-            Err("IP:192.0.2.8 is not allowed"),
+            Err("IP:192.0.2.8 is not among the alt names this CA allows"),
         ),
         (
             "wildcard",
