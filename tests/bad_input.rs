@@ -296,6 +296,20 @@ fn bidi_controls_from_a_certificate_are_escaped() {
         "{}",
         run.stdout
     );
+    // In JSON too: the same value, escaped.
+    let run = s.run(&["show", "c.pem", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stdout.contains('\u{202e}'), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("invoice\\u202efdp.exe"),
+        "{}",
+        run.stdout
+    );
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(
+        v.to_string().contains('\u{202e}'),
+        "the JSON value keeps the character"
+    );
 }
 
 #[test]

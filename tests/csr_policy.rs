@@ -146,3 +146,27 @@ fn duplicate_or_critical_pp_extensions_are_refused_naming_the_oid() {
     );
     assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
 }
+
+#[test]
+fn extensions_asked_for_where_the_policy_does_not_look_are_refused() {
+    // Each asks for pp_cli_auth where a reader of the first extensionRequest value would not
+    // see it: in a msExtReq attribute, in a second extensionRequest attribute, in a second
+    // value of one (made with Python's cryptography by a reviewer; fixtures/csr/).
+    let s = Scratch::new();
+    s.run(&["init", "--dir", "ca"]).ok();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/csr");
+    for (file, needle) in [
+        ("msext", "msExtReq attribute (1.3.6.1.4.1.311.2.1.14)"),
+        ("twoattr", "more than one extensionRequest value"),
+        ("twoval", "more than one extensionRequest value"),
+    ] {
+        let csr = format!("{file}.csr");
+        std::fs::copy(fixtures.join(&csr), s.path(&csr)).unwrap();
+        s.run(&["submit", "--dir", "ca", &csr]).ok();
+        refused(
+            &s,
+            &["sign", "--dir", "ca", &format!("{file}.example.net")],
+            needle,
+        );
+    }
+}

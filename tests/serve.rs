@@ -7,25 +7,10 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::serve::{admin_args, csr, csr_with, curl, free_port, have_curl, with, Serve};
+use common::serve::{admin_args, csr, csr_with, curl, free_port, have_curl, put_csr, with, Serve};
 use common::Scratch;
 
 const API: &str = "/puppet-ca/v1";
-
-fn put_csr(s: &Scratch, srv: &Serve, name: &str, file: &str) -> (u16, String) {
-    curl(
-        s,
-        &[
-            "-X",
-            "PUT",
-            "-H",
-            "Content-Type: text/plain",
-            "--data-binary",
-            &format!("@{file}"),
-            &srv.url(&format!("{API}/certificate_request/{name}")),
-        ],
-    )
-}
 
 /// The store's queue and certificates, and its serial and inventory: what requests must not
 /// change when they are refused.
@@ -445,7 +430,9 @@ fn a_standby_takes_over_within_two_seconds_of_a_kill_9() {
     }
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let accepted = client.join().unwrap();
-    assert!(accepted.len() >= 20, "{}", accepted.len());
+    // At least 11 before the kill (12 in signed/, the server's own among them) and 10 after,
+    // less those the dying server filed unanswered (a retry hears 400 and does not count).
+    assert!(accepted.len() >= 18, "{}", accepted.len());
     // Every accepted CSR signed exactly once, serials distinct, the store consistent.
     for name in &accepted {
         assert!(

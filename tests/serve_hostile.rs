@@ -10,7 +10,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::serve::{admin_args, ca_and_server, csr, curl, free_port, have_curl, with, Serve};
+use common::serve::{
+    admin_args, ca_and_server, csr, curl, free_port, have_curl, put_as, put_csr, with, Serve,
+};
 use common::Scratch;
 
 const API: &str = "/puppet-ca/v1";
@@ -289,6 +291,34 @@ fn head_is_served_wherever_get_is() {
         "{head}"
     );
     assert!(head.ends_with("\r\n\r\n"), "a body after HEAD: {head:?}");
+    // An unknown route: the same length as its GET.
+    let length = |method: &str| {
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{size_download}",
+                "-X",
+                method,
+            ])
+            .args(["--cacert", "ca/ca_crt.pem", "-D", "-"])
+            .arg(srv.url("/puppet-ca/v1/nothing"))
+            .current_dir(s.dir.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix("content-length: ")
+                    .map(|v| v.trim().to_owned())
+            })
+            .unwrap_or_default()
+    };
+    let (get, head) = (length("GET"), length("HEAD"));
+    assert!(!get.is_empty());
+    assert_eq!(get, head);
 }
 
 #[test]
@@ -302,14 +332,7 @@ fn cert_ttl_outside_one_second_to_the_ca_end_is_400_and_uses_no_serial() {
     let srv = Serve::start(&s, free_port(), "ttl", &["--admin", "admin.example.net"]);
     let admin = admin_args(&s, "admin.example.net");
     std::fs::write(s.path("n.csr"), csr("n.example.net")).unwrap();
-    let put = [
-        "-X",
-        "PUT",
-        "--data-binary",
-        "@n.csr",
-        &srv.url(&format!("{API}/certificate_request/n.example.net")),
-    ];
-    assert_eq!(curl(&s, &put).0, 200);
+    assert_eq!(put_csr(&s, &srv, "n.example.net", "n.csr").0, 200);
     let status = srv.url(&format!("{API}/certificate_status/n.example.net"));
     let before = store_state(&s);
     for ttl in [
@@ -320,10 +343,11 @@ fn cert_ttl_outside_one_second_to_the_ca_end_is_400_and_uses_no_serial() {
         "-1",
         "1.5",
         "\"3600\"",
+        "null",
         "600000000",
     ] {
         let body = format!(r#"{{"desired_state":"signed","cert_ttl":{ttl}}}"#);
-        let (code, text) = curl(&s, &with(&admin, &["-X", "PUT", "--data", &body, &status]));
+        let (code, text) = put_as(&s, &admin, &status, &body);
         assert_eq!(code, 400, "cert_ttl {ttl}: {text}");
         assert!(
             text.starts_with("cert_ttl must be a whole number of seconds from 1 to "),
@@ -334,7 +358,7 @@ fn cert_ttl_outside_one_second_to_the_ca_end_is_400_and_uses_no_serial() {
     }
     // In range: signed for exactly that long (notAfter - now, within a minute).
     let body = r#"{"desired_state":"signed","cert_ttl":3600}"#;
-    let (code, text) = curl(&s, &with(&admin, &["-X", "PUT", "--data", body, &status]));
+    let (code, text) = put_as(&s, &admin, &status, body);
     assert_eq!(code, 204, "{text}");
     let end = s
         .openssl(&[
@@ -387,16 +411,7 @@ fn refusals_name_no_server_path_and_no_cli_flag() {
         "under_score.example.net".to_owned(),
     ] {
         std::fs::write(s.path("x.csr"), csr("x.example.net")).unwrap();
-        let (code, body) = curl(
-            &s,
-            &[
-                "-X",
-                "PUT",
-                "--data-binary",
-                "@x.csr",
-                &srv.url(&format!("{API}/certificate_request/{name}")),
-            ],
-        );
+        let (code, body) = put_csr(&s, &srv, &name, "x.csr");
         assert_eq!(code, 400, "{name}: {body}");
         answers.push(body);
     }
@@ -406,27 +421,13 @@ fn refusals_name_no_server_path_and_no_cli_flag() {
         common::serve::csr_with("alt.example.net", &["evil.example.org"]),
     )
     .unwrap();
-    let alt_put = [
-        "-X",
-        "PUT",
-        "--data-binary",
-        "@alt.csr",
-        &srv.url(&format!("{API}/certificate_request/alt.example.net")),
-    ];
-    assert_eq!(curl(&s, &alt_put).0, 200);
+    assert_eq!(put_csr(&s, &srv, "alt.example.net", "alt.csr").0, 200);
     let before_sign = store_state(&s);
-    let (code, body) = curl(
+    let (code, body) = put_as(
         &s,
-        &with(
-            &admin,
-            &[
-                "-X",
-                "PUT",
-                "--data",
-                r#"{"desired_state":"signed"}"#,
-                &srv.url(&format!("{API}/certificate_status/alt.example.net")),
-            ],
-        ),
+        &admin,
+        &srv.url(&format!("{API}/certificate_status/alt.example.net")),
+        r#"{"desired_state":"signed"}"#,
     );
     assert_eq!(code, 409, "{body}");
     assert!(body.contains("evil.example.org"), "{body}");
@@ -449,16 +450,7 @@ fn refusals_name_no_server_path_and_no_cli_flag() {
         .unwrap();
     assert_eq!(line.trim(), "held");
     std::fs::write(s.path("y.csr"), csr("y.example.net")).unwrap();
-    let (code, body) = curl(
-        &s,
-        &[
-            "-X",
-            "PUT",
-            "--data-binary",
-            "@y.csr",
-            &srv.url(&format!("{API}/certificate_request/y.example.net")),
-        ],
-    );
+    let (code, body) = put_csr(&s, &srv, "y.example.net", "y.csr");
     let _ = holder.kill();
     let _ = holder.wait();
     assert_eq!(
@@ -471,7 +463,10 @@ fn refusals_name_no_server_path_and_no_cli_flag() {
     answers.push(body);
     for a in &answers {
         assert!(!a.contains(&dir), "a server path in {a:?}");
-        assert!(!a.contains("/ca/"), "a server path in {a:?}");
+        assert!(
+            !a.contains("ca/") && !a.contains(".pem"),
+            "a server path in {a:?}"
+        );
         assert!(!a.contains("--"), "a CLI flag in {a:?}");
     }
     let after = store_state(&s);
@@ -513,18 +508,7 @@ fn autosign_never_mints_an_admin() {
     );
     assert!(!log.contains("elsewhere.example.org;"), "{log}");
 
-    let put = |name: &str, file: &str| {
-        curl(
-            &s,
-            &[
-                "-X",
-                "PUT",
-                "--data-binary",
-                &format!("@{file}"),
-                &srv.url(&format!("{API}/certificate_request/{name}")),
-            ],
-        )
-    };
+    let put = |name: &str, file: &str| put_csr(&s, &srv, name, file);
     // An ordinary name under the glob is autosigned.
     std::fs::write(s.path("a.csr"), csr("agent.example.net")).unwrap();
     assert_eq!(put("agent.example.net", "a.csr").0, 200);
@@ -661,4 +645,157 @@ fn a_revoked_admin_is_refused_within_a_second() {
     }
     assert!(t.elapsed() < Duration::from_secs(1));
     assert!(srv.log_text().contains("\"event\":\"crl-reloaded\""));
+}
+
+/// Pipelined requests whose answers are never read: `n` connections from 127.0.0.1, each
+/// sending GETs in a loop without reading; prints, as JSON, the seconds until each connection
+/// was cut off (or null when it never was, within `limit` seconds).
+const NEVER_READS: &str = r#"
+import json, socket, ssl, sys, threading, time
+port, n, limit = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+cut = [None] * n
+def one(i):
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+    s.settimeout(limit)
+    req = b"GET /puppet-ca/v1/certificate/ca HTTP/1.1\r\nHost: localhost\r\n\r\n" * 50
+    t = time.time()
+    try:
+        while time.time() - t < limit:
+            s.sendall(req)
+    except Exception:
+        cut[i] = time.time() - t
+threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(json.dumps(cut), flush=True)
+"#;
+
+#[test]
+fn a_client_that_never_reads_its_answers_is_cut_off() {
+    if !have_tools() {
+        return;
+    }
+    let (s, srv) = ca_and_server(
+        "never-reads",
+        &[
+            "--request-timeout",
+            "2s",
+            "--max-connections",
+            "4",
+            "--max-connections-per-address",
+            "0",
+        ],
+    );
+    std::fs::write(s.path("never.py"), NEVER_READS).unwrap();
+    // Four such clients take every slot; each is cut off once its writes stall 2 s.
+    let out = Command::new("python3")
+        .arg(s.path("never.py"))
+        .args([&srv.port.to_string(), "4", "30"])
+        .output()
+        .unwrap();
+    let cut: Vec<Option<f64>> = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!("{}", String::from_utf8_lossy(&out.stderr));
+    });
+    for c in &cut {
+        let secs = c.expect("a client that never reads kept its connection for 30 s");
+        assert!(secs < 15.0, "cut off after {secs} s");
+    }
+    // And the slots are free again.
+    assert_eq!(
+        curl(&s, &[&srv.url("/status/v1/simple/ca")]),
+        (200, "running".into())
+    );
+}
+
+/// A CSR (P-256, made in-process) whose subject CN is `cn`, any text, and no alt names.
+fn csr_cn(cn: &str) -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    params.serialize_request(&key).unwrap().pem().unwrap()
+}
+
+#[test]
+fn client_text_in_a_refusal_is_escaped_and_cut_to_80_bytes() {
+    if !have_curl() {
+        return;
+    }
+    let (s, srv) = ca_and_server("echo", &[]);
+    let evil = format!("x\u{202e}evil\n\u{1b}[31mRED{}", "A".repeat(300));
+    std::fs::write(s.path("evil.csr"), csr_cn(&evil)).unwrap();
+    let (code, body) = put_csr(&s, &srv, "victim.example.net", "evil.csr");
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body.starts_with("Instance name \"x\\u{202e}evil\\n\\u{1b}[31mRED"),
+        "{body}"
+    );
+    assert!(
+        !body.contains('\u{202e}') && !body.contains('\n') && !body.contains('\u{1b}'),
+        "{body:?}"
+    );
+    assert!(body.len() < 250, "{} bytes: {body}", body.len());
+    // A 60,000-byte certname to clean, a 6,000-byte one in a path: short answers.
+    let long = format!(r#"{{"certnames":["{}"]}}"#, "a".repeat(60_000));
+    std::fs::write(s.path("clean.json"), long).unwrap();
+    s.run(&["issue", "admin.example.net"]).ok();
+    let admin = admin_args(&s, "admin.example.net");
+    drop(srv);
+    let srv2 = Serve::start(&s, free_port(), "echo2", &["--admin", "admin.example.net"]);
+    let (code, body) = curl(
+        &s,
+        &with(
+            &admin,
+            &[
+                "-X",
+                "PUT",
+                "--data-binary",
+                "@clean.json",
+                &srv2.url(&format!("{API}/clean")),
+            ],
+        ),
+    );
+    assert_eq!(code, 400, "{}", &body[..body.len().min(200)]);
+    assert!(body.len() < 250, "{} bytes", body.len());
+    let path = format!("{API}/certificate/{}b", "a.".repeat(3000));
+    let (code, body) = curl(&s, &[&srv2.url(&path)]);
+    assert_eq!(code, 400);
+    assert!(body.len() < 250, "{} bytes", body.len());
+    // A body that is JSON but no object.
+    let status = srv2.url(&format!("{API}/certificate_status/victim.example.net"));
+    let (code, body) = put_as(&s, &admin, &status, r#"["signed", 3600]"#);
+    assert_eq!(
+        (code, body.as_str()),
+        (400, "The request body must be a JSON object.")
+    );
+}
+
+#[test]
+fn a_crl_grown_past_its_limit_is_not_read_and_the_one_in_use_stays() {
+    if !have_curl() {
+        return;
+    }
+    let (s, srv) = ca_and_server("big-crl", &[]);
+    let crl = s.read("ca/ca_crl.pem");
+    let mut big = crl.clone().into_bytes();
+    big.resize(big.len() + (65 << 20), b'A');
+    std::fs::write(s.path("ca/crl.tmp"), &big).unwrap();
+    std::fs::rename(s.path("ca/crl.tmp"), s.path("ca/ca_crl.pem")).unwrap();
+    srv.wait_for_log("\"event\":\"crl-error\"", Duration::from_secs(3));
+    assert!(srv.log_text().contains("larger than"), "{}", srv.log_text());
+    let t = Instant::now();
+    let (code, body) = curl(
+        &s,
+        &[&srv.url(&format!("{API}/certificate_revocation_list/ca"))],
+    );
+    assert_eq!((code, body), (200, crl));
+    assert!(t.elapsed() < Duration::from_secs(2));
+    // Logged once, not at every look.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(srv.log_text().matches("crl-error").count(), 1);
 }

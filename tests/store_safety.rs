@@ -343,3 +343,21 @@ fn kill_9_at_random_moments_never_reuses_a_serial() {
     verify_all_signed(&s);
     eprintln!("{killed} of {ROUNDS} rounds killed mid-run, {repaired_rounds} needed --repair, {} certs survived", signed.len());
 }
+
+#[test]
+fn only_the_owner_may_open_the_lock_files() {
+    // Anyone who can open a lock file can hold an OFD read lock on it, which blocks every
+    // signer: the lock and the lease are 0600, and one found looser is tightened on use.
+    let s = Scratch::new();
+    s.run(&["init"]).ok();
+    s.run(&["issue", "a.example.net"]).ok();
+    assert_eq!(s.mode("ca/clusterca.lock"), 0o600);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        s.path("ca/clusterca.lock"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    s.run(&["issue", "b.example.net"]).ok();
+    assert_eq!(s.mode("ca/clusterca.lock"), 0o600);
+}

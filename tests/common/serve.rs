@@ -117,6 +117,27 @@ pub fn with<'a>(args: &'a [String], more: &[&'a str]) -> Vec<&'a str> {
     v
 }
 
+/// `PUT certificate_request/NAME` with the CSR in `file` (in the scratch dir).
+pub fn put_csr(s: &Scratch, srv: &Serve, name: &str, file: &str) -> (u16, String) {
+    curl(
+        s,
+        &[
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: text/plain",
+            "--data-binary",
+            &format!("@{file}"),
+            &srv.url(&format!("/puppet-ca/v1/certificate_request/{name}")),
+        ],
+    )
+}
+
+/// `PUT url` with `data` as the body, as the client `who` (see [`admin_args`]).
+pub fn put_as(s: &Scratch, who: &[String], url: &str, data: &str) -> (u16, String) {
+    curl(s, &with(who, &["-X", "PUT", "--data", data, url]))
+}
+
 /// A fresh CA and a `serve` on it (see [`Serve::start`]).
 pub fn ca_and_server(tag: &str, extra: &[&str]) -> (Scratch, Serve) {
     let s = Scratch::new();

@@ -138,16 +138,17 @@ impl CertificateAuthority {
         {
             return Err(Error::CaMismatch {
                 reason: format!(
-                    "CA name {:?} holds the control character U+{:04X} (a name is one line of text)",
-                    spec.common_name, c as u32
+                    "CA name {} holds the control character U+{:04X} (a name is one line of text)",
+                    crate::quote(&spec.common_name),
+                    c as u32
                 ),
             });
         }
         if spec.common_name.trim().is_empty() || spec.common_name.len() > 64 {
             return Err(Error::CaMismatch {
                 reason: format!(
-                    "CA name {:?} must be 1 to 64 characters (X.520 ub-common-name)",
-                    spec.common_name
+                    "CA name {} must be 1 to 64 characters (X.520 ub-common-name)",
+                    crate::quote(&spec.common_name)
                 ),
             });
         }

@@ -17,6 +17,34 @@ use crate::inspect::looks_like_pem;
 use crate::{AltName, CertName, Error};
 
 const PP_REG: &str = "1.3.6.1.4.1.34380.1.1.";
+/// Microsoft's extension request attribute.
+const MS_EXT_REQ: &str = "1.3.6.1.4.1.311.2.1.14";
+
+/// Whether an attribute's value, a DER `SET` as x509-parser keeps it (the header and the first
+/// value it parsed), holds that one value and nothing more.
+fn one_set_value(value: &[u8]) -> bool {
+    let Some((&0x31, rest)) = value.split_first() else {
+        return false;
+    };
+    let Some((&first, rest)) = rest.split_first() else {
+        return false;
+    };
+    let (declared, content) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return false;
+        }
+        let (len, content) = rest.split_at(n);
+        (
+            len.iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b)),
+            content,
+        )
+    };
+    declared == content.len()
+}
 const PP_PRIV: &str = "1.3.6.1.4.1.34380.1.2.";
 const PP_AUTH: &str = "1.3.6.1.4.1.34380.1.3.";
 
@@ -94,12 +122,27 @@ impl CertRequest {
         let mut refusals = Vec::new();
         let mut asks_cli_auth = false;
         let mut seen = std::collections::HashSet::new();
+        let mut requests = 0;
         for attr in info.iter_attributes() {
+            let oid = attr.oid.to_id_string();
+            if oid == MS_EXT_REQ {
+                // Extensions asked for where clusterca does not read them (Puppet reads
+                // msExtReq too): refused, so nothing asked for goes unseen.
+                refusals.push(format!(
+                    "it asks for extensions in a msExtReq attribute ({MS_EXT_REQ}), which is not accepted"
+                ));
+                continue;
+            }
             let x509_parser::cri_attributes::ParsedCriAttribute::ExtensionRequest(req) =
                 attr.parsed_attribute()
             else {
                 continue;
             };
+            requests += 1;
+            if requests > 1 || !one_set_value(attr.value) {
+                refusals
+                    .push("it asks for extensions in more than one extensionRequest value".into());
+            }
             for ext in &req.extensions {
                 let oid = ext.oid.to_id_string();
                 // RFC 5280 4.2: an extension appears at most once (Python's cryptography
@@ -120,9 +163,10 @@ impl CertRequest {
                                     Some(a) => alt_names.push(AltName::Ip(a)),
                                     None => refusals.push("a malformed IP alt name".into()),
                                 },
-                                other => {
-                                    refusals.push(format!("alt name {other:?} is not DNS or IP"))
-                                }
+                                other => refusals.push(format!(
+                                    "alt name {} is not DNS or IP",
+                                    crate::quote(&format!("{other:?}"))
+                                )),
                             }
                         }
                     }

@@ -73,10 +73,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::InvalidCertName { name, reason } => {
-                write!(f, "invalid certname {name:?}: {reason}")
+                write!(f, "invalid certname {}: {reason}", crate::quote(name))
             }
             Error::InvalidAltName { name, reason } => {
-                write!(f, "invalid alt name {name:?}: {reason}")
+                write!(f, "invalid alt name {}: {reason}", crate::quote(name))
             }
             Error::TtlTooLong { secs } => write!(
                 f,
@@ -84,7 +84,8 @@ impl fmt::Display for Error {
             ),
             Error::InvalidTtl { text } => write!(
                 f,
-                "invalid lifetime {text:?}: expected a number with a unit y, d, h, m or s (e.g. 5y, 90d)"
+                "invalid lifetime {}: expected a number with a unit y, d, h, m or s (e.g. 5y, 90d)",
+                crate::quote(text)
             ),
             Error::Malformed { what, reason } => write!(f, "malformed {what}: {reason}"),
             Error::UnsupportedKey { reason } => write!(f, "unsupported key: {reason}"),
@@ -92,9 +93,12 @@ impl fmt::Display for Error {
             Error::Refused { name, reason } => {
                 write!(f, "refusing to sign {name}: {reason}")
             }
+            // Puppet's words; both names are the client's, quoted (escaped, at most 80 bytes).
             Error::NameMismatch { instance, key } => write!(
                 f,
-                "Instance name \"{instance}\" does not match requested key \"{key}\""
+                "Instance name {} does not match requested key {}",
+                crate::quote(instance),
+                crate::quote(key)
             ),
             Error::Signing { reason } => write!(f, "signing failed: {reason}"),
         }

@@ -34,6 +34,48 @@ pub fn is_bidi(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}')
 }
 
+/// Quotes untrusted text for an error message: escaped like a Rust string (control and
+/// bidirectional characters included) and cut to at most 80 bytes of content.
+pub fn quote(text: &str) -> String {
+    const MAX: usize = 80;
+    let mut out = String::from("\"");
+    let mut cut = false;
+    for c in text.chars() {
+        let escaped: String = match c {
+            c if is_bidi(c) => format!("\\u{{{:x}}}", c as u32),
+            c => c.escape_debug().collect(),
+        };
+        if out.len() - 1 + escaped.len() > MAX {
+            cut = true;
+            break;
+        }
+        out.push_str(&escaped);
+    }
+    out.push('"');
+    if cut {
+        out.push_str("...");
+    }
+    out
+}
+
+/// JSON text with every bidirectional formatting character written as a `\uXXXX` escape: the
+/// same JSON value, but one that cannot reorder a terminal line when printed or logged
+/// (serde_json escapes control characters, not these).
+pub fn json_escape_bidi(json: String) -> String {
+    if !json.chars().any(is_bidi) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_bidi(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// SHA-256 fingerprint of DER bytes in Puppet's form: uppercase hex pairs joined by colons.
 pub fn fingerprint_sha256(der: &[u8]) -> String {
     colon_hex(ring::digest::digest(&ring::digest::SHA256, der).as_ref())

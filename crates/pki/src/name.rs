@@ -124,16 +124,19 @@ impl FromStr for AltName {
             _ if s.parse::<IpAddr>().is_ok() => ("ip", s),
             Some((k, _)) if !k.contains('.') => {
                 return Err(bad(format!(
-                    "unknown type {k:?} (use DNS:name or IP:address)"
+                    "unknown type {} (use DNS:name or IP:address)",
+                    crate::quote(k)
                 )))
             }
             _ => ("dns", s),
         };
         if kind == "ip" {
-            return value
-                .parse::<IpAddr>()
-                .map(AltName::Ip)
-                .map_err(|_| bad(format!("{value:?} is not an IPv4 or IPv6 address")));
+            return value.parse::<IpAddr>().map(AltName::Ip).map_err(|_| {
+                bad(format!(
+                    "{} is not an IPv4 or IPv6 address",
+                    crate::quote(value)
+                ))
+            });
         }
         validate_dns(value).map(AltName::Dns).map_err(bad)
     }
@@ -157,7 +160,10 @@ fn validate_dns(name: &str) -> Result<String, String> {
             return Err("empty label (leading, trailing or doubled '.')".into());
         }
         if label.len() > 63 {
-            return Err(format!("label {label:?} is longer than 63 bytes"));
+            return Err(format!(
+                "label {} is longer than 63 bytes",
+                crate::quote(label)
+            ));
         }
         if let Some(c) = label
             .chars()
@@ -166,7 +172,10 @@ fn validate_dns(name: &str) -> Result<String, String> {
             return Err(format!("character {c:?} is not allowed in a DNS name"));
         }
         if label.starts_with('-') || label.ends_with('-') {
-            return Err(format!("label {label:?} starts or ends with '-'"));
+            return Err(format!(
+                "label {} starts or ends with '-'",
+                crate::quote(label)
+            ));
         }
     }
     Ok(lower)

@@ -54,7 +54,7 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
 }
 
 fn json(status: StatusCode, value: &impl serde::Serialize) -> Resp {
-    let body = serde_json::to_vec(value).unwrap_or_default();
+    let body = clusterca_pki::json_escape_bidi(serde_json::to_string(value).unwrap_or_default());
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
@@ -197,11 +197,19 @@ pub fn route(method: &str, path: &str) -> Route {
         Ok(n) => make(n),
         Err(message) => Route::BadName { message, admin },
     };
+    // A new request's name becomes its DNS alt name: it must be a DNS name (names signed
+    // before, by Puppet, may hold an '_' and stay reachable).
+    let new_name = |make: fn(CertName) -> Route| match certname(arg)
+        .and_then(|n| n.check_dns().map(|()| n).map_err(|e| e.to_string()))
+    {
+        Ok(n) => make(n),
+        Err(message) => Route::BadName { message, admin },
+    };
     match (method, endpoint) {
         (_, "certificate") if get && arg == "ca" => Route::CaCertificate,
         (_, "certificate") if get => named(Route::Certificate),
         (_, "certificate_request") if get => named(Route::GetRequest),
-        ("PUT", "certificate_request") => named(Route::PutRequest),
+        ("PUT", "certificate_request") => new_name(Route::PutRequest),
         (_, "certificate_status") if get => named(Route::GetStatus),
         ("PUT", "certificate_status") => named(Route::SetStatus),
         ("DELETE", "certificate_status") => named(Route::DeleteStatus),
@@ -216,15 +224,16 @@ pub fn route(method: &str, path: &str) -> Route {
 /// The certname in a path; a bad one is a 400 with this text.
 fn certname(arg: &str) -> Result<CertName, String> {
     let refusal = |e: clusterca_pki::Error| {
-        if arg.chars().any(|c| c.is_ascii_uppercase()) {
+        // "Must be lower case" only where lower case would do (not for `..%2F`).
+        if arg.chars().any(|c| c.is_ascii_uppercase())
+            && arg.to_ascii_lowercase().parse::<CertName>().is_ok()
+        {
             "Certificate names must be lower case.".to_owned()
         } else {
             e.to_string()
         }
     };
-    let name: CertName = arg.parse().map_err(refusal)?;
-    name.check_dns().map_err(refusal)?;
-    Ok(name)
+    arg.parse().map_err(refusal)
 }
 
 /// How a request's body is read: within the request's deadline, at most the limit.
@@ -349,10 +358,16 @@ pub(crate) async fn handle(
     let route = match route {
         Route::BadName { message, .. } => return text(StatusCode::BAD_REQUEST, message),
         Route::NoRoute if path.starts_with("/puppet-ca/v1/") => {
+            // HEAD is answered as GET would be (the same length).
+            let shown = if method == Method::HEAD {
+                "GET"
+            } else {
+                method.as_str()
+            };
             return text(
                 StatusCode::NOT_FOUND,
-                format!("No route for {} {path}", method.as_str()),
-            )
+                format!("No route for {shown} {path}"),
+            );
         }
         Route::NoRoute => return text(StatusCode::NOT_FOUND, format!("No route for {path}")),
         r => r,
@@ -529,22 +544,18 @@ fn submit(st: &State, name: &CertName, body: &[u8]) -> Resp {
 
 /// `PUT certificate_status/{name}` with `{"desired_state":"signed"|"revoked"}`.
 fn set_status(st: &State, name: &CertName, body: &[u8]) -> Resp {
-    #[derive(serde::Deserialize)]
-    struct Desired {
-        desired_state: String,
-        cert_ttl: Option<serde_json::Value>,
-    }
-    let desired: Desired = match serde_json::from_slice(body) {
-        Ok(d) => d,
-        Err(e) => {
-            return text(
-                StatusCode::BAD_REQUEST,
-                format!("Request body is not valid JSON: {e}"),
-            )
-        }
+    let body = match json_object(body) {
+        Ok(b) => b,
+        Err(refusal) => return text(StatusCode::BAD_REQUEST, refusal),
+    };
+    let Some(desired_state) = body.get("desired_state").and_then(|v| v.as_str()) else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!("Must specify desired state of 'signed' or 'revoked' for host {name}."),
+        );
     };
     let now = OffsetDateTime::now_utc();
-    match desired.desired_state.as_str() {
+    match desired_state {
         "signed" => {
             if !st.store.has_request(name).unwrap_or(false) {
                 let code = if st.store.has_signed(name).unwrap_or(false) {
@@ -558,7 +569,8 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Resp {
                     format!("No certificate request for {name} to sign")
                 });
             }
-            let ttl = match desired.cert_ttl.as_ref().map(|v| cert_ttl(st, v, now)) {
+            // Given, cert_ttl must be a number in range (null included: not a lifetime).
+            let ttl = match body.get("cert_ttl").map(|v| cert_ttl(st, v, now)) {
                 None => Ttl::LEAF_DEFAULT,
                 Some(Ok(t)) => t,
                 Some(Err(msg)) => return text(StatusCode::BAD_REQUEST, msg),
@@ -570,7 +582,9 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Resp {
             });
             match signed {
                 Ok(_) => empty(StatusCode::NO_CONTENT),
-                Err(e @ StoreError::Pki { .. }) => text(StatusCode::CONFLICT, e.to_string()),
+                Err(StoreError::Pki { source, .. }) => {
+                    text(StatusCode::CONFLICT, source.to_string())
+                }
                 Err(e) => store_error(e),
             }
         }
@@ -595,8 +609,18 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Resp {
         }
         other => text(
             StatusCode::BAD_REQUEST,
-            format!("State {other} invalid; Must specify desired state of 'signed' or 'revoked' for host {name}."),
+            format!("State {} invalid; Must specify desired state of 'signed' or 'revoked' for host {name}.", clusterca_store::quote(other)),
         ),
+    }
+}
+
+/// A request body that must be one JSON object (not an array standing in for one).
+/// A refusal is the 400's text.
+fn json_object(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::from_slice(body) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err("The request body must be a JSON object.".to_owned()),
+        Err(e) => Err(format!("Request body is not valid JSON: {e}")),
     }
 }
 
@@ -630,23 +654,29 @@ fn delete(st: &State, name: &CertName) -> Resp {
 
 /// `PUT clean` with `{"certnames":[...]}`: revoke, then remove.
 fn clean(st: &State, body: &[u8]) -> Resp {
-    #[derive(serde::Deserialize)]
-    struct Names {
-        certnames: Vec<String>,
-    }
-    let names: Names = match serde_json::from_slice(body) {
-        Ok(n) => n,
-        Err(e) => {
-            return text(
-                StatusCode::BAD_REQUEST,
-                format!("Request body is not valid JSON: {e}"),
-            )
-        }
+    let body = match json_object(body) {
+        Ok(b) => b,
+        Err(refusal) => return text(StatusCode::BAD_REQUEST, refusal),
     };
-    let parsed: Result<Vec<CertName>, _> = names.certnames.iter().map(|n| n.parse()).collect();
+    let Some(certnames) = body.get("certnames").and_then(|v| v.as_array()) else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "The request body must name the certnames to clean: {\"certnames\":[...]}.",
+        );
+    };
+    let parsed: Result<Vec<CertName>, String> = certnames
+        .iter()
+        .map(|n| match n.as_str() {
+            Some(n) => certname(n),
+            None => Err(format!(
+                "certnames must be strings; got {}",
+                clusterca_store::quote(&n.to_string())
+            )),
+        })
+        .collect();
     let names = match parsed {
         Ok(n) => n,
-        Err(e) => return text(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => return text(StatusCode::BAD_REQUEST, e),
     };
     let done = st.store.signer(st.cfg.lock_timeout).and_then(|mut s| {
         s.clean(
@@ -694,9 +724,11 @@ fn http_date(t: SystemTime) -> String {
     )
 }
 
-/// `GET certificate_revocation_list/ca`, with `Last-Modified` and `If-Modified-Since`.
+/// `GET certificate_revocation_list/ca`, with `Last-Modified` and `If-Modified-Since`: the
+/// CRL in use, as `serve` last read it (no request reads the file).
 fn crl(st: &State, if_modified_since: Option<&str>) -> Resp {
-    let Ok((bytes, modified)) = st.store.read_crl_modified() else {
+    let (bytes, modified) = st.crl();
+    let Some(modified) = modified.filter(|_| !bytes.is_empty()) else {
         return text(
             StatusCode::NOT_FOUND,
             "Could not find certificate_revocation_list ca",
@@ -749,7 +781,7 @@ fn expirations(st: &State) -> Resp {
         }
     }
     let mut crls = serde_json::Map::new();
-    let crl_pem = st.store.read_crl().unwrap_or_default();
+    let (crl_pem, _) = st.crl();
     for der in clusterca_pki::inspect::crls(&crl_pem).unwrap_or_default() {
         if let Ok(info) = clusterca_pki::inspect::crl_info(&der) {
             if let Some(t) = info.next_update_time {

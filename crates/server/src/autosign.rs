@@ -45,7 +45,7 @@ impl Autosign {
         match self {
             Autosign::Off => false,
             Autosign::All => true,
-            Autosign::File(path) => std::fs::read_to_string(path).is_ok_and(|text| {
+            Autosign::File(path) => read_globs(path).is_some_and(|text| {
                 text.lines()
                     .map(|l| l.split('#').next().unwrap_or_default().trim())
                     .filter(|l| !l.is_empty())
@@ -56,13 +56,39 @@ impl Autosign {
                         None => glob == name,
                     })
             }),
-            Autosign::Exec(path) => run_policy(path, name, csr_pem),
+            Autosign::Exec(path) => run_policy(path, name, csr_pem, POLICY_LIMIT),
         }
     }
 }
 
-/// Runs a policy executable with a 30 s limit; anything but exit 0 in time is a no.
-fn run_policy(path: &PathBuf, name: &str, csr_pem: &str) -> bool {
+/// The most of an autosign file read; a larger one signs nothing.
+const MAX_GLOBS: u64 = 1 << 20;
+
+/// The autosign file's text: a regular file (opened without blocking, so a FIFO cannot hang
+/// a request) of at most [`MAX_GLOBS`] bytes, else `None` (nothing is autosigned).
+fn read_globs(path: &PathBuf) -> Option<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut text = String::new();
+    file.take(MAX_GLOBS + 1).read_to_string(&mut text).ok()?;
+    (text.len() as u64 <= MAX_GLOBS).then_some(text)
+}
+
+/// How long a policy executable may take.
+const POLICY_LIMIT: Duration = Duration::from_secs(30);
+
+/// Runs a policy executable with a 30 s limit, counted from its start (the CSR is written to
+/// its stdin by another thread, so a policy that does not read cannot stop the clock);
+/// anything but exit 0 in time is a no, and a policy still running then is killed.
+fn run_policy(path: &PathBuf, name: &str, csr_pem: &str, limit: Duration) -> bool {
     let Ok(mut child) = Command::new(path)
         .arg(name)
         .stdin(Stdio::piped())
@@ -72,14 +98,18 @@ fn run_policy(path: &PathBuf, name: &str, csr_pem: &str) -> bool {
     else {
         return false;
     };
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(csr_pem.as_bytes());
-    }
     let start = Instant::now();
+    if let Some(mut stdin) = child.stdin.take() {
+        let csr = csr_pem.as_bytes().to_vec();
+        // Ends when the policy reads it all, exits, or is killed (EPIPE).
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&csr);
+        });
+    }
     loop {
         match child.try_wait() {
             Ok(Some(status)) => return status.success(),
-            Ok(None) if start.elapsed() < Duration::from_secs(30) => {
+            Ok(None) if start.elapsed() < limit => {
                 std::thread::sleep(Duration::from_millis(10));
             }
             _ => {
@@ -106,5 +136,68 @@ mod tests {
         assert!(!a.allows("evilagents.example.net", ""));
         assert!(!a.allows("other.example.net", ""));
         std::fs::remove_file(dir).unwrap();
+    }
+
+    fn script(dir: &std::path::Path, name: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_policy_that_does_not_read_its_stdin_cannot_stop_the_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        // A CSR larger than a pipe's buffer, to a policy that never reads it and says yes
+        // late: a no, at the limit.
+        let big = "A".repeat(300 * 1024);
+        let late = script(dir.path(), "late", "sleep 5; exit 0");
+        let start = Instant::now();
+        assert!(!run_policy(
+            &late,
+            "n.example.net",
+            &big,
+            Duration::from_millis(500)
+        ));
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
+        // One that reads it all and says yes in time: a yes.
+        let reader = script(dir.path(), "reader", "cat >/dev/null; exit 0");
+        assert!(run_policy(
+            &reader,
+            "n.example.net",
+            &big,
+            Duration::from_secs(10)
+        ));
+        let no = script(dir.path(), "no", "exit 1");
+        assert!(!run_policy(
+            &no,
+            "n.example.net",
+            "",
+            Duration::from_secs(10)
+        ));
+    }
+
+    #[test]
+    fn an_autosign_file_is_read_bounded_and_never_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let start = Instant::now();
+        assert!(!Autosign::File(fifo).allows("a.example.net", ""));
+        assert!(start.elapsed() < Duration::from_secs(2));
+        // Past 1 MiB: nothing is autosigned, even a name on its last line.
+        let big = dir.path().join("big");
+        let mut text = "# padding\n".repeat(120_000);
+        text.push_str("a.example.net\n");
+        std::fs::write(&big, text).unwrap();
+        assert!(!Autosign::File(big).allows("a.example.net", ""));
+        let small = dir.path().join("small");
+        std::fs::write(&small, "a.example.net\n").unwrap();
+        assert!(Autosign::File(small).allows("a.example.net", ""));
     }
 }

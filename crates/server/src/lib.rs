@@ -113,13 +113,18 @@ pub(crate) struct State {
     pub(crate) active: AtomicBool,
     /// The CRL in use for client authentication.
     crl: RwLock<CrlView>,
+    /// The last error reloading it, logged once.
+    crl_error: Mutex<Option<String>>,
     verifier: Arc<tls::ReloadingVerifier>,
 }
 
-/// What the CRL in use says, and which version of the file it was read from.
-#[derive(Default)]
-struct CrlView {
+/// The CRL in use: its bytes (served by `GET certificate_revocation_list/ca`, so that no
+/// request reads the file), when the file was changed, what it revokes, and which version of
+/// the file it was read from.
+pub(crate) struct CrlView {
     stamp: Option<Stamp>,
+    pub(crate) pem: bytes::Bytes,
+    pub(crate) modified: Option<std::time::SystemTime>,
     revoked: HashSet<String>,
 }
 
@@ -136,47 +141,74 @@ impl State {
             .contains(&client.serial_hex)
     }
 
+    /// The CRL in use.
+    pub(crate) fn crl(&self) -> (bytes::Bytes, Option<std::time::SystemTime>) {
+        let view = self.crl.read().unwrap_or_else(PoisonError::into_inner);
+        (view.pem.clone(), view.modified)
+    }
+
     /// Reads the CRL again when its file changed (or always, with `force`) and puts it in use
-    /// for the next handshake and the next request. On an error the CRL in use stays, and the
-    /// next poll tries again.
+    /// for the next handshake and the next request. On an error the CRL in use stays, the
+    /// next poll tries again, and the error is logged once (until it changes).
     pub(crate) fn reload_crl(&self, force: bool) {
         let result = (|| -> Result<Option<usize>, String> {
             let stamp = self.store.crl_stamp().map_err(|e| e.to_string())?;
-            if !force
-                && self
-                    .crl
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .stamp
-                    == stamp
-            {
+            let current = self
+                .crl
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .stamp;
+            if !force && current == stamp {
                 return Ok(None);
             }
-            let pem = self.store.read_crl().map_err(|e| e.to_string())?;
-            let view = crl_view(stamp, &pem)?;
-            self.verifier.reload(&pem)?;
+            let (pem, modified) = self.store.read_crl_modified().map_err(|e| e.to_string())?;
+            let view = crl_view(stamp, pem, Some(modified))?;
+            self.verifier.reload(&view.pem)?;
             let count = view.revoked.len();
             *self.crl.write().unwrap_or_else(PoisonError::into_inner) = view;
             Ok(Some(count))
         })();
+        let mut last = self
+            .crl_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         match result {
             Ok(None) => {}
             Ok(Some(revoked)) => {
+                *last = None;
                 log(serde_json::json!({"event": "crl-reloaded", "revoked": revoked}))
             }
-            Err(message) => log(serde_json::json!({"event": "crl-error",
-                "message": format!("keeping the CRL in use: {message}")})),
+            Err(message) if last.as_ref() != Some(&message) => {
+                log(serde_json::json!({"event": "crl-error",
+                    "message": format!("keeping the CRL in use: {message}")}));
+                *last = Some(message);
+            }
+            Err(_) => {}
         }
     }
 }
 
-fn crl_view(stamp: Option<Stamp>, pem: &[u8]) -> Result<CrlView, String> {
+fn crl_view(
+    stamp: Option<Stamp>,
+    pem: Vec<u8>,
+    modified: Option<std::time::SystemTime>,
+) -> Result<CrlView, String> {
     let mut revoked = HashSet::new();
-    for der in clusterca_pki::inspect::crls(pem).map_err(|e| e.to_string())? {
+    let ders = if pem.is_empty() {
+        Vec::new()
+    } else {
+        clusterca_pki::inspect::crls(&pem).map_err(|e| e.to_string())?
+    };
+    for der in ders {
         let info = clusterca_pki::inspect::crl_info(&der).map_err(|e| e.to_string())?;
         revoked.extend(info.revoked.into_iter().map(|r| r.serial_hex));
     }
-    Ok(CrlView { stamp, revoked })
+    Ok(CrlView {
+        stamp,
+        pem: pem.into(),
+        modified,
+        revoked,
+    })
 }
 
 /// Connections open per client address, for `max_per_address`.
@@ -236,7 +268,7 @@ pub(crate) fn log(mut event: serde_json::Value) {
     if let Some(map) = event.as_object_mut() {
         map.entry("time").or_insert_with(|| now_rfc3339().into());
     }
-    let mut line = event.to_string();
+    let mut line = clusterca_pki::json_escape_bidi(event.to_string());
     line.push('\n');
     let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
 }
@@ -269,9 +301,14 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
     }
     let ca = store.load_ca()?;
     let crl_stamp = store.crl_stamp()?;
-    let crl_pem = store.read_crl().unwrap_or_default();
-    let crl = crl_view(crl_stamp, &crl_pem).map_err(|e| Error::Setup(format!("CRL: {e}")))?;
-    let (tls, verifier) = tls::server_config(&store, &ca, &cfg, &crl_pem)?;
+    let (crl_pem, modified) = match store.read_crl_modified() {
+        Ok((pem, modified)) => (pem, Some(modified)),
+        Err(e) if e.is_not_found() => (Vec::new(), None),
+        Err(e) => return Err(e.into()),
+    };
+    let crl =
+        crl_view(crl_stamp, crl_pem, modified).map_err(|e| Error::Setup(format!("CRL: {e}")))?;
+    let (tls, verifier) = tls::server_config(&store, &ca, &cfg, &crl.pem)?;
     let listener = TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| Error::Setup(format!("cannot listen on {}: {e}", cfg.listen)))?;
@@ -284,6 +321,7 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
         active: AtomicBool::new(lease.is_some()),
         cfg: cfg.clone(),
         crl: RwLock::new(crl),
+        crl_error: Mutex::new(None),
         verifier,
     });
     for (admin, covered) in autosign_covers(&cfg) {
@@ -376,6 +414,12 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
         tokio::spawn(async move {
             let _permit = permit;
             let _address_slot = address_slot;
+            // A client that stops reading (pipelined requests whose answers it never takes)
+            // would hold its slot for ever: a write that makes no progress for the request
+            // timeout ends the connection.
+            let mut tcp = tokio_io_timeout::TimeoutStream::new(tcp);
+            tcp.set_write_timeout(Some(request_timeout));
+            let tcp = Box::pin(tcp);
             let tls = match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(t)) => t,
                 _ => return,

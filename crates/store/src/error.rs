@@ -245,29 +245,7 @@ impl std::error::Error for Error {
     }
 }
 
-/// Quotes untrusted text for an error message: escaped like a Rust string (control and
-/// bidirectional characters included) and cut to at most 80 bytes of content.
-pub fn quote(text: &str) -> String {
-    const MAX: usize = 80;
-    let mut out = String::from("\"");
-    let mut cut = false;
-    for c in text.chars() {
-        let escaped: String = match c {
-            c if clusterca_pki::is_bidi(c) => format!("\\u{{{:x}}}", c as u32),
-            c => c.escape_debug().collect(),
-        };
-        if out.len() - 1 + escaped.len() > MAX {
-            cut = true;
-            break;
-        }
-        out.push_str(&escaped);
-    }
-    out.push('"');
-    if cut {
-        out.push_str("...");
-    }
-    out
-}
+pub use clusterca_pki::quote;
 
 /// Shorthand to attach an operation and a path to an `io::Error`.
 pub(crate) trait IoContext<T> {

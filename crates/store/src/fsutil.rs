@@ -657,7 +657,11 @@ pub const MAX_STORE_FILE: u64 = 1 << 30;
 /// The most the store reads of one PEM file (a key, a certificate, a CSR, a bundle).
 pub const MAX_PEM: u64 = 1 << 20;
 
-fn read_capped(file: File, path: &Path, cap: u64) -> Result<Vec<u8>, Error> {
+/// The most the store reads of `ca_crl.pem`: a CRL of a million revoked serials is about
+/// 40 MB of PEM.
+pub const MAX_CRL: u64 = 64 << 20;
+
+pub(crate) fn read_capped(file: File, path: &Path, cap: u64) -> Result<Vec<u8>, Error> {
     use std::io::Read;
     let mut buf = Vec::new();
     file.take(cap + 1).read_to_end(&mut buf).ctx("read", path)?;

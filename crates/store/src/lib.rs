@@ -292,26 +292,21 @@ impl Store {
             .is_some_and(|d| d.exists(&layout::pem(name))))
     }
 
-    /// `ca_crl.pem`, the CRL chain as stored.
+    /// `ca_crl.pem`, the CRL chain as stored (at most [`fsutil::MAX_CRL`]).
     pub fn read_crl(&self) -> Result<Vec<u8>, Error> {
-        self.root.read_store_file(layout::CA_CRL)
+        self.root.read_bounded(layout::CA_CRL, fsutil::MAX_CRL)
     }
 
     /// `ca_crl.pem` and when it was last changed (for HTTP's `Last-Modified`), read through
-    /// one open file.
+    /// one open file (at most [`fsutil::MAX_CRL`]).
     pub fn read_crl_modified(&self) -> Result<(Vec<u8>, std::time::SystemTime), Error> {
-        use std::io::Read;
         let path = self.root.join(layout::CA_CRL);
         let file = self.root.open_regular(layout::CA_CRL)?;
         let modified = file
             .metadata()
             .and_then(|m| m.modified())
             .ctx("stat", &path)?;
-        let mut bytes = Vec::new();
-        file.take(fsutil::MAX_STORE_FILE)
-            .read_to_end(&mut bytes)
-            .ctx("read", &path)?;
-        Ok((bytes, modified))
+        Ok((fsutil::read_capped(file, &path, fsutil::MAX_CRL)?, modified))
     }
 
     /// The version of `ca_crl.pem` (changes whenever the CRL is rewritten), `None` when there

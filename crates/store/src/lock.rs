@@ -37,9 +37,19 @@ fn whole_file(kind: libc::c_short) -> libc::flock {
 }
 
 /// Opens (creating) the lock file `name` in `dir`: a regular file with one link, never
-/// through a symlink.
+/// through a symlink, mode 0600. Anyone who can open a lock file can hold a read lock on it,
+/// which blocks every signer (an OFD read lock conflicts with the write lock), so only its
+/// owner may: one found looser (made by an older clusterca) is tightened, where we may.
 fn open_lock_file(dir: &Dir, name: &str) -> Result<File, Error> {
-    dir.open_lock(name, 0o644)
+    use std::os::unix::fs::PermissionsExt;
+    let file = dir.open_lock(name, 0o600)?;
+    if file
+        .metadata()
+        .is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+    {
+        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(file)
 }
 
 /// Takes the exclusive lock on `name` in `dir`, waiting at most `timeout`, then records
