@@ -6,6 +6,9 @@
 //! among them) and unknown extensions are refused; Puppet's `pp_*` extensions under
 //! `.34380.1.1.*` (ppRegCertExt) and `.34380.1.2.*` (ppPrivCertExt) are copied into the
 //! certificate, as Puppet Server does (`certificate_authority.clj`, `validate-extensions!`).
+//! Extensions are read from the one extensionRequest attribute, whose one value holds them
+//! all; a CSR that asks for extensions anywhere else (a msExtReq attribute, a second
+//! extensionRequest attribute or value) is refused, so nothing asked for goes unseen.
 
 use std::net::IpAddr;
 
