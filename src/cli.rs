@@ -210,10 +210,10 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 512, value_name = "N")]
     pub max_connections: usize,
 
-    /// Connections from one client address served at once (0: no cap); more are closed at
-    /// once. Behind a TCP load balancer every agent has its address: raise this to
-    /// --max-connections there and cap per client in the load balancer.
-    #[arg(long, default_value_t = 64, value_name = "N")]
+    /// Connections from one client address (an IPv6 /64 counts as one) served at once (0: no
+    /// cap); more are closed at once. Behind a TCP load balancer every agent has its address:
+    /// raise this to --max-connections there and cap per client in the load balancer.
+    #[arg(long, default_value_t = 16, value_name = "N")]
     pub max_connections_per_address: usize,
 
     /// Deadline for a whole request, headers and body, counted from the connection's accept

@@ -14,7 +14,7 @@ use crate::{Failure, Kind};
 /// (`U+202E`...) in text that came from a certificate or a file name before it reaches a
 /// terminal; other text, non-ASCII letters included, is unchanged.
 pub fn sanitize(s: &str) -> Cow<'_, str> {
-    let unsafe_char = |c: char| c.is_control() || clusterca_pki::is_bidi(c);
+    let unsafe_char = clusterca_pki::is_unsafe_char;
     if !s.chars().any(unsafe_char) {
         return Cow::Borrowed(s);
     }

@@ -42,7 +42,9 @@ pub fn quote(text: &str) -> String {
     let mut cut = false;
     for c in text.chars() {
         let escaped: String = match c {
-            c if is_bidi(c) => format!("\\u{{{:x}}}", c as u32),
+            c if is_bidi(c) || c == '\u{2028}' || c == '\u{2029}' => {
+                format!("\\u{{{:x}}}", c as u32)
+            }
             c => c.escape_debug().collect(),
         };
         if out.len() - 1 + escaped.len() > MAX {
@@ -58,16 +60,24 @@ pub fn quote(text: &str) -> String {
     out
 }
 
-/// JSON text with every bidirectional formatting character written as a `\uXXXX` escape: the
-/// same JSON value, but one that cannot reorder a terminal line when printed or logged
-/// (serde_json escapes control characters, not these).
+/// A character that must not reach a terminal or a log raw: a control character (C0, DEL,
+/// and the C1 set, `U+009B` being a one-byte CSI), a bidirectional formatting character, or a
+/// line or paragraph separator (`U+2028`, `U+2029`).
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control() || is_bidi(c) || c == '\u{2028}' || c == '\u{2029}'
+}
+
+/// JSON text with every [`is_unsafe_char`] that serde_json leaves raw (the C1 controls, the
+/// bidirectional characters, the line separators) written as a `\uXXXX` escape: the same
+/// JSON value, but one that cannot rewrite a terminal line when printed or logged.
 pub fn json_escape_bidi(json: String) -> String {
-    if !json.chars().any(is_bidi) {
+    if !json.chars().any(is_unsafe_char) {
         return json;
     }
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
-        if is_bidi(c) {
+        // C0 controls are escaped by serde_json already (and cannot be raw in valid JSON).
+        if is_unsafe_char(c) && u32::from(c) >= 0x20 {
             out.push_str(&format!("\\u{:04x}", c as u32));
         } else {
             out.push(c);

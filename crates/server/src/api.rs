@@ -73,10 +73,21 @@ fn forbidden(method: &Method, path: &str) -> Resp {
     text(
         StatusCode::FORBIDDEN,
         format!(
-            "Forbidden request: {path} (method :{}). Please see the server logs for details.",
+            "Forbidden request: {} (method :{}). Please see the server logs for details.",
+            shown_path(path),
             method.as_str().to_ascii_lowercase()
         ),
     )
+}
+
+/// A request path as an answer or the log repeats it: as sent when it is short printable
+/// ASCII (Puppet's texts), else quoted (escaped, at most 80 bytes).
+pub(crate) fn shown_path(path: &str) -> std::borrow::Cow<'_, str> {
+    if path.len() <= 80 && path.bytes().all(|b| b.is_ascii_graphic()) {
+        path.into()
+    } else {
+        clusterca_store::quote(path).into()
+    }
 }
 
 fn standby() -> Resp {
@@ -366,10 +377,15 @@ pub(crate) async fn handle(
             };
             return text(
                 StatusCode::NOT_FOUND,
-                format!("No route for {shown} {path}"),
+                format!("No route for {shown} {}", shown_path(&path)),
             );
         }
-        Route::NoRoute => return text(StatusCode::NOT_FOUND, format!("No route for {path}")),
+        Route::NoRoute => {
+            return text(
+                StatusCode::NOT_FOUND,
+                format!("No route for {}", shown_path(&path)),
+            )
+        }
         r => r,
     };
     if route.mutating() && !state.active.load(Ordering::SeqCst) {
@@ -419,9 +435,18 @@ pub(crate) async fn handle(
                 format!("Could not find certificate_request {name}"),
             ),
         },
-        Route::PutRequest(name) => blocking(move || submit(&st, &name, &body))
-            .await
-            .unwrap_or_else(internal),
+        Route::PutRequest(name) => {
+            // An autosign executable runs on a blocking thread for up to 30 s: at most
+            // POLICIES at once, so that slow policies cannot take every thread the store's
+            // other work needs (the others wait here, holding no thread).
+            let _policy = match state.cfg.autosign {
+                crate::Autosign::Exec(_) => state.policies.acquire().await.ok(),
+                _ => None,
+            };
+            blocking(move || submit(&st, &name, &body))
+                .await
+                .unwrap_or_else(internal)
+        }
         Route::GetStatus(name) => {
             let found = blocking(move || st.store.statuses(OffsetDateTime::now_utc())).await;
             match found {
@@ -675,6 +700,9 @@ fn clean(st: &State, body: &[u8]) -> Resp {
         })
         .collect();
     let names = match parsed {
+        Ok(n) if n.is_empty() => {
+            return text(StatusCode::BAD_REQUEST, "No certnames to clean were given.")
+        }
         Ok(n) => n,
         Err(e) => return text(StatusCode::BAD_REQUEST, e),
     };

@@ -89,14 +89,22 @@ const POLICY_LIMIT: Duration = Duration::from_secs(30);
 /// its stdin by another thread, so a policy that does not read cannot stop the clock);
 /// anything but exit 0 in time is a no, and a policy still running then is killed.
 fn run_policy(path: &PathBuf, name: &str, csr_pem: &str, limit: Duration) -> bool {
+    use std::os::unix::process::CommandExt;
+    // Its own process group: what it starts is ended with it.
     let Ok(mut child) = Command::new(path)
         .arg(name)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
     else {
         return false;
+    };
+    let group = nix::unistd::Pid::from_raw(child.id() as i32);
+    // Whatever the policy left running (a child holding the CSR pipe) ends with the answer.
+    let end_group = || {
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
     };
     let start = Instant::now();
     if let Some(mut stdin) = child.stdin.take() {
@@ -108,11 +116,15 @@ fn run_policy(path: &PathBuf, name: &str, csr_pem: &str, limit: Duration) -> boo
     }
     loop {
         match child.try_wait() {
-            Ok(Some(status)) => return status.success(),
+            Ok(Some(status)) => {
+                end_group();
+                return status.success();
+            }
             Ok(None) if start.elapsed() < limit => {
                 std::thread::sleep(Duration::from_millis(10));
             }
             _ => {
+                end_group();
                 let _ = child.kill();
                 let _ = child.wait();
                 return false;
@@ -180,6 +192,36 @@ mod tests {
             "",
             Duration::from_secs(10)
         ));
+    }
+
+    #[test]
+    fn what_a_policy_starts_ends_with_it() {
+        // A child left holding the CSR pipe (a CSR larger than the pipe's buffer) is killed.
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("child.pid");
+        let leaves = script(
+            dir.path(),
+            "leaves",
+            &format!("sleep 1000 & echo $! > {}; exit 1", pidfile.display()),
+        );
+        let big = "A".repeat(300 * 1024);
+        assert!(!run_policy(
+            &leaves,
+            "n.example.net",
+            &big,
+            Duration::from_secs(10)
+        ));
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        let stat = format!("/proc/{}/stat", pid.trim());
+        let start = Instant::now();
+        // Gone, or a zombie waiting for its reaper.
+        while std::fs::read_to_string(&stat).is_ok_and(|s| !s.contains(") Z ")) {
+            assert!(
+                start.elapsed() < Duration::from_secs(3),
+                "the policy's child lives on"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     #[test]

@@ -116,7 +116,12 @@ pub(crate) struct State {
     /// The last error reloading it, logged once.
     crl_error: Mutex<Option<String>>,
     verifier: Arc<tls::ReloadingVerifier>,
+    /// Autosign executables running at once.
+    pub(crate) policies: tokio::sync::Semaphore,
 }
+
+/// At most this many autosign executables run at once.
+const POLICIES: usize = 16;
 
 /// The CRL in use: its bytes (served by `GET certificate_revocation_list/ca`, so that no
 /// request reads the file), when the file was changed, what it revokes, and which version of
@@ -163,6 +168,7 @@ impl State {
             }
             let (pem, modified) = self.store.read_crl_modified().map_err(|e| e.to_string())?;
             let view = crl_view(stamp, pem, Some(modified))?;
+            signed_by_bundle(&view.pem, self.ca.chain_pem().as_bytes())?;
             self.verifier.reload(&view.pem)?;
             let count = view.revoked.len();
             *self.crl.write().unwrap_or_else(PoisonError::into_inner) = view;
@@ -188,6 +194,43 @@ impl State {
     }
 }
 
+/// Refuses CRLs not made by this CA: each block must be signed by a certificate of the CA
+/// bundle, and there are no more blocks than the bundle has certificates (one CRL per CA).
+fn signed_by_bundle(crl_pem: &[u8], bundle_pem: &[u8]) -> Result<(), String> {
+    use clusterca_pki::inspect;
+    let issuers: Vec<Vec<u8>> = inspect::certificates(bundle_pem)
+        .map_err(|e| e.to_string())?
+        .iter()
+        .filter_map(|der| inspect::certificate_info(der, time::OffsetDateTime::now_utc()).ok())
+        .map(|info| info.spki_der)
+        .collect();
+    let crls = if crl_pem.is_empty() {
+        Vec::new()
+    } else {
+        inspect::crls(crl_pem).map_err(|e| e.to_string())?
+    };
+    if crls.len() > issuers.len() {
+        return Err(format!(
+            "it holds {} CRLs, more than the {} certificates of the CA bundle",
+            crls.len(),
+            issuers.len()
+        ));
+    }
+    for (i, der) in crls.iter().enumerate() {
+        if !issuers
+            .iter()
+            .any(|spki| inspect::crl_signed_by(der, spki).unwrap_or(false))
+        {
+            return Err(format!(
+                "CRL {} of {} is not signed by this CA",
+                i + 1,
+                crls.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn crl_view(
     stamp: Option<Stamp>,
     pem: Vec<u8>,
@@ -209,6 +252,19 @@ fn crl_view(
         modified,
         revoked,
     })
+}
+
+/// What the per-address cap counts by: an IPv4 address (IPv4-mapped IPv6 included), or an
+/// IPv6 /64 (one host commonly holds a whole /64).
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let mut seg = v6.segments();
+            seg[4..].fill(0);
+            IpAddr::V6(seg.into())
+        }
+        v4 => v4,
+    }
 }
 
 /// Connections open per client address, for `max_per_address`.
@@ -323,6 +379,7 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
         crl: RwLock::new(crl),
         crl_error: Mutex::new(None),
         verifier,
+        policies: tokio::sync::Semaphore::new(POLICIES),
     });
     for (admin, covered) in autosign_covers(&cfg) {
         log(serde_json::json!({"event": "warning", "message": format!(
@@ -354,13 +411,11 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
     }
     // The CRL used for client authentication follows the file (Puppet Server reloads its
     // CRL since 5.1): a certificate revoked by any signer is refused within CRL_POLL.
+    // On its own thread: no load on the runtime or its blocking pool delays it.
     let watcher = state.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(CRL_POLL).await;
-            let st = watcher.clone();
-            let _ = tokio::task::spawn_blocking(move || st.reload_crl(false)).await;
-        }
+    std::thread::spawn(move || loop {
+        std::thread::sleep(CRL_POLL);
+        watcher.reload_crl(false);
     });
     ready(addr);
     let per_address = Arc::new(PerAddress {
@@ -392,7 +447,7 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
             _ = tokio::signal::ctrl_c() => break,
         };
         let accepted = Instant::now();
-        let Some(address_slot) = PerAddress::take(&per_address, remote.ip().to_canonical()) else {
+        let Some(address_slot) = PerAddress::take(&per_address, client_key(remote.ip())) else {
             // Over the per-address cap: closed at once, before any TLS work. Logged at most
             // once a second.
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -444,7 +499,7 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
                         body: body_limit,
                     };
                     let method = req.method().to_string();
-                    let path = req.uri().path().to_owned();
+                    let path = api::shown_path(req.uri().path()).into_owned();
                     let resp = api::handle(&state, client.as_ref(), req, limits).await;
                     *clock.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
                     // What taking the store lock finished of an interrupted batch.
