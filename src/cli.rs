@@ -211,8 +211,9 @@ pub struct ServeArgs {
     pub max_connections: usize,
 
     /// Connections from one client address (an IPv6 /64 counts as one) served at once (0: no
-    /// cap); more are closed at once. Behind a TCP load balancer every agent has its address:
-    /// raise this to --max-connections there and cap per client in the load balancer.
+    /// cap); more wait for a slot (at most --header-timeout), and past four times this many
+    /// waiting they are closed at once. Behind a TCP load balancer every agent has its
+    /// address: raise this to --max-connections there and cap per client in the balancer.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub max_connections_per_address: usize,
 

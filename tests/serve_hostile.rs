@@ -892,3 +892,29 @@ fn a_path_is_repeated_escaped_and_cut() {
     assert!(!log.contains('\u{202e}') && !log.contains('\u{9b}'));
     assert!(log.lines().all(|l| l.len() < 1000), "a long log line");
 }
+
+#[test]
+fn a_burst_from_one_address_waits_for_its_slots() {
+    if !have_curl() {
+        return;
+    }
+    // 16 clients at once from one address with 4 slots (and room for 16 waiting): all
+    // served, 4 at a time.
+    let (s, srv) = ca_and_server("burst", &["--max-connections-per-address", "4"]);
+    let children: Vec<_> = (0..16)
+        .map(|_| {
+            Command::new("curl")
+                .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+                .arg("ca/ca_crt.pem")
+                .arg(srv.url(&format!("{API}/certificate/ca")))
+                .current_dir(s.dir.path())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    }
+}

@@ -267,54 +267,125 @@ fn client_key(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Connections open per client address, for `max_per_address`.
+/// Connections served per client address, for `max_per_address`: each address (see
+/// [`client_key`]) has `cap` slots; a connection past them waits for one (holding no server
+/// slot, at most `--header-timeout`), and past `WAITING` times `cap` waiting it is closed.
 struct PerAddress {
     cap: usize,
-    open: Mutex<HashMap<IpAddr, usize>>,
+    shares: Mutex<HashMap<IpAddr, Arc<Share>>>,
 }
 
-/// One connection counted against its address; uncounted when dropped.
+/// How many connections of one address may wait, per slot.
+const WAITING: usize = 4;
+
+/// One address's slots and how many of its connections wait for one.
+struct Share {
+    slots: Arc<Semaphore>,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+/// What [`PerAddress::take`] gives a new connection.
+enum Taken {
+    /// Served now.
+    Now(AddressSlot),
+    /// Waits for a slot of its address.
+    Wait(Waiter),
+    /// Closed at once.
+    Full,
+}
+
+/// A slot of one address, given back when dropped.
 struct AddressSlot {
     table: Arc<PerAddress>,
     ip: IpAddr,
+    share: Option<Arc<Share>>,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// A connection waiting for a slot of its address.
+struct Waiter {
+    table: Arc<PerAddress>,
+    ip: IpAddr,
+    share: Arc<Share>,
 }
 
 impl PerAddress {
-    fn take(table: &Arc<PerAddress>, ip: IpAddr) -> Option<AddressSlot> {
+    fn take(table: &Arc<PerAddress>, ip: IpAddr) -> Taken {
         if table.cap == 0 {
-            return Some(AddressSlot {
+            return Taken::Now(AddressSlot {
                 table: table.clone(),
                 ip,
+                share: None,
+                permit: None,
             });
         }
-        let mut open = table.open.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = open.entry(ip).or_insert(0);
-        if *n >= table.cap {
-            return None;
+        let share = table
+            .shares
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(ip)
+            .or_insert_with(|| {
+                Arc::new(Share {
+                    slots: Arc::new(Semaphore::new(table.cap)),
+                    waiting: 0.into(),
+                })
+            })
+            .clone();
+        if let Ok(permit) = share.slots.clone().try_acquire_owned() {
+            return Taken::Now(AddressSlot {
+                table: table.clone(),
+                ip,
+                share: Some(share),
+                permit: Some(permit),
+            });
         }
-        *n += 1;
-        Some(AddressSlot {
+        let waiting = share.waiting.fetch_add(1, Ordering::SeqCst);
+        let waiter = Waiter {
             table: table.clone(),
             ip,
+            share,
+        };
+        if waiting >= WAITING * table.cap {
+            return Taken::Full;
+        }
+        Taken::Wait(waiter)
+    }
+
+    /// Forgets an address none of whose connections is left (`held` references besides the
+    /// table's are about to go).
+    fn release(&self, ip: IpAddr, share: &Arc<Share>, held: usize) {
+        let mut shares = self.shares.lock().unwrap_or_else(PoisonError::into_inner);
+        if Arc::strong_count(share) <= held + 1 {
+            shares.remove(&ip);
+        }
+    }
+}
+
+impl Waiter {
+    /// A slot of the address, once one is free.
+    async fn wait(self) -> Option<AddressSlot> {
+        let permit = self.share.slots.clone().acquire_owned().await.ok()?;
+        Some(AddressSlot {
+            table: self.table.clone(),
+            ip: self.ip,
+            share: Some(self.share.clone()),
+            permit: Some(permit),
         })
+    }
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        self.share.waiting.fetch_sub(1, Ordering::SeqCst);
+        self.table.release(self.ip, &self.share, 1);
     }
 }
 
 impl Drop for AddressSlot {
     fn drop(&mut self) {
-        if self.table.cap == 0 {
-            return;
-        }
-        let mut open = self
-            .table
-            .open
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(n) = open.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.ip);
-            }
+        drop(self.permit.take());
+        if let Some(share) = &self.share {
+            self.table.release(self.ip, share, 1);
         }
     }
 }
@@ -420,7 +491,7 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
     ready(addr);
     let per_address = Arc::new(PerAddress {
         cap: cfg.max_per_address,
-        open: Mutex::new(HashMap::new()),
+        shares: Mutex::new(HashMap::new()),
     });
     let last_cap_log = Arc::new(AtomicI64::new(0));
 
@@ -447,19 +518,23 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
             _ = tokio::signal::ctrl_c() => break,
         };
         let accepted = Instant::now();
-        let Some(address_slot) = PerAddress::take(&per_address, client_key(remote.ip())) else {
-            // Over the per-address cap: closed at once, before any TLS work. Logged at most
-            // once a second.
-            let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            if last_cap_log.swap(now, Ordering::Relaxed) != now {
-                log(
-                    serde_json::json!({"event": "address-cap", "remote": remote.ip().to_string(),
-                    "message": format!("closing connections past {} from one address", cfg.max_per_address)}),
-                );
+        let taken = match PerAddress::take(&per_address, client_key(remote.ip())) {
+            Taken::Full => {
+                // Past the per-address cap and its waiting room: closed at once, before any
+                // TLS work. Logged at most once a second.
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                if last_cap_log.swap(now, Ordering::Relaxed) != now {
+                    log(serde_json::json!({"event": "address-cap",
+                        "remote": remote.ip().to_string(),
+                        "message": format!("closing connections past {} (and {} waiting) from one address",
+                            cfg.max_per_address, WAITING * cfg.max_per_address)}));
+                }
+                drop(tcp);
+                continue;
             }
-            drop(tcp);
-            continue;
+            taken => taken,
         };
+        let slots = slots.clone();
         let acceptor = acceptor.clone();
         let state = state.clone();
         let header_timeout = cfg.header_timeout.min(cfg.request_timeout);
@@ -467,8 +542,22 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
         let body_limit = cfg.body_limit;
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let _permit = permit;
-            let _address_slot = address_slot;
+            let (_permit, _address_slot) = match taken {
+                Taken::Now(slot) => (permit, slot),
+                // Waiting for its address's slot holds no server slot.
+                Taken::Wait(waiter) => {
+                    drop(permit);
+                    let Ok(Some(slot)) = tokio::time::timeout(header_timeout, waiter.wait()).await
+                    else {
+                        return;
+                    };
+                    let Ok(permit) = slots.acquire_owned().await else {
+                        return;
+                    };
+                    (permit, slot)
+                }
+                Taken::Full => return,
+            };
             // A client that stops reading (pipelined requests whose answers it never takes)
             // would hold its slot for ever: a write that makes no progress for the request
             // timeout ends the connection.
