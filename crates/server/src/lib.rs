@@ -259,6 +259,7 @@ fn crl_view(
 fn client_key(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
         IpAddr::V6(v6) => {
+            // segments() is a [u16; 8]: index 4 is always in range (a constant, not input).
             let mut seg = v6.segments();
             seg[4..].fill(0);
             IpAddr::V6(seg.into())
