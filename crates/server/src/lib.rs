@@ -116,6 +116,8 @@ pub(crate) struct State {
     /// The last error reloading it, logged once.
     crl_error: Mutex<Option<String>>,
     verifier: Arc<tls::ReloadingVerifier>,
+    /// The CA bundle's keys: who may sign a CRL in use.
+    issuers: Vec<Vec<u8>>,
     /// Autosign executables running at once.
     pub(crate) policies: tokio::sync::Semaphore,
 }
@@ -167,8 +169,10 @@ impl State {
                 return Ok(None);
             }
             let (pem, modified) = self.store.read_crl_modified().map_err(|e| e.to_string())?;
-            let view = crl_view(stamp, pem, Some(modified))?;
-            signed_by_bundle(&view.pem, self.ca.chain_pem().as_bytes())?;
+            // Parsed once, for both the signer check and the revoked serials.
+            let ders = crl_blocks(&pem)?;
+            signed_by_bundle(&ders, &self.issuers)?;
+            let view = crl_view(stamp, pem, &ders, Some(modified))?;
             self.verifier.reload(&view.pem)?;
             let count = view.revoked.len();
             *self.crl.write().unwrap_or_else(PoisonError::into_inner) = view;
@@ -194,21 +198,30 @@ impl State {
     }
 }
 
-/// Refuses CRLs not made by this CA: each block must be signed by a certificate of the CA
-/// bundle, and there are no more blocks than the bundle has certificates (one CRL per CA).
-fn signed_by_bundle(crl_pem: &[u8], bundle_pem: &[u8]) -> Result<(), String> {
+/// The SubjectPublicKeyInfos of the CA bundle's certificates: who may sign a CRL `serve`
+/// uses. Read once at start (the bundle does not change while `serve` runs).
+fn bundle_issuers(bundle_pem: &[u8]) -> Vec<Vec<u8>> {
     use clusterca_pki::inspect;
-    let issuers: Vec<Vec<u8>> = inspect::certificates(bundle_pem)
-        .map_err(|e| e.to_string())?
+    inspect::certificates(bundle_pem)
+        .unwrap_or_default()
         .iter()
         .filter_map(|der| inspect::certificate_info(der, time::OffsetDateTime::now_utc()).ok())
         .map(|info| info.spki_der)
-        .collect();
-    let crls = if crl_pem.is_empty() {
-        Vec::new()
-    } else {
-        inspect::crls(crl_pem).map_err(|e| e.to_string())?
-    };
+        .collect()
+}
+
+/// The CRL blocks of `pem` (none for an empty file).
+fn crl_blocks(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    if pem.is_empty() {
+        return Ok(Vec::new());
+    }
+    clusterca_pki::inspect::crls(pem).map_err(|e| e.to_string())
+}
+
+/// Refuses CRLs not made by this CA: each block must be signed by one of `issuers` (the CA
+/// bundle's keys), and there are no more blocks than the bundle has certificates (one CRL
+/// per CA).
+fn signed_by_bundle(crls: &[Vec<u8>], issuers: &[Vec<u8>]) -> Result<(), String> {
     if crls.len() > issuers.len() {
         return Err(format!(
             "it holds {} CRLs, more than the {} certificates of the CA bundle",
@@ -217,10 +230,10 @@ fn signed_by_bundle(crl_pem: &[u8], bundle_pem: &[u8]) -> Result<(), String> {
         ));
     }
     for (i, der) in crls.iter().enumerate() {
-        if !issuers
+        let signed = issuers
             .iter()
-            .any(|spki| inspect::crl_signed_by(der, spki).unwrap_or(false))
-        {
+            .any(|spki| clusterca_pki::inspect::crl_signed_by(der, spki).unwrap_or(false));
+        if !signed {
             return Err(format!(
                 "CRL {} of {} is not signed by this CA",
                 i + 1,
@@ -231,19 +244,16 @@ fn signed_by_bundle(crl_pem: &[u8], bundle_pem: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// What the CRL blocks `ders` of the file `pem` revoke, as the view `serve` uses.
 fn crl_view(
     stamp: Option<Stamp>,
     pem: Vec<u8>,
+    ders: &[Vec<u8>],
     modified: Option<std::time::SystemTime>,
 ) -> Result<CrlView, String> {
     let mut revoked = HashSet::new();
-    let ders = if pem.is_empty() {
-        Vec::new()
-    } else {
-        clusterca_pki::inspect::crls(&pem).map_err(|e| e.to_string())?
-    };
     for der in ders {
-        let info = clusterca_pki::inspect::crl_info(&der).map_err(|e| e.to_string())?;
+        let info = clusterca_pki::inspect::crl_info(der).map_err(|e| e.to_string())?;
         revoked.extend(info.revoked.into_iter().map(|r| r.serial_hex));
     }
     Ok(CrlView {
@@ -434,8 +444,9 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
         Err(e) if e.is_not_found() => (Vec::new(), None),
         Err(e) => return Err(e.into()),
     };
-    let crl =
-        crl_view(crl_stamp, crl_pem, modified).map_err(|e| Error::Setup(format!("CRL: {e}")))?;
+    let crl = crl_blocks(&crl_pem)
+        .and_then(|ders| crl_view(crl_stamp, crl_pem, &ders, modified))
+        .map_err(|e| Error::Setup(format!("CRL: {e}")))?;
     let (tls, verifier) = tls::server_config(&store, &ca, &cfg, &crl.pem)?;
     let listener = TcpListener::bind(cfg.listen)
         .await
@@ -443,6 +454,7 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Setup(e.to_string()))?;
+    let issuers = bundle_issuers(ca.chain_pem().as_bytes());
     let state = Arc::new(State {
         store: store.clone(),
         ca,
@@ -452,6 +464,7 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
         crl_error: Mutex::new(None),
         verifier,
         policies: tokio::sync::Semaphore::new(POLICIES),
+        issuers,
     });
     for (admin, covered) in autosign_covers(&cfg) {
         log(serde_json::json!({"event": "warning", "message": format!(
