@@ -108,10 +108,21 @@ pub enum Command {
     )]
     Sign(SignArgs),
 
+    /// Renew certificates (same subject, alt names, extensions and key) or the CA certificate.
+    #[command(
+        long_about = "Renew the signed certificate of each NAME (or of every one expiring within --expiring-within, or --all): a new certificate with a new serial and validity (notBefore a day back, notAfter --ttl from now) and everything else of the old one, copied byte for byte: subject, subjectAltNames, Puppet's pp_* extensions and every other extension, signed by the CA. It works on certificates Puppet Server signed as well as on ours. Without --rekey the new certificate carries the same public key, so the CA needs no private key of the node; with --rekey a new key (of the old key's type, or --key-type) is written to --out as NAME.key.pem (0600) and the new certificate carries it. signed/NAME.pem is replaced and the new serial gets its inventory line (the old line stays), with the crash guarantees of `issue`. The old certificate stays valid, so members keep working while the new one is rolled out; --supersede adds it to the CRL with reason superseded. --out also gets the new certificate as NAME.pem. A revoked certificate is not renewed. With --ca, the CA certificate itself is renewed with its own key: same subject, key, subject key identifier and extensions, a new serial (recorded in the inventory) and validity; ca_crt.pem becomes the new certificate followed by the old bundle (the old certificate stays as history, and Puppet Server signs with the first certificate that matches the key), and the CRL is signed again. Every certificate issued before verifies against the new CA certificate alone. Restart `serve` afterwards; agents keep working with the old CA certificate until it expires and get the new one when they download ca_crt.pem again.",
+        after_long_help = "EXAMPLES:
+  clusterca renew puppet.example.net --out /srv/pki
+  clusterca renew --expiring-within 30d --supersede
+  clusterca renew proxy01.example.net --rekey --out /srv/pki
+  clusterca renew --ca --ttl 15y"
+    )]
+    Renew(RenewArgs),
+
     /// Revoke certificates by certname or serial, and reissue the CRL.
     #[command(
-        long_about = "Revoke the signed certificates of the given certnames (or --serial numbers, in hex) by adding them to the CA's CRL with reason keyCompromise, as Puppet does. The CRL keeps its existing entries, its CRL number is incremented, and when ca_crl.pem holds a CRL chain only the first (this CA's) CRL is replaced. Certificates stay in signed/ (use `clean` to remove them). Revoking a serial that is already on the CRL is not an error; a --serial this CA never issued (on no inventory line, in no signed/ file) is refused unless --force, so no later certificate is born revoked.",
-        after_long_help = "EXAMPLES:\n  clusterca revoke proxy02.example.net\n  clusterca revoke --serial 0x1F --serial 20\n  clusterca revoke --serial 0x7A --force"
+        long_about = "Revoke the signed certificates of the given certnames (or --serial numbers, in hex) by adding them to the CA's CRL with --reason (keyCompromise by default, as Puppet). The CRL keeps its existing entries, its CRL number is incremented, and when ca_crl.pem holds a CRL chain only the first (this CA's) CRL is replaced. Certificates stay in signed/ (use `clean` to remove them). Revoking a serial that is already on the CRL is not an error; a --serial this CA never issued (on no inventory line, in no signed/ file) is refused unless --force, so no later certificate is born revoked.",
+        after_long_help = "EXAMPLES:\n  clusterca revoke proxy02.example.net\n  clusterca revoke --serial 0x1F --serial 20\n  clusterca revoke --serial 0x7A --force\n  clusterca revoke old.example.net --reason cessationOfOperation"
     )]
     Revoke(RevokeArgs),
 
@@ -121,9 +132,10 @@ pub enum Command {
     )]
     Clean(CleanArgs),
 
-    /// Reissue the CRL (new number, fresh dates), or --show it.
+    /// Reissue the CRL (new number, fresh dates), --prune it, or --show it.
     #[command(
-        long_about = "Reissue the CA's CRL with the same entries, the next CRL number, thisUpdate now and nextUpdate --next-update from now; only the first CRL in ca_crl.pem is replaced. With --show, change nothing and describe the current CRL(s)."
+        long_about = "Reissue the CA's CRL with the same entries, the next CRL number, thisUpdate now and nextUpdate --next-update from now; only the first CRL in ca_crl.pem is replaced. With --prune, also drop the entries of certificates that have expired (by their inventory line's notAfter) and repeated entries, as `puppetserver ca prune --remove-expired --remove-duplicates` does; their serials stay used. With --show, change nothing and describe the current CRL(s), each entry with its reason.",
+        after_long_help = "EXAMPLES:\n  clusterca crl --next-update 90d\n  clusterca crl --prune\n  clusterca crl --show --format json"
     )]
     Crl(CrlArgs),
 
@@ -227,6 +239,24 @@ pub struct ServeArgs {
     /// requests on a kept-alive connection (e.g. 10s, 500ms).
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub header_timeout: String,
+
+    /// Lifetime of each CRL the server signs (revoke, clean, refresh).
+    #[arg(long, default_value = "5y", value_name = "TTL")]
+    pub next_update: String,
+
+    /// Sign the CRL again, same entries, when its nextUpdate is this close [default: a quarter
+    /// of --next-update].
+    #[arg(long, value_name = "TTL")]
+    pub crl_refresh: Option<String>,
+
+    /// Answer Puppet's certificate renewal (POST /puppet-ca/v1/certificate_renewal): a client
+    /// with a valid certificate of this CA gets a renewed one, same key and extensions.
+    #[arg(long)]
+    pub allow_auto_renewal: bool,
+
+    /// Lifetime of auto-renewed certificates (Puppet's auto-renewal-cert-ttl).
+    #[arg(long, default_value = "90d", value_name = "TTL")]
+    pub auto_renewal_ttl: String,
 }
 
 /// Where `install` puts the files.
@@ -364,12 +394,8 @@ pub enum FailOn {
 pub struct Expectations {
     /// A name every (non-CA) certificate must be valid for: DNS:name, IP:address, or a bare
     /// name. Repeat, or separate with commas.
-    #[arg(
-        long = "expect-name",
-        value_name = "NAME",
-        value_delimiter = ',',
-        required = true
-    )]
+    /// (`probe` needs at least one; `audit` without one checks expiry, issuer, keys and modes.)
+    #[arg(long = "expect-name", value_name = "NAME", value_delimiter = ',')]
     pub names: Vec<String>,
 
     /// The CA certificate or bundle (PEM or DER) certificates must be issued by.
@@ -495,6 +521,54 @@ pub struct RevokeArgs {
     #[arg(long, requires = "serials")]
     pub force: bool,
 
+    /// Why: keyCompromise, superseded, cessationOfOperation, affiliationChanged or
+    /// unspecified.
+    #[arg(long, default_value = "keyCompromise", value_name = "REASON")]
+    pub reason: String,
+
+    #[command(flatten)]
+    pub crl: CrlLifetime,
+}
+
+#[derive(Debug, Args)]
+pub struct RenewArgs {
+    /// Certnames whose signed certificates to renew.
+    #[arg(value_name = "NAME", required_unless_present_any = ["expiring_within", "all", "ca"])]
+    pub names: Vec<String>,
+
+    /// Renew every signed, unrevoked certificate that expires within this (e.g. 30d), the
+    /// expired ones included.
+    #[arg(long, value_name = "TTL", conflicts_with_all = ["names", "all", "ca"])]
+    pub expiring_within: Option<String>,
+
+    /// Renew every signed, unrevoked certificate.
+    #[arg(long, conflicts_with_all = ["names", "ca"])]
+    pub all: bool,
+
+    /// Renew the CA certificate (same key) instead of leaves.
+    #[arg(long, conflicts_with_all = ["names", "rekey", "out", "supersede"])]
+    pub ca: bool,
+
+    /// Lifetime of the new certificates [default: 5y; with --ca 15y].
+    #[arg(long, value_name = "TTL")]
+    pub ttl: Option<String>,
+
+    /// Make a new key for each certificate (written to --out as NAME.key.pem, 0600).
+    #[arg(long, requires = "out")]
+    pub rekey: bool,
+
+    /// Key type of the new keys with --rekey [default: the old key's type].
+    #[arg(long, requires = "rekey", value_name = "TYPE")]
+    pub key_type: Option<String>,
+
+    /// Directory for the new certificates as NAME.pem (and keys with --rekey).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Revoke each old certificate with reason superseded.
+    #[arg(long)]
+    pub supersede: bool,
+
     #[command(flatten)]
     pub crl: CrlLifetime,
 }
@@ -515,8 +589,12 @@ pub struct CrlArgs {
     pub crl: CrlLifetime,
 
     /// Describe the current CRL(s) instead of reissuing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "prune")]
     pub show: bool,
+
+    /// Drop the entries of expired certificates and repeated entries, then reissue.
+    #[arg(long)]
+    pub prune: bool,
 }
 
 #[derive(Debug, Args)]
@@ -524,6 +602,11 @@ pub struct CheckArgs {
     /// Fix what is safe to fix (under the store lock), then check again.
     #[arg(long)]
     pub repair: bool,
+
+    /// Warn about a CA certificate or CRL that expires within this many days, and note the
+    /// certificates that do.
+    #[arg(long, default_value_t = 30, value_name = "DAYS")]
+    pub warn_days: u32,
 }
 
 #[derive(Debug, Args)]
@@ -609,7 +692,12 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Also list signed and revoked certnames, not only pending requests.
+    /// Also list signed, expired and revoked certnames, not only pending requests.
     #[arg(long)]
     pub all: bool,
+
+    /// Only certificates that expire within this (e.g. 30d; expired ones included, revoked
+    /// ones not).
+    #[arg(long, value_name = "TTL")]
+    pub expiring: Option<String>,
 }

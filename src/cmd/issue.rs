@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use clusterca_pki::{AltName, CertName, KeyType, LeafSpec, Ttl};
-use clusterca_store::{inventory, IssueJob, Store};
+use clusterca_store::{inventory, Authority, IssueJob};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -103,16 +103,15 @@ pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
     // Opened once: every key and certificate is written relative to this handle.
     let out = clusterca_store::fsutil::Dir::open(&args.out)?;
 
-    let store = Store::open(&g.dir)?;
-    let ca = store.load_ca()?;
+    let auth = Authority::open(&g.dir, lock_timeout)?;
     let job = IssueJob {
         specs,
         key_type,
         out: &out,
         lock_timeout,
     };
-    let issued = store.issue_with_new_keys(&ca, job, OffsetDateTime::now_utc());
-    super::print_notes(&store);
+    let issued = auth.issue(job, OffsetDateTime::now_utc());
+    super::print_notes(auth.store());
     let issued = issued?;
 
     let report: Vec<Issued> = issued

@@ -1,7 +1,8 @@
-//! `clusterca list`: certnames with state, serial, expiry and alt names.
+//! `clusterca list`: certnames with state, serial, expiry, time left and alt names.
 
 use std::io::Write;
 
+use clusterca_pki::Ttl;
 use clusterca_store::{CertState, Store};
 use time::OffsetDateTime;
 
@@ -9,12 +10,32 @@ use crate::cli::{Format, Global, ListArgs};
 use crate::output::{self, sanitize};
 use crate::{Failure, Outcome};
 
+/// Time left as people read it: `4y 364d`, `29d`, `5h 3m`, `expired`.
+pub fn time_left(secs: i64) -> String {
+    const DAY: i64 = 86_400;
+    match secs {
+        s if s <= 0 => "expired".to_owned(),
+        s if s >= 365 * DAY => format!("{}y {}d", s / (365 * DAY), s % (365 * DAY) / DAY),
+        s if s >= 2 * DAY => format!("{}d", s / DAY),
+        s => format!("{}h {}m", s / 3_600, s % 3_600 / 60),
+    }
+}
+
 pub fn run(g: &Global, args: &ListArgs) -> Result<Outcome, Failure> {
+    let within: Option<Ttl> = args.expiring.as_deref().map(str::parse).transpose()?;
     let store = Store::open(&g.dir)?;
     let statuses: Vec<_> = store
         .statuses(OffsetDateTime::now_utc())?
         .into_iter()
-        .filter(|s| args.all || s.state == CertState::Requested)
+        .filter(|s| match within {
+            // Certificates that expire within it, the expired ones included; revoked ones
+            // need no renewal.
+            Some(w) => {
+                matches!(s.state, CertState::Signed | CertState::Expired)
+                    && s.seconds_left.is_some_and(|l| l <= w.as_secs() as i64)
+            }
+            None => args.all || s.state == CertState::Requested,
+        })
         .collect();
     if g.format == Format::Json {
         output::json(&statuses)?;
@@ -22,10 +43,10 @@ pub fn run(g: &Global, args: &ListArgs) -> Result<Outcome, Failure> {
     }
     let mut out = std::io::stdout().lock();
     if statuses.is_empty() {
-        let what = if args.all {
-            "certificates"
-        } else {
-            "pending requests (try --all)"
+        let what = match (&args.expiring, args.all) {
+            (Some(w), _) => format!("certificates expiring within {}", sanitize(w)),
+            (None, true) => "certificates".to_owned(),
+            (None, false) => "pending requests (try --all)".to_owned(),
         };
         writeln!(out, "No {what} to list")?;
         return Ok(Outcome::Clean);
@@ -38,26 +59,36 @@ pub fn run(g: &Global, args: &ListArgs) -> Result<Outcome, Failure> {
         .max(4);
     writeln!(
         out,
-        "{:<width$}  {:<9}  {:>6}  {:<22}  ALT NAMES",
-        "NAME", "STATE", "SERIAL", "NOT AFTER"
+        "{:<width$}  {:<9}  {:>6}  {:<22}  {:<9}  ALT NAMES",
+        "NAME", "STATE", "SERIAL", "NOT AFTER", "TIME LEFT"
     )?;
     for s in &statuses {
-        let state = match s.state {
-            CertState::Requested => "requested",
-            CertState::Signed => "signed",
-            CertState::Revoked => "revoked",
-        };
         writeln!(
             out,
-            "{:<width$}  {:<9}  {:>6}  {:<22}  {}",
+            "{:<width$}  {:<9}  {:>6}  {:<22}  {:<9}  {}",
             sanitize(&s.name),
-            state,
+            s.state.name(),
             s.serial_number
                 .map(|n| n.to_string())
                 .unwrap_or_else(|| "-".into()),
             s.not_after.as_deref().unwrap_or("-"),
+            s.seconds_left.map(time_left).unwrap_or_else(|| "-".into()),
             sanitize(&s.subject_alt_names.join(", "))
         )?;
     }
     Ok(Outcome::Clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time_left;
+
+    #[test]
+    fn time_left_reads_like_a_person_would_say_it() {
+        assert_eq!(time_left(0), "expired");
+        assert_eq!(time_left(-5), "expired");
+        assert_eq!(time_left(90), "0h 1m");
+        assert_eq!(time_left(3 * 86_400 + 5), "3d");
+        assert_eq!(time_left(5 * 365 * 86_400 - 86_400), "4y 364d");
+    }
 }

@@ -8,6 +8,7 @@ mod import;
 mod init;
 mod issue;
 mod list;
+mod renew;
 mod revoke;
 mod serve;
 mod show;
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Check(args) => check::run(g, args),
         Command::Submit(args) => sign::submit(g, args),
         Command::Sign(args) => sign::sign(g, args),
+        Command::Renew(args) => renew::run(g, args),
         Command::Revoke(args) => revoke::revoke(g, args),
         Command::Clean(args) => revoke::clean(g, args),
         Command::Crl(args) => revoke::crl(g, args),

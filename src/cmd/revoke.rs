@@ -2,12 +2,12 @@
 
 use std::io::Write;
 
-use clusterca_pki::{inspect, CertName, Ttl};
-use clusterca_store::{CrlUpdate, Store};
+use clusterca_pki::{inspect, CertName, Reason, Ttl};
+use clusterca_store::{inventory, Authority, CrlUpdate, Store};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::cli::{CleanArgs, CrlArgs, Format, Global, RevokeArgs};
+use crate::cli::{CleanArgs, CrlArgs, CrlLifetime, Format, Global, RevokeArgs};
 use crate::output::{self, sanitize};
 use crate::{Failure, Outcome};
 
@@ -16,8 +16,15 @@ use crate::{Failure, Outcome};
 struct Report {
     revoked: Vec<u64>,
     already_revoked: Vec<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<Reason>,
     crl_number: u64,
+    next_update: String,
     removed: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pruned_expired: Option<Vec<u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pruned_duplicates: Option<Vec<u64>>,
 }
 
 fn names(args: &[String]) -> Result<Vec<CertName>, Failure> {
@@ -27,12 +34,22 @@ fn names(args: &[String]) -> Result<Vec<CertName>, Failure> {
         .collect::<Result<Vec<CertName>, _>>()?)
 }
 
-fn report(g: &Global, verb: &str, u: CrlUpdate) -> Result<Outcome, Failure> {
+pub(crate) fn report(
+    g: &Global,
+    verb: &str,
+    u: CrlUpdate,
+    reason: Option<Reason>,
+) -> Result<Outcome, Failure> {
+    let pruning = verb == "prune";
     let r = Report {
         revoked: u.revoked,
         already_revoked: u.already,
+        reason: reason.filter(|_| verb == "revoke"),
         crl_number: u.crl_number,
+        next_update: inventory::format_time(u.next_update),
         removed: u.removed,
+        pruned_expired: pruning.then_some(u.pruned_expired),
+        pruned_duplicates: pruning.then_some(u.pruned_duplicates),
     };
     if g.format == Format::Json {
         output::json(&r)?;
@@ -40,7 +57,16 @@ fn report(g: &Global, verb: &str, u: CrlUpdate) -> Result<Outcome, Failure> {
     }
     let mut out = std::io::stdout().lock();
     for s in &r.revoked {
-        writeln!(out, "{verb}: revoked serial 0x{s:04X}")?;
+        match r.reason {
+            Some(why) => writeln!(out, "{verb}: revoked serial 0x{s:04X} ({why})")?,
+            None => writeln!(out, "{verb}: revoked serial 0x{s:04X}")?,
+        }
+    }
+    for s in r.pruned_expired.iter().flatten() {
+        writeln!(out, "{verb}: dropped serial 0x{s:04X} (expired)")?;
+    }
+    for s in r.pruned_duplicates.iter().flatten() {
+        writeln!(out, "{verb}: dropped a repeated entry of serial 0x{s:04X}")?;
     }
     for s in &r.already_revoked {
         writeln!(out, "{verb}: serial 0x{s:04X} was already revoked")?;
@@ -50,8 +76,9 @@ fn report(g: &Global, verb: &str, u: CrlUpdate) -> Result<Outcome, Failure> {
     }
     writeln!(
         out,
-        "{verb}: CRL number {} written to {}",
+        "{verb}: CRL number {} (next update {}) written to {}",
         r.crl_number,
+        r.next_update,
         sanitize(
             &g.dir
                 .join(clusterca_store::layout::CA_CRL)
@@ -62,6 +89,12 @@ fn report(g: &Global, verb: &str, u: CrlUpdate) -> Result<Outcome, Failure> {
     Ok(Outcome::Clean)
 }
 
+fn authority(g: &Global, crl: &CrlLifetime) -> Result<Authority, Failure> {
+    let next_update: Ttl = crl.next_update.parse()?;
+    let timeout = super::parse_timeout(&g.lock_timeout)?;
+    Ok(Authority::open(&g.dir, timeout)?.crl_lifetime(next_update))
+}
+
 pub fn revoke(g: &Global, args: &RevokeArgs) -> Result<Outcome, Failure> {
     let names = names(&args.names)?;
     let mut serials = args
@@ -69,41 +102,25 @@ pub fn revoke(g: &Global, args: &RevokeArgs) -> Result<Outcome, Failure> {
         .iter()
         .map(|s| super::parse_hex_serial("--serial", s))
         .collect::<Result<Vec<_>, _>>()?;
-    let next_update: Ttl = args.crl.next_update.parse()?;
-    let timeout = super::parse_timeout(&g.lock_timeout)?;
-    let store = Store::open(&g.dir)?;
-    let ca = store.load_ca()?;
-    for name in &names {
-        serials.push(store.signed_serial(name)?);
-    }
-    let update = store.signer(timeout).and_then(|mut signer| {
-        if !args.force {
-            signer.require_issued(&serials)?;
-        }
-        signer.revoke_serials(&ca, &serials, next_update, OffsetDateTime::now_utc())
-    });
-    super::print_notes(&store);
-    report(g, "revoke", update?)
+    let reason: Reason = args.reason.parse()?;
+    let auth = authority(g, &args.crl)?;
+    serials.extend(auth.signed_serials(&names)?);
+    let update = auth.revoke(&serials, reason, args.force, OffsetDateTime::now_utc());
+    super::print_notes(auth.store());
+    report(g, "revoke", update?, Some(reason))
 }
 
 pub fn clean(g: &Global, args: &CleanArgs) -> Result<Outcome, Failure> {
     let names = names(&args.names)?;
-    let next_update: Ttl = args.crl.next_update.parse()?;
-    let timeout = super::parse_timeout(&g.lock_timeout)?;
-    let store = Store::open(&g.dir)?;
-    let ca = store.load_ca()?;
-    store.serials_to_clean(&names)?;
-    let update = store
-        .signer(timeout)
-        .and_then(|mut s| s.clean(&ca, &names, next_update, OffsetDateTime::now_utc()));
-    super::print_notes(&store);
-    report(g, "clean", update?)
+    let auth = authority(g, &args.crl)?;
+    let update = auth.clean(&names, OffsetDateTime::now_utc());
+    super::print_notes(auth.store());
+    report(g, "clean", update?, None)
 }
 
 pub fn crl(g: &Global, args: &CrlArgs) -> Result<Outcome, Failure> {
-    let next_update: Ttl = args.crl.next_update.parse()?;
-    let store = Store::open(&g.dir)?;
     if args.show {
+        let store = Store::open(&g.dir)?;
         let path = store.shown(clusterca_store::layout::CA_CRL);
         let bytes = store.read_crl()?;
         let objects = inspect::parse(&bytes, OffsetDateTime::now_utc())
@@ -121,11 +138,13 @@ pub fn crl(g: &Global, args: &CrlArgs) -> Result<Outcome, Failure> {
         }
         return Ok(Outcome::Clean);
     }
-    let timeout = super::parse_timeout(&g.lock_timeout)?;
-    let ca = store.load_ca()?;
-    let update = store
-        .signer(timeout)
-        .and_then(|mut s| s.revoke_serials(&ca, &[], next_update, OffsetDateTime::now_utc()));
-    super::print_notes(&store);
-    report(g, "crl", update?)
+    let auth = authority(g, &args.crl)?;
+    let now = OffsetDateTime::now_utc();
+    let (verb, update) = if args.prune {
+        ("prune", auth.prune_crl(now))
+    } else {
+        ("crl", auth.refresh_crl(now))
+    };
+    super::print_notes(auth.store());
+    report(g, verb, update?, None)
 }

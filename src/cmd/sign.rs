@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use clusterca_pki::{AltNamePolicy, CertName, CertRequest, Ttl};
-use clusterca_store::{inventory, Store};
+use clusterca_pki::{CertName, CertRequest, Ttl};
+use clusterca_store::{inventory, Authority};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -39,14 +39,11 @@ pub fn submit(g: &Global, args: &SubmitArgs) -> Result<Outcome, Failure> {
             .parse()?,
     };
     let timeout = super::parse_timeout(&g.lock_timeout)?;
-    let store = Store::open(&g.dir)?;
-    store.check_submittable(&name, &req)?;
-    let submitted = store
-        .signer(timeout)
-        .and_then(|mut s| s.submit(&name, &req));
-    super::print_notes(&store);
+    let auth = Authority::open(&g.dir, timeout)?;
+    let submitted = auth.submit(&name, &req);
+    super::print_notes(auth.store());
     submitted?;
-    let path = store.request_shown(&name);
+    let path = auth.store().request_shown(&name);
     if g.format == Format::Json {
         output::json(
             &serde_json::json!({ "name": name.as_str(), "request": path.display().to_string() }),
@@ -65,34 +62,22 @@ pub fn submit(g: &Global, args: &SubmitArgs) -> Result<Outcome, Failure> {
 pub fn sign(g: &Global, args: &SignArgs) -> Result<Outcome, Failure> {
     let ttl: Ttl = args.ttl.parse()?;
     let timeout = super::parse_timeout(&g.lock_timeout)?;
-    let mut names = args
+    let names = args
         .names
         .iter()
         .map(|n| n.parse())
         .collect::<Result<Vec<CertName>, _>>()?;
-    let store = Store::open(&g.dir)?;
-    let ca = store.load_ca()?;
-    let mut patterns = args.allow_alt_names.clone();
-    patterns.extend(store.allowed_alt_names()?);
-    let policy = AltNamePolicy::new(patterns);
-    store.require_requests(&names)?;
+    let auth = Authority::open(&g.dir, timeout)?.allow_alt_names(args.allow_alt_names.clone());
+    let store = auth.store();
     let now = OffsetDateTime::now_utc();
-    let signed = store.signer(timeout).and_then(|mut signer| {
-        if args.all {
-            // Every request that passes is signed; each refused one is reported.
-            names = store.pending_requests()?;
-            signer.sign_passing_requests(&ca, &names, &policy, ttl, now)
-        } else if names.is_empty() {
-            Ok((Vec::new(), Vec::new()))
-        } else {
-            // The names given: all or nothing.
-            Ok((
-                signer.sign_requests(&ca, &names, &policy, ttl, now)?,
-                Vec::new(),
-            ))
-        }
-    });
-    super::print_notes(&store);
+    let signed = if args.all {
+        // Every request that passes is signed; each refused one is reported.
+        auth.sign_all(ttl, now)
+    } else {
+        // The names given: all or nothing.
+        auth.sign(&names, ttl, now).map(|c| (c, Vec::new()))
+    };
+    super::print_notes(store);
     let (issued, refused) = signed?;
     for (name, why) in &refused {
         eprintln!(

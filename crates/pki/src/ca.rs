@@ -8,7 +8,7 @@
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName,
-    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, RevocationReason,
+    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
     RevokedCertParams, SanType, SerialNumber,
 };
 use rustls_pki_types::CertificateDer;
@@ -19,7 +19,7 @@ use crate::{AltName, AltNames, CertName, CertRequest, Error, PrivateKey, Ttl};
 
 /// Puppet backdates every certificate by a day so that clocks a little behind still accept it
 /// (`certificate_authority.clj`, `not-before = now - 1 day`).
-const BACKDATE: Duration = Duration::days(1);
+pub(crate) const BACKDATE: Duration = Duration::days(1);
 
 /// What a new CA looks like.
 #[derive(Debug, Clone)]
@@ -79,6 +79,8 @@ pub struct CrlEntry {
     pub serial: u64,
     /// When it was revoked.
     pub revoked_at: OffsetDateTime,
+    /// Why.
+    pub reason: crate::Reason,
 }
 
 /// What a CRL looks like.
@@ -97,12 +99,14 @@ pub struct CrlSpec {
 /// A CA certificate (or bundle, issuing CA first) with the key that signs for it.
 pub struct CertificateAuthority {
     chain_pem: String,
-    cert_der: Vec<u8>,
-    subject: String,
+    pub(crate) cert_der: Vec<u8>,
+    pub(crate) subject: String,
     key_id: Option<Vec<u8>>,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
-    issuer: Issuer<'static, KeyPair>,
+    pub(crate) issuer: Issuer<'static, KeyPair>,
+    /// The AlgorithmIdentifier the key signs with, found at the first renewal.
+    pub(crate) signature_algorithm: std::sync::OnceLock<Vec<u8>>,
 }
 
 impl std::fmt::Debug for CertificateAuthority {
@@ -217,6 +221,7 @@ impl CertificateAuthority {
             not_before: info.not_before_time.unwrap_or(OffsetDateTime::UNIX_EPOCH),
             not_after: info.not_after_time.unwrap_or(OffsetDateTime::UNIX_EPOCH),
             issuer,
+            signature_algorithm: std::sync::OnceLock::new(),
         })
     }
 
@@ -329,8 +334,8 @@ impl CertificateAuthority {
         Ok(())
     }
 
-    /// Signs a CRL (version 2, with the CA's AKI and a CRL number); revocation reason
-    /// keyCompromise, as Puppet's.
+    /// Signs a CRL (version 2, with the CA's AKI and a CRL number), each entry with its
+    /// reason (Puppet writes keyCompromise for every one).
     pub fn crl(&self, spec: &CrlSpec) -> Result<String, Error> {
         let params = CertificateRevocationListParams {
             this_update: whole_seconds(spec.this_update),
@@ -343,7 +348,7 @@ impl CertificateAuthority {
                 .map(|e| RevokedCertParams {
                     serial_number: SerialNumber::from(e.serial),
                     revocation_time: whole_seconds(e.revoked_at),
-                    reason_code: Some(RevocationReason::KeyCompromise),
+                    reason_code: Some(e.reason.to_rcgen()),
                     invalidity_date: None,
                 })
                 .collect(),

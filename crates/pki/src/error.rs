@@ -62,6 +62,16 @@ pub enum Error {
         /// The certname it was filed under.
         key: String,
     },
+    /// A revocation reason clusterca does not write.
+    InvalidReason {
+        /// The text as given.
+        value: String,
+    },
+    /// A certificate that cannot be renewed as it stands.
+    NotRenewable {
+        /// Why.
+        reason: String,
+    },
     /// Signing failed inside the crypto library.
     Signing {
         /// The library's message.
@@ -100,6 +110,13 @@ impl fmt::Display for Error {
                 crate::quote(instance),
                 crate::quote(key)
             ),
+            Error::InvalidReason { value } => write!(
+                f,
+                "invalid revocation reason {}: expected one of {}",
+                crate::quote(value),
+                crate::Reason::ALL.map(|r| r.name()).join(", ")
+            ),
+            Error::NotRenewable { reason } => write!(f, "cannot renew: {reason}"),
             Error::Signing { reason } => write!(f, "signing failed: {reason}"),
         }
     }

@@ -153,8 +153,11 @@ pub struct RevokedInfo {
     pub serial_decimal: String,
     /// Revocation time, RFC 3339.
     pub revoked_at: String,
-    /// Reason code name, when given.
+    /// Reason code name, when given (`keyCompromise`, `superseded`, ...).
     pub reason: Option<String>,
+    /// The reason code, when given.
+    #[serde(skip)]
+    pub reason_code: Option<u8>,
     /// Revocation time.
     #[serde(skip)]
     pub revoked_at_time: Option<OffsetDateTime>,
@@ -654,7 +657,8 @@ pub fn crl_info(der: &[u8]) -> Result<CrlInfo, Error> {
                 serial_hex,
                 serial_decimal,
                 revoked_at: rfc3339(r.revocation_date.to_datetime()),
-                reason: r.reason_code().map(|(_, code)| format!("{code}")),
+                reason: r.reason_code().map(|(_, code)| crate::reason_name(code.0)),
+                reason_code: r.reason_code().map(|(_, code)| code.0),
                 revoked_at_time: Some(r.revocation_date.to_datetime()),
             }
         })

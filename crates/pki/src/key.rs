@@ -42,6 +42,23 @@ impl KeyType {
         "ec-p256", "ec-p384", "ed25519", "rsa-2048", "rsa-3072", "rsa-4096",
     ];
 
+    /// The type of a key like `info` (what `renew --rekey` makes by default), when this
+    /// build can make one.
+    pub fn like(info: &crate::inspect::KeyInfo) -> Option<KeyType> {
+        match (info.algorithm.as_str(), info.curve.as_deref(), info.bits) {
+            ("ECDSA", Some("P-256"), _) => Some(KeyType::EcP256),
+            ("ECDSA", Some("P-384"), _) => Some(KeyType::EcP384),
+            ("Ed25519", _, _) => Some(KeyType::Ed25519),
+            #[cfg(feature = "rsa-keygen")]
+            ("RSA", _, 2048) => Some(KeyType::Rsa2048),
+            #[cfg(feature = "rsa-keygen")]
+            ("RSA", _, 3072) => Some(KeyType::Rsa3072),
+            #[cfg(feature = "rsa-keygen")]
+            ("RSA", _, 4096) => Some(KeyType::Rsa4096),
+            _ => None,
+        }
+    }
+
     fn generate(self) -> Result<KeyPair, rcgen::Error> {
         let alg = match self {
             KeyType::EcP256 => &rcgen::PKCS_ECDSA_P256_SHA256,

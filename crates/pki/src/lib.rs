@@ -14,6 +14,8 @@ mod finding;
 pub mod inspect;
 mod key;
 mod name;
+mod reason;
+mod reissue;
 mod ttl;
 
 pub use ca::{valid_until, CaSpec, CertificateAuthority, CrlEntry, CrlSpec, IssuedCert, LeafSpec};
@@ -22,6 +24,8 @@ pub use error::Error;
 pub use finding::{Finding, Severity};
 pub use key::{pem_encode, KeyType, PrivateKey};
 pub use name::{AltName, AltNames, CertName};
+pub use reason::{reason_name, Reason};
+pub use reissue::Renewal;
 pub use ttl::Ttl;
 
 /// The result type of this crate.

@@ -6,8 +6,8 @@ use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use clusterca_pki::{AltNamePolicy, CertName, CertRequest, Ttl};
-use clusterca_store::{inventory, CertState, Error as StoreError};
+use clusterca_pki::{CertName, CertRequest, Reason, Ttl};
+use clusterca_store::{inventory, Error as StoreError};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
@@ -26,6 +26,8 @@ pub(crate) struct Client {
     pub(crate) cli_auth: bool,
     /// Its serial, to match against the CRL in use.
     pub(crate) serial_hex: String,
+    /// The certificate, DER (what `certificate_renewal` renews).
+    pub(crate) der: Vec<u8>,
 }
 
 impl Client {
@@ -35,11 +37,13 @@ impl Client {
                 name: id.name,
                 cli_auth: id.cli_auth,
                 serial_hex: id.serial_hex,
+                der: der.to_vec(),
             },
             Err(_) => Client {
                 name: None,
                 cli_auth: false,
                 serial_hex: String::new(),
+                der: der.to_vec(),
             },
         }
     }
@@ -156,6 +160,8 @@ pub enum Route {
     Clean,
     /// `GET expirations` (any client with a certificate).
     Expirations,
+    /// `POST certificate_renewal` (a client with a certificate: its own renewed).
+    Renewal,
     /// A certname in the path that is not one: 400 with this text.
     BadName {
         /// The refusal.
@@ -185,7 +191,11 @@ impl Route {
     pub fn mutating(&self) -> bool {
         matches!(
             self,
-            Route::PutRequest(_) | Route::SetStatus(_) | Route::DeleteStatus(_) | Route::Clean
+            Route::PutRequest(_)
+                | Route::SetStatus(_)
+                | Route::DeleteStatus(_)
+                | Route::Clean
+                | Route::Renewal
         )
     }
 }
@@ -228,6 +238,7 @@ pub fn route(method: &str, path: &str) -> Route {
         (_, "certificate_revocation_list") if get && arg == "ca" => Route::Crl,
         ("PUT", "clean") if arg.is_empty() => Route::Clean,
         (_, "expirations") if get && arg.is_empty() => Route::Expirations,
+        ("POST", "certificate_renewal") if arg.is_empty() => Route::Renewal,
         _ => Route::NoRoute,
     }
 }
@@ -420,15 +431,15 @@ pub(crate) async fn handle(
 
     let st = state.clone();
     match route {
-        Route::CaCertificate => text(StatusCode::OK, state.ca.chain_pem().to_owned()),
-        Route::Certificate(name) => match state.store.read_signed(&name).ok().flatten() {
+        Route::CaCertificate => text(StatusCode::OK, state.auth.ca().chain_pem().to_owned()),
+        Route::Certificate(name) => match state.auth.store().read_signed(&name).ok().flatten() {
             Some(b) => text(StatusCode::OK, b),
             None => text(
                 StatusCode::NOT_FOUND,
                 format!("Could not find certificate {name}"),
             ),
         },
-        Route::GetRequest(name) => match state.store.read_request(&name).ok().flatten() {
+        Route::GetRequest(name) => match state.auth.store().read_request(&name).ok().flatten() {
             Some(b) => text(StatusCode::OK, b),
             None => text(
                 StatusCode::NOT_FOUND,
@@ -448,7 +459,7 @@ pub(crate) async fn handle(
                 .unwrap_or_else(internal)
         }
         Route::GetStatus(name) => {
-            let found = blocking(move || st.store.statuses(OffsetDateTime::now_utc())).await;
+            let found = blocking(move || st.auth.store().puppet_statuses(OffsetDateTime::now_utc())).await;
             match found {
                 Some(Ok(all)) => match all.into_iter().find(|s| s.name == name.as_str()) {
                     Some(s) => json(StatusCode::OK, &s),
@@ -469,19 +480,12 @@ pub(crate) async fn handle(
                 .split('&')
                 .find_map(|kv| kv.strip_prefix("state="))
                 .map(str::to_owned);
-            match blocking(move || st.store.statuses(OffsetDateTime::now_utc())).await {
+            match blocking(move || st.auth.store().puppet_statuses(OffsetDateTime::now_utc())).await {
                 Some(Ok(all)) => {
                     let list: Vec<_> = all
                         .into_iter()
                         .filter(|s| {
-                            wanted.as_deref().is_none_or(|w| {
-                                let state = match s.state {
-                                    CertState::Requested => "requested",
-                                    CertState::Signed => "signed",
-                                    CertState::Revoked => "revoked",
-                                };
-                                w == state
-                            })
+                            wanted.as_deref().is_none_or(|w| w == s.state.name())
                         })
                         .collect();
                     json(StatusCode::OK, &list)
@@ -495,6 +499,12 @@ pub(crate) async fn handle(
             .await
             .unwrap_or_else(internal),
         Route::Expirations => expirations(state),
+        Route::Renewal => {
+            let client = client.cloned();
+            blocking(move || renewal(&st, client.as_ref()))
+                .await
+                .unwrap_or_else(internal)
+        }
         Route::Health | Route::BadName { .. } | Route::NoRoute => internal(),
     }
 }
@@ -504,10 +514,6 @@ fn internal() -> Resp {
         StatusCode::INTERNAL_SERVER_ERROR,
         "Internal error; the CA server's log says more.",
     )
-}
-
-fn policy(st: &State) -> Result<AltNamePolicy, StoreError> {
-    Ok(AltNamePolicy::new(st.store.allowed_alt_names()?))
 }
 
 /// `PUT certificate_request/{name}`: file it, then autosign if configured.
@@ -523,11 +529,7 @@ fn submit(st: &State, name: &CertName, body: &[u8]) -> Resp {
     };
     // The store refuses in Puppet's words: a CN that is not the name, or a name that already
     // has a requested, signed or revoked certificate.
-    if let Err(e) = st
-        .store
-        .signer(st.cfg.lock_timeout)
-        .and_then(|mut s| s.submit(name, &req))
-    {
+    if let Err(e) = st.auth.submit(name, &req) {
         return store_error(e);
     }
     // An admin is made by an admin: a name given in --admin, or a request for pp_cli_auth,
@@ -545,15 +547,11 @@ fn submit(st: &State, name: &CertName, body: &[u8]) -> Resp {
                 "name": name.as_str(), "message": reason}));
         }
     } else if st.cfg.autosign.allows(name.as_str(), &req.pem) {
-        let signed = policy(st).and_then(|p| {
-            st.store.signer(st.cfg.lock_timeout)?.sign_requests(
-                &st.ca,
-                std::slice::from_ref(name),
-                &p,
-                Ttl::LEAF_DEFAULT,
-                OffsetDateTime::now_utc(),
-            )
-        });
+        let signed = st.auth.sign(
+            std::slice::from_ref(name),
+            Ttl::LEAF_DEFAULT,
+            OffsetDateTime::now_utc(),
+        );
         match signed {
             Ok(c) => crate::log(
                 serde_json::json!({"event": "autosigned", "name": name.as_str(),
@@ -580,19 +578,13 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Resp {
         );
     };
     let now = OffsetDateTime::now_utc();
+    let names = std::slice::from_ref(name);
     match desired_state {
         "signed" => {
-            if !st.store.has_request(name).unwrap_or(false) {
-                let code = if st.store.has_signed(name).unwrap_or(false) {
-                    StatusCode::CONFLICT
-                } else {
-                    StatusCode::NOT_FOUND
-                };
-                return text(code, if code == StatusCode::NOT_FOUND {
-                    "Invalid certificate subject.".to_owned()
-                } else {
-                    format!("No certificate request for {name} to sign")
-                });
+            // The precondition of every signing path (Authority::sign), asked first so that
+            // a missing request is a 404 whatever else the body says.
+            if let Err(e) = st.auth.store().require_requests(names) {
+                return sign_refusal(name, e);
             }
             // Given, cert_ttl must be a number in range (null included: not a lifetime).
             let ttl = match body.get("cert_ttl").map(|v| cert_ttl(st, v, now)) {
@@ -600,35 +592,25 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Resp {
                 Some(Ok(t)) => t,
                 Some(Err(msg)) => return text(StatusCode::BAD_REQUEST, msg),
             };
-            let signed = policy(st).and_then(|p| {
-                st.store
-                    .signer(st.cfg.lock_timeout)?
-                    .sign_requests(&st.ca, std::slice::from_ref(name), &p, ttl, now)
-            });
-            match signed {
+            match st.auth.sign(names, ttl, now) {
                 Ok(_) => empty(StatusCode::NO_CONTENT),
-                Err(StoreError::Pki { source, .. }) => {
-                    text(StatusCode::CONFLICT, source.to_string())
-                }
-                Err(e) => store_error(e),
+                Err(e) => sign_refusal(name, e),
             }
         }
         "revoked" => {
-            let serial = match st.store.signed_serial(name) {
-                Ok(s) => s,
-                Err(StoreError::NotSigned { .. }) => {
-                    return text(StatusCode::CONFLICT, format!("Cannot revoke certificate for host {name} without a signed certificate"))
-                }
-                Err(e) => return store_error(e),
-            };
-            let revoked = st.store.signer(st.cfg.lock_timeout).and_then(|mut s| {
-                s.revoke_serials(&st.ca, &[serial], Ttl::from_secs(5 * 365 * 86_400), now)
-            });
+            let revoked = st
+                .auth
+                .signed_serials(names)
+                .and_then(|serials| st.auth.revoke(&serials, Reason::KeyCompromise, false, now));
             match revoked {
                 Ok(_) => {
                     st.reload_crl(true);
                     empty(StatusCode::NO_CONTENT)
                 }
+                Err(StoreError::NotSigned { .. }) => text(
+                    StatusCode::CONFLICT,
+                    format!("Cannot revoke certificate for host {name} without a signed certificate"),
+                ),
                 Err(e) => store_error(e),
             }
         }
@@ -636,6 +618,66 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Resp {
             StatusCode::BAD_REQUEST,
             format!("State {} invalid; Must specify desired state of 'signed' or 'revoked' for host {name}.", clusterca_store::quote(other)),
         ),
+    }
+}
+
+/// Puppet's answers to a signing the store refused.
+fn sign_refusal(name: &CertName, e: StoreError) -> Resp {
+    match e {
+        StoreError::NoRequest { .. } => text(StatusCode::NOT_FOUND, "Invalid certificate subject."),
+        StoreError::AlreadySigned { .. } => text(
+            StatusCode::CONFLICT,
+            format!("No certificate request for {name} to sign"),
+        ),
+        StoreError::Pki { source, .. } => text(StatusCode::CONFLICT, source.to_string()),
+        e => store_error(e),
+    }
+}
+
+/// `POST certificate_renewal` (Puppet's auto-renewal): the client's own certificate, renewed
+/// for its own certname with the same key and extensions, `--auto-renewal-ttl` long. The
+/// client got here through the TLS verifier (a certificate of this CA bundle, not on the CRL
+/// in use); the CA checks again that it issued the certificate.
+fn renewal(st: &State, client: Option<&Client>) -> Resp {
+    if !st.cfg.allow_auto_renewal {
+        return text(StatusCode::NOT_FOUND, "Not Found");
+    }
+    let Some(client) = client else {
+        return text(
+            StatusCode::FORBIDDEN,
+            "No valid certificate found in renewal request",
+        );
+    };
+    let Some(name) = client.name.as_deref().and_then(|n| n.parse::<CertName>().ok()) else {
+        return text(
+            StatusCode::FORBIDDEN,
+            "Certificate present, but its subject is not a certname",
+        );
+    };
+    let job = clusterca_store::RenewJob {
+        names: vec![name.clone()],
+        ttl: st.cfg.auto_renewal_ttl,
+        rekey: None,
+        out: None,
+        supersede: false,
+        crl_lifetime: st.auth.crl_ttl(),
+        presented: Some(client.der.clone()),
+    };
+    match st.auth.renew(job, OffsetDateTime::now_utc()) {
+        Ok(done) => match done.renewed.into_iter().next() {
+            Some(r) => {
+                crate::log(serde_json::json!({"event": "renewed", "name": name.as_str(),
+                    "serial": r.cert.serial, "old_serial": r.old_serial}));
+                text(StatusCode::OK, r.cert.pem)
+            }
+            None => internal(),
+        },
+        Err(StoreError::Pki { source, .. }) => text(
+            StatusCode::FORBIDDEN,
+            format!("Certificate present, but not renewable: {source}"),
+        ),
+        Err(e @ StoreError::NotSigned { .. }) => text(StatusCode::FORBIDDEN, e.to_string()),
+        Err(e) => store_error(e),
     }
 }
 
@@ -652,7 +694,7 @@ fn json_object(body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>
 /// `cert_ttl` of `PUT certificate_status`: whole seconds from 1 to what is left of the CA
 /// certificate's validity (a certificate must not outlive its issuer).
 fn cert_ttl(st: &State, value: &serde_json::Value, now: OffsetDateTime) -> Result<Ttl, String> {
-    let left = (st.ca.validity().1 - now).whole_seconds().max(0) as u64;
+    let left = (st.auth.ca().validity().1 - now).whole_seconds().max(0) as u64;
     match value.as_u64() {
         Some(secs) if (1..=left).contains(&secs) => Ok(Ttl::from_secs(secs)),
         _ => Err(format!(
@@ -664,10 +706,7 @@ fn cert_ttl(st: &State, value: &serde_json::Value, now: OffsetDateTime) -> Resul
 
 /// `DELETE certificate_status/{name}`: removes the signed and request files (no revocation).
 fn delete(st: &State, name: &CertName) -> Resp {
-    let removed = st
-        .store
-        .signer(st.cfg.lock_timeout)
-        .and_then(|mut s| s.remove(std::slice::from_ref(name)));
+    let removed = st.auth.remove(std::slice::from_ref(name));
     match removed {
         Ok(files) if files.is_empty() => {
             text(StatusCode::NOT_FOUND, "Invalid certificate subject.")
@@ -706,14 +745,7 @@ fn clean(st: &State, body: &[u8]) -> Resp {
         Ok(n) => n,
         Err(e) => return text(StatusCode::BAD_REQUEST, e),
     };
-    let done = st.store.signer(st.cfg.lock_timeout).and_then(|mut s| {
-        s.clean(
-            &st.ca,
-            &names,
-            Ttl::from_secs(5 * 365 * 86_400),
-            OffsetDateTime::now_utc(),
-        )
-    });
+    let done = st.auth.clean(&names, OffsetDateTime::now_utc());
     if done.is_ok() {
         st.reload_crl(true);
     }
@@ -800,7 +832,7 @@ fn expirations(st: &State) -> Resp {
     };
     let mut cas = serde_json::Map::new();
     for der in
-        clusterca_pki::inspect::certificates(st.ca.chain_pem().as_bytes()).unwrap_or_default()
+        clusterca_pki::inspect::certificates(st.auth.ca().chain_pem().as_bytes()).unwrap_or_default()
     {
         if let Ok(info) = clusterca_pki::inspect::certificate_info(&der, now) {
             if let Some(t) = info.not_after_time {

@@ -21,9 +21,9 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use clusterca_pki::{AltName, CertName, CertificateAuthority};
+use clusterca_pki::{AltName, CertName, Ttl};
 use clusterca_store::fsutil::Stamp;
-use clusterca_store::Store;
+use clusterca_store::{Authority, Store};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
@@ -64,6 +64,14 @@ pub struct Config {
     /// Connections from one client address served at once (0: no cap); more are closed at
     /// once, so that slow clients on one address cannot hold every slot.
     pub max_per_address: usize,
+    /// Lifetime of each CRL the server signs.
+    pub next_update: Ttl,
+    /// The CRL is signed again (same entries) when its nextUpdate is this close.
+    pub crl_refresh: Ttl,
+    /// Answer `POST certificate_renewal` (Puppet's `allow-auto-renewal`).
+    pub allow_auto_renewal: bool,
+    /// Lifetime of auto-renewed certificates (Puppet's `auto-renewal-cert-ttl`).
+    pub auto_renewal_ttl: Ttl,
 }
 
 /// What can stop the server from starting.
@@ -107,8 +115,8 @@ impl From<clusterca_store::Error> for Error {
 
 /// Shared by every request.
 pub(crate) struct State {
-    pub(crate) store: Store,
-    pub(crate) ca: CertificateAuthority,
+    /// The store, the CA and the signing policy: every change goes through it.
+    pub(crate) auth: Authority,
     pub(crate) cfg: Config,
     pub(crate) active: AtomicBool,
     /// The CRL in use for client authentication.
@@ -120,7 +128,13 @@ pub(crate) struct State {
     issuers: Vec<Vec<u8>>,
     /// Autosign executables running at once.
     pub(crate) policies: tokio::sync::Semaphore,
+    /// When the CRL was last signed again on our own (an attempt), to retry at most every
+    /// CRL_RETRY.
+    crl_refreshed: Mutex<Option<std::time::Instant>>,
 }
+
+/// How soon a failed CRL refresh (the store busy, a disk error) is tried again.
+const CRL_RETRY: Duration = Duration::from_secs(10);
 
 /// At most this many autosign executables run at once.
 const POLICIES: usize = 16;
@@ -133,6 +147,8 @@ pub(crate) struct CrlView {
     pub(crate) pem: bytes::Bytes,
     pub(crate) modified: Option<std::time::SystemTime>,
     revoked: HashSet<String>,
+    /// The CA's own CRL's nextUpdate.
+    next_update: Option<time::OffsetDateTime>,
 }
 
 /// How often `serve` looks whether the CRL changed.
@@ -154,12 +170,50 @@ impl State {
         (view.pem.clone(), view.modified)
     }
 
+    /// Signs the CRL again (same entries, a new number and nextUpdate) when the active server
+    /// finds its nextUpdate within `--crl-refresh`, as Puppet Server re-signs its CRL before it
+    /// expires. A failure is logged and tried again after CRL_RETRY.
+    pub(crate) fn refresh_crl_if_due(&self) {
+        if !self.active.load(Ordering::SeqCst) {
+            return;
+        }
+        let now = time::OffsetDateTime::now_utc();
+        let next = self
+            .crl
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next_update;
+        let Some(next) = next else { return };
+        if next - now > self.cfg.crl_refresh.duration() {
+            return;
+        }
+        {
+            let mut tried = self
+                .crl_refreshed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if tried.is_some_and(|t| t.elapsed() < CRL_RETRY) {
+                return;
+            }
+            *tried = Some(std::time::Instant::now());
+        }
+        match self.auth.refresh_crl(now) {
+            Ok(u) => {
+                log(serde_json::json!({"event": "crl-refreshed", "crl_number": u.crl_number,
+                    "next_update": clusterca_store::inventory::format_time(u.next_update)}));
+                self.reload_crl(true);
+            }
+            Err(e) => log(serde_json::json!({"event": "crl-refresh-error",
+                "message": e.to_string()})),
+        }
+    }
+
     /// Reads the CRL again when its file changed (or always, with `force`) and puts it in use
     /// for the next handshake and the next request. On an error the CRL in use stays, the
     /// next poll tries again, and the error is logged once (until it changes).
     pub(crate) fn reload_crl(&self, force: bool) {
         let result = (|| -> Result<Option<usize>, String> {
-            let stamp = self.store.crl_stamp().map_err(|e| e.to_string())?;
+            let stamp = self.auth.store().crl_stamp().map_err(|e| e.to_string())?;
             let current = self
                 .crl
                 .read()
@@ -168,7 +222,7 @@ impl State {
             if !force && current == stamp {
                 return Ok(None);
             }
-            let (pem, modified) = self.store.read_crl_modified().map_err(|e| e.to_string())?;
+            let (pem, modified) = self.auth.store().read_crl_modified().map_err(|e| e.to_string())?;
             // Parsed once, for both the signer check and the revoked serials.
             let ders = crl_blocks(&pem)?;
             signed_by_bundle(&ders, &self.issuers)?;
@@ -252,8 +306,12 @@ fn crl_view(
     modified: Option<std::time::SystemTime>,
 ) -> Result<CrlView, String> {
     let mut revoked = HashSet::new();
-    for der in ders {
+    let mut next_update = None;
+    for (i, der) in ders.iter().enumerate() {
         let info = clusterca_pki::inspect::crl_info(der).map_err(|e| e.to_string())?;
+        if i == 0 {
+            next_update = info.next_update_time;
+        }
         revoked.extend(info.revoked.into_iter().map(|r| r.serial_hex));
     }
     Ok(CrlView {
@@ -261,6 +319,7 @@ fn crl_view(
         pem: pem.into(),
         modified,
         revoked,
+        next_update,
     })
 }
 
@@ -448,16 +507,16 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
         .and_then(|ders| crl_view(crl_stamp, crl_pem, &ders, modified))
         .map_err(|e| Error::Setup(format!("CRL: {e}")))?;
     let (tls, verifier) = tls::server_config(&store, &ca, &cfg, &crl.pem)?;
+    let auth = Authority::new(store.clone(), ca, cfg.lock_timeout).crl_lifetime(cfg.next_update);
     let listener = TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| Error::Setup(format!("cannot listen on {}: {e}", cfg.listen)))?;
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Setup(e.to_string()))?;
-    let issuers = bundle_issuers(ca.chain_pem().as_bytes());
+    let issuers = bundle_issuers(auth.ca().chain_pem().as_bytes());
     let state = Arc::new(State {
-        store: store.clone(),
-        ca,
+        auth,
         active: AtomicBool::new(lease.is_some()),
         cfg: cfg.clone(),
         crl: RwLock::new(crl),
@@ -465,6 +524,7 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
         verifier,
         policies: tokio::sync::Semaphore::new(POLICIES),
         issuers,
+        crl_refreshed: Mutex::new(None),
     });
     for (admin, covered) in autosign_covers(&cfg) {
         log(serde_json::json!({"event": "warning", "message": format!(
@@ -480,7 +540,7 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
     let _lease = lease;
     if !state.active.load(Ordering::SeqCst) {
         let waiter = state.clone();
-        std::thread::spawn(move || match waiter.store.wait_lease() {
+        std::thread::spawn(move || match waiter.auth.store().wait_lease() {
             Ok(guard) => {
                 waiter.active.store(true, Ordering::SeqCst);
                 log(serde_json::json!({"time": now_rfc3339(), "event": "active",
@@ -501,6 +561,7 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
     std::thread::spawn(move || loop {
         std::thread::sleep(CRL_POLL);
         watcher.reload_crl(false);
+        watcher.refresh_crl_if_due();
     });
     ready(addr);
     let per_address = Arc::new(PerAddress {
@@ -606,7 +667,7 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
                     let resp = api::handle(&state, client.as_ref(), req, limits).await;
                     *clock.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
                     // What taking the store lock finished of an interrupted batch.
-                    for note in state.store.take_notes() {
+                    for note in state.auth.store().take_notes() {
                         log(serde_json::json!({"event": "recovered", "message": note}));
                     }
                     log(serde_json::json!({

@@ -71,6 +71,11 @@ pub enum Error {
         /// `requested`, `signed` or `revoked`.
         state: &'static str,
     },
+    /// A combination of arguments that cannot work.
+    Usage {
+        /// Why.
+        reason: String,
+    },
     /// A certname has no signed certificate.
     NotSigned {
         /// The certname.
@@ -175,6 +180,7 @@ impl fmt::Display for Error {
                 "{name} already has a {state} certificate; ignoring certificate request"
             ),
             Error::NotSigned { name } => write!(f, "{name} has no signed certificate"),
+            Error::Usage { reason } => f.write_str(reason),
             Error::Unknown { name } => {
                 write!(f, "{name} has no signed certificate and no certificate request")
             }

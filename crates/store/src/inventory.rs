@@ -237,20 +237,35 @@ pub fn append(dir: &Dir, name: &str, lines: &[u8]) -> Result<(), AppendFailure> 
         .map_err(|e| io_fail("fsync", path, e, true))
 }
 
-/// The serials of the whole, parseable lines of `inventory.txt` (a torn last line is not a
-/// record); a missing file has none.
-pub fn recorded_serials(
-    dir: &Dir,
-    name: &str,
-) -> Result<std::collections::BTreeSet<u64>, crate::Error> {
+/// The whole, parseable lines of `inventory.txt` (a torn last line is not a record).
+fn whole_lines(dir: &Dir, name: &str) -> Result<Vec<InventoryLine>, crate::Error> {
     let text = dir.read_store_file(name)?;
     let text = String::from_utf8_lossy(&text);
     let whole = text.rsplit_once('\n').map_or("", |(head, _)| head);
     Ok(whole
         .lines()
         .filter_map(|l| InventoryLine::parse(l).ok())
-        .map(|l| l.serial)
         .collect())
+}
+
+/// The notAfter of each serial on a whole line of the inventory.
+pub fn not_after_by_serial(
+    dir: &Dir,
+    name: &str,
+) -> Result<std::collections::HashMap<u64, time::OffsetDateTime>, crate::Error> {
+    Ok(whole_lines(dir, name)?
+        .into_iter()
+        .map(|l| (l.serial, l.not_after))
+        .collect())
+}
+
+/// The serials of the whole, parseable lines of `inventory.txt` (a torn last line is not a
+/// record); a missing file has none.
+pub fn recorded_serials(
+    dir: &Dir,
+    name: &str,
+) -> Result<std::collections::BTreeSet<u64>, crate::Error> {
+    Ok(whole_lines(dir, name)?.into_iter().map(|l| l.serial).collect())
 }
 
 /// The serials of `inventory.txt` as the serial rule counts them: the first word of every

@@ -61,6 +61,10 @@ pub struct JournalEntry {
     /// Whether `requests/NAME.pem` is removed once it is signed.
     #[serde(default)]
     pub request: bool,
+    /// A renewal: the serial of the certificate `signed/NAME.pem` held, which this one
+    /// replaces (recovery writes it over that one, never over anything else).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<u64>,
 }
 
 impl Journal {
@@ -401,10 +405,38 @@ impl Signer<'_> {
         let mut done = Vec::new();
         let file = layout::pem(name);
         let signed_dir = store.signed_dir()?;
-        let holds_it = match signed_dir.read_bounded(&file, fsutil::MAX_PEM) {
-            Ok(bytes) => inspect::certificates(&bytes)
-                .is_ok_and(|c| c.first().map(Vec::as_slice) == Some(der)),
-            Err(e) if e.is_not_found() => {
+        let held = match signed_dir.read_bounded(&file, fsutil::MAX_PEM) {
+            Ok(bytes) => Some(
+                inspect::certificates(&bytes)
+                    .ok()
+                    .and_then(|c| c.into_iter().next()),
+            ),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        };
+        // A renewal finishes over the certificate it renews, and only over that one.
+        let renewed = |held: &[u8]| {
+            entry.replaces.is_some_and(|old| {
+                inspect::serial_and_spki(held).is_ok_and(|(serial, _)| serial == Some(old))
+            })
+        };
+        let holds_it = match held {
+            Some(Some(held)) if held == der => true,
+            Some(Some(held)) if renewed(&held) => {
+                let pem = clusterca_pki::pem_encode("CERTIFICATE", der);
+                signed_dir
+                    .stage(&file, pem.as_bytes(), store.public_spec())?
+                    .commit()?;
+                done.push(format!(
+                    "wrote {} (serial 0x{:04X}, renewing 0x{:04X}) from the journal",
+                    store.signed_shown(name).display(),
+                    entry.serial,
+                    entry.replaces.unwrap_or_default()
+                ));
+                true
+            }
+            Some(_) => false,
+            None => {
                 let pem = clusterca_pki::pem_encode("CERTIFICATE", der);
                 signed_dir
                     .stage(&file, pem.as_bytes(), store.public_spec())?
@@ -416,7 +448,6 @@ impl Signer<'_> {
                 ));
                 true
             }
-            Err(e) => return Err(e),
         };
         if entry.request && holds_it {
             let signed_request = store

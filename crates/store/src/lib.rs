@@ -17,6 +17,8 @@ mod issue;
 pub mod journal;
 pub mod layout;
 pub mod lock;
+mod authority;
+mod renew;
 mod requests;
 mod revoke;
 pub mod rule;
@@ -37,6 +39,8 @@ pub use fsutil::{FileSpec, Owner};
 pub use import::{Adopted, ImportFiles, Input};
 pub use inventory::InventoryLine;
 pub use issue::{IssueJob, IssuedFiles};
+pub use authority::Authority;
+pub use renew::{CaRenewed, RenewJob, RenewOutcome, Renewed};
 pub use requests::Refused;
 pub use revoke::CrlUpdate;
 pub use status::{CertState, CertStatus, EmptyObject, Fingerprints};
@@ -494,6 +498,16 @@ impl Store {
         status::collect(self, now)
     }
 
+    /// [`Store::statuses`] as Puppet Server reports them (an expired certificate is
+    /// `signed`), for the CA API.
+    pub fn puppet_statuses(&self, now: OffsetDateTime) -> Result<Vec<CertStatus>, Error> {
+        Ok(self
+            .statuses(now)?
+            .into_iter()
+            .map(CertStatus::puppet_view)
+            .collect())
+    }
+
     /// Creates `signed/` and `requests/` (0755, the directory's owner) when missing.
     pub(crate) fn ensure_dirs(&self) -> Result<(), Error> {
         for sub in [layout::SIGNED, layout::REQUESTS] {
@@ -656,24 +670,34 @@ impl Signer<'_> {
         kind: BatchKind<'_>,
         sign: impl Fn(&(LeafSpec, T), u64) -> Result<IssuedCert, clusterca_pki::Error> + Sync,
     ) -> Result<Vec<IssuedCert>, Error> {
-        use rayon::prelude::*;
         check_new_names(self.store, batch.iter().map(|(s, _)| &s.name))?;
+        self.sign_reserved(batch.len(), kind, |i, serial| {
+            sign(&batch[i], serial).map_err(|source| Error::Pki {
+                path: self.store.signed_shown(&batch[i].0.name),
+                source,
+            })
+        })
+    }
+
+    /// Reserves `count` serials, runs `sign` in parallel for each index with its serial and
+    /// records the batch: the second half of [`Signer::sign_batch`], which renewals share.
+    pub(crate) fn sign_reserved(
+        &mut self,
+        count: usize,
+        kind: BatchKind<'_>,
+        sign: impl Fn(usize, u64) -> Result<IssuedCert, Error> + Sync,
+    ) -> Result<Vec<IssuedCert>, Error> {
+        use rayon::prelude::*;
         // Reserved here, written back with the batch's group commit, before the commit point:
         // nothing signed is recorded or handed out before the `serial` file is past it.
         let (first, after) = serial::reserve(
             self.store.next_serial()?,
-            batch.len() as u64,
+            count as u64,
             &self.store.shown(layout::SERIAL),
         )?;
-        let issued = batch
-            .par_iter()
-            .enumerate()
-            .map(|(i, item)| {
-                sign(item, first + i as u64).map_err(|source| Error::Pki {
-                    path: self.store.signed_shown(&item.0.name),
-                    source,
-                })
-            })
+        let issued = (0..count)
+            .into_par_iter()
+            .map(|i| sign(i, first + i as u64))
             .collect::<Result<Vec<_>, _>>()?;
         self.record(&issued, kind, after)?;
         Ok(issued)
@@ -707,8 +731,12 @@ impl Signer<'_> {
         let before = self.store.signed_cached();
         self.record_batch(issued, kind, next_serial)?;
         let serials: Vec<u64> = issued.iter().map(|c| c.serial).collect();
-        self.store
-            .signed_changed(before, &serials, serials.len() as u64, 0);
+        // A renewal replaces its file: `signed/` holds as many as before.
+        let added = match kind {
+            BatchKind::Renewals { .. } => 0,
+            _ => serials.len() as u64,
+        };
+        self.store.signed_changed(before, &serials, added, 0);
         Ok(())
     }
 
@@ -725,7 +753,7 @@ impl Signer<'_> {
         let signed = self.store.signed_dir()?;
         let requests = match kind {
             BatchKind::Requests => Some(self.store.requests_dir()?),
-            BatchKind::Keys(_) => None,
+            _ => None,
         };
         let staged = issued
             .iter()
@@ -740,12 +768,16 @@ impl Signer<'_> {
                 certificate: c.pem.clone(),
                 // Absolute: `check` may run from another directory.
                 key: match kind {
-                    BatchKind::Keys(keys) => keys
+                    BatchKind::Keys(keys) | BatchKind::Renewals { keys, .. } => keys
                         .get(i)
                         .map(|k| std::path::absolute(k).unwrap_or_else(|_| k.clone())),
                     BatchKind::Requests => None,
                 },
                 request: matches!(kind, BatchKind::Requests),
+                replaces: match kind {
+                    BatchKind::Renewals { replaces, .. } => replaces.get(i).copied(),
+                    _ => None,
+                },
             })
             .collect();
         let root = self.store.root();
@@ -813,6 +845,14 @@ pub(crate) enum BatchKind<'k> {
     Keys(&'k [PathBuf]),
     /// Requests in `requests/`, removed once signed.
     Requests,
+    /// Renewals: each replaces the `signed/` certificate with serial `replaces[i]`; `keys`
+    /// names new key files (`--rekey`), or is empty.
+    Renewals {
+        /// The serials replaced, one per certificate.
+        replaces: &'k [u64],
+        /// Key files written for them, or none.
+        keys: &'k [PathBuf],
+    },
 }
 
 fn unfinished(issued: &[IssuedCert], source: Error) -> Error {

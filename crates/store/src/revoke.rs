@@ -3,12 +3,13 @@
 //! The CRL is its own state: the existing entries are read back from the first CRL in
 //! `ca_crl.pem`, the new ones added, the CRL number incremented, and only that first CRL
 //! replaced; any further CRLs in the file (the chain Puppet's `setup` writes, own CRL first)
-//! are kept byte for byte. Revocation reason is keyCompromise, as Puppet's.
+//! are kept byte for byte. Each entry keeps the reason it was revoked with (keyCompromise
+//! by default, as Puppet's).
 
 use std::collections::BTreeMap;
 
 use clusterca_pki::inspect;
-use clusterca_pki::{CertName, CertificateAuthority, CrlEntry, CrlSpec, Ttl};
+use clusterca_pki::{CertName, CertificateAuthority, CrlEntry, CrlSpec, Reason, Ttl};
 use time::OffsetDateTime;
 
 use crate::{layout, serial, Error, Signer, Store};
@@ -24,11 +25,19 @@ pub struct CrlUpdate {
     pub crl_number: u64,
     /// Files removed (`clean`).
     pub removed: Vec<String>,
+    /// Entries `crl --prune` dropped: certificates that have expired.
+    pub pruned_expired: Vec<u64>,
+    /// Repeated entries `crl --prune` dropped (one of each serial stays).
+    pub pruned_duplicates: Vec<u64>,
+    /// The new CRL's nextUpdate.
+    pub next_update: OffsetDateTime,
 }
 
 /// The first CRL's entries and number, and the PEM text of the CRLs after it.
 struct CrlState {
-    entries: BTreeMap<u64, OffsetDateTime>,
+    entries: BTreeMap<u64, (OffsetDateTime, Reason)>,
+    /// Serials that appear more than once (a CRL someone else wrote).
+    duplicates: Vec<u64>,
     number: u64,
     rest_pem: String,
 }
@@ -42,6 +51,7 @@ impl Store {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(CrlState {
                 entries: BTreeMap::new(),
+                duplicates: Vec::new(),
                 number: 0,
                 rest_pem: String::new(),
             });
@@ -62,6 +72,7 @@ impl Store {
             source,
         })?;
         let mut entries = BTreeMap::new();
+        let mut duplicates = Vec::new();
         for r in &info.revoked {
             let serial = r
                 .serial_decimal
@@ -71,10 +82,15 @@ impl Store {
                     line: None,
                     reason: format!("revoked serial 0x{} does not fit 64 bits", r.serial_hex),
                 })?;
-            entries.insert(
-                serial,
-                r.revoked_at_time.unwrap_or(OffsetDateTime::UNIX_EPOCH),
-            );
+            // A reason clusterca does not write (certificateHold, ...) is kept as unspecified.
+            let reason = match r.reason_code {
+                None => Reason::Unspecified,
+                Some(code) => Reason::from_code(code).unwrap_or(Reason::Unspecified),
+            };
+            let at = r.revoked_at_time.unwrap_or(OffsetDateTime::UNIX_EPOCH);
+            if entries.insert(serial, (at, reason)).is_some() {
+                duplicates.push(serial);
+            }
         }
         let number = info
             .crl_number
@@ -87,6 +103,7 @@ impl Store {
             .collect();
         Ok(CrlState {
             entries,
+            duplicates,
             number,
             rest_pem,
         })
@@ -198,52 +215,105 @@ impl Signer<'_> {
         )
     }
 
-    /// Adds `serials` to the CRL (keeping its entries), increments its number and replaces
-    /// the first CRL in `ca_crl.pem`. With no serials, this just reissues the CRL.
+    /// Adds `serials` to the CRL with `reason` (keeping its entries), increments its number
+    /// and replaces the first CRL in `ca_crl.pem`. With no serials, this just reissues the CRL.
     pub fn revoke_serials(
         &mut self,
         ca: &CertificateAuthority,
         serials: &[u64],
+        reason: Reason,
+        next_update: Ttl,
+        now: OffsetDateTime,
+    ) -> Result<CrlUpdate, Error> {
+        let mut state = self.store.crl_state()?;
+        let mut revoked = Vec::new();
+        let mut already = Vec::new();
+        for &serial in serials {
+            match state.entries.entry(serial) {
+                std::collections::btree_map::Entry::Occupied(_) => already.push(serial),
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert((now, reason));
+                    revoked.push(serial);
+                }
+            }
+        }
+        let mut update = self.write_crl(ca, &state, next_update, now)?;
+        self.skip_past(&revoked)?;
+        update.revoked = revoked;
+        update.already = already;
+        Ok(update)
+    }
+
+    /// `crl --prune`, as `puppetserver ca prune --remove-expired --remove-duplicates`: drops
+    /// the entries of certificates that have expired (by the inventory's notAfter; a serial
+    /// the inventory does not know stays) and repeated entries, then re-signs the CRL. The
+    /// serials stay used: the inventory still records them.
+    pub fn prune_crl(
+        &mut self,
+        ca: &CertificateAuthority,
+        next_update: Ttl,
+        now: OffsetDateTime,
+    ) -> Result<CrlUpdate, Error> {
+        let mut state = self.store.crl_state()?;
+        let expiry = crate::inventory::not_after_by_serial(self.store.root(), layout::INVENTORY)?;
+        let expired: Vec<u64> = state
+            .entries
+            .keys()
+            .copied()
+            .filter(|s| expiry.get(s).is_some_and(|t| *t <= now))
+            .collect();
+        for s in &expired {
+            state.entries.remove(s);
+        }
+        let mut update = self.write_crl(ca, &state, next_update, now)?;
+        update.pruned_expired = expired;
+        update.pruned_duplicates = std::mem::take(&mut state.duplicates);
+        Ok(update)
+    }
+
+    /// Signs `state` as the next CRL (number + 1, thisUpdate `now`) and writes it in place of
+    /// the first CRL in `ca_crl.pem`.
+    fn write_crl(
+        &mut self,
+        ca: &CertificateAuthority,
+        state: &CrlState,
         next_update: Ttl,
         now: OffsetDateTime,
     ) -> Result<CrlUpdate, Error> {
         let store = self.store;
-        let mut state = store.crl_state()?;
-        let mut update = CrlUpdate {
-            revoked: Vec::new(),
-            already: Vec::new(),
-            crl_number: state.number + 1,
-            removed: Vec::new(),
-        };
-        for &serial in serials {
-            match state.entries.entry(serial) {
-                std::collections::btree_map::Entry::Occupied(_) => update.already.push(serial),
-                std::collections::btree_map::Entry::Vacant(v) => {
-                    v.insert(now);
-                    update.revoked.push(serial);
-                }
-            }
-        }
+        let path = store.shown(layout::CA_CRL);
+        let next = clusterca_pki::valid_until(now, next_update)
+            .map_err(|source| Error::Pki { path: path.clone(), source })?;
         let spec = CrlSpec {
-            number: update.crl_number,
+            number: state.number + 1,
             this_update: now,
-            next_update: now + next_update.duration(),
+            next_update: next,
             revoked: state
                 .entries
                 .iter()
-                .map(|(&serial, &revoked_at)| CrlEntry { serial, revoked_at })
+                .map(|(&serial, &(revoked_at, reason))| CrlEntry {
+                    serial,
+                    revoked_at,
+                    reason,
+                })
                 .collect(),
         };
-        let pem = ca.crl(&spec).map_err(|source| Error::Pki {
-            path: store.shown(layout::CA_CRL),
-            source,
-        })?;
+        let pem = ca
+            .crl(&spec)
+            .map_err(|source| Error::Pki { path, source })?;
         let content = pem + &state.rest_pem;
         store
             .root()
             .write_atomic(layout::CA_CRL, content.as_bytes(), store.public_spec())?;
-        self.skip_past(&update.revoked)?;
-        Ok(update)
+        Ok(CrlUpdate {
+            revoked: Vec::new(),
+            already: Vec::new(),
+            crl_number: spec.number,
+            removed: Vec::new(),
+            pruned_expired: Vec::new(),
+            pruned_duplicates: Vec::new(),
+            next_update: spec.next_update,
+        })
     }
 
     /// Puppet's `clean`: revokes the signed certificates of `names` (those that have one),
@@ -257,7 +327,8 @@ impl Signer<'_> {
         now: OffsetDateTime,
     ) -> Result<CrlUpdate, Error> {
         let serials = self.store.serials_to_clean(names)?;
-        let mut update = self.revoke_serials(ca, &serials, next_update, now)?;
+        let mut update =
+            self.revoke_serials(ca, &serials, Reason::KeyCompromise, next_update, now)?;
         update.removed = self.remove(names)?;
         Ok(update)
     }

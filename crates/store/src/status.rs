@@ -19,6 +19,21 @@ pub enum CertState {
     Signed,
     /// The certificate in `signed/` is on the CA's CRL.
     Revoked,
+    /// The certificate in `signed/` is past its notAfter (clusterca's views; Puppet's API
+    /// says `signed`, see [`CertStatus::puppet_view`]).
+    Expired,
+}
+
+impl CertState {
+    /// The state's name, as JSON spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CertState::Requested => "requested",
+            CertState::Signed => "signed",
+            CertState::Revoked => "revoked",
+            CertState::Expired => "expired",
+        }
+    }
 }
 
 /// Puppet's `fingerprints` object.
@@ -63,6 +78,20 @@ pub struct CertStatus {
     /// notAfter in the inventory's time format (certificates only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_after: Option<String>,
+    /// Seconds from now to notAfter, negative once expired (certificates only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds_left: Option<i64>,
+}
+
+impl CertStatus {
+    /// The status as Puppet Server reports it: an expired certificate is `signed`.
+    pub fn puppet_view(mut self) -> Self {
+        if self.state == CertState::Expired {
+            self.state = CertState::Signed;
+        }
+        self.seconds_left = None;
+        self
+    }
 }
 
 /// An empty JSON object (`{}`), so this crate needs no JSON library.
@@ -119,6 +148,8 @@ pub(crate) fn collect(store: &Store, now: OffsetDateTime) -> Result<Vec<CertStat
         let (der, info) = crate::read_cert_file(dir, &layout::pem(&name), now)?;
         let state = if revoked.contains(&info.serial_decimal) {
             CertState::Revoked
+        } else if info.seconds_left <= 0 {
+            CertState::Expired
         } else {
             CertState::Signed
         };
@@ -133,6 +164,7 @@ pub(crate) fn collect(store: &Store, now: OffsetDateTime) -> Result<Vec<CertStat
             serial_number: info.serial_decimal.parse().ok(),
             not_before: info.not_before_time.map(inventory::format_time),
             not_after: info.not_after_time.map(inventory::format_time),
+            seconds_left: Some(info.seconds_left),
         });
     }
     for name in names_in(store, layout::REQUESTS)? {
@@ -162,6 +194,7 @@ pub(crate) fn collect(store: &Store, now: OffsetDateTime) -> Result<Vec<CertStat
             serial_number: None,
             not_before: None,
             not_after: None,
+            seconds_left: None,
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name).then(a.state.cmp(&b.state)));

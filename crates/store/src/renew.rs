@@ -1,0 +1,384 @@
+//! Renewal, under the store lock: `signed/NAME.pem` replaced by a certificate with a new
+//! serial and validity and everything else of the old one (see `clusterca_pki::Renewal`),
+//! recorded with the same group commit as every signing (the journal entry names the serial
+//! it replaces, so recovery finishes a renewal over that certificate and nothing else). The
+//! old certificate stays valid unless `supersede` revokes it (reason `superseded`).
+//!
+//! With `rekey`, new keys are written (0600, exclusively, synced) to the output directory
+//! before any serial is taken; they are removed again when nothing was recorded, and kept
+//! from the commit point on, as `issue` keeps its keys.
+//!
+//! The CA certificate is renewed the same way with its own key: same subject, key and subject
+//! key identifier, new serial (recorded in the inventory, as Puppet records its CA's) and
+//! validity; `ca_crt.pem` becomes the new certificate followed by the bundle it had (so the
+//! old certificate stays in it as history), and the CRL is signed again.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use clusterca_pki::{
+    CertName, CertificateAuthority, IssuedCert, KeyType, PrivateKey, Reason, Renewal, Ttl,
+};
+use rayon::prelude::*;
+use time::OffsetDateTime;
+
+use crate::error::IoContext;
+use crate::fsutil::{self, Dir};
+use crate::inventory::{self, InventoryLine};
+use crate::issue::{CERT_MODE, KEY_MODE};
+use crate::{layout, serial, BatchKind, CrlUpdate, Error, FileSpec, Signer};
+
+/// What to renew and how.
+#[derive(Debug)]
+pub struct RenewJob<'a> {
+    /// The certnames, each with a signed certificate.
+    pub names: Vec<CertName>,
+    /// The new lifetime.
+    pub ttl: Ttl,
+    /// Make new keys (`Some(None)`: each of the old key's type).
+    pub rekey: Option<Option<KeyType>>,
+    /// Where `NAME.pem` (and with `rekey`, `NAME.key.pem`) go; required with `rekey`.
+    pub out: Option<&'a Dir>,
+    /// Revoke the old certificates with reason `superseded`.
+    pub supersede: bool,
+    /// The CRL's lifetime, when `supersede` signs one.
+    pub crl_lifetime: Ttl,
+    /// The certificate to renew, DER, instead of `signed/NAME.pem` (one name only): the one
+    /// a client presented to `certificate_renewal`. Its subject must be `CN=NAME` and the CA
+    /// must have issued it; it replaces whatever `signed/NAME.pem` holds.
+    pub presented: Option<Vec<u8>>,
+}
+
+/// One certificate renewed.
+#[derive(Debug)]
+pub struct Renewed {
+    /// The new certificate.
+    pub cert: IssuedCert,
+    /// The serial of the one it replaced.
+    pub old_serial: u64,
+    /// The new key's file (`rekey`).
+    pub key_path: Option<PathBuf>,
+    /// Where the certificate was written besides `signed/` (`out`).
+    pub cert_path: Option<PathBuf>,
+}
+
+/// What a renewal did.
+#[derive(Debug)]
+pub struct RenewOutcome {
+    /// The certificates renewed, in the order asked.
+    pub renewed: Vec<Renewed>,
+    /// The CRL `supersede` wrote, or why it could not (the renewals stand either way).
+    pub superseded: Option<Result<CrlUpdate, Error>>,
+}
+
+/// What `renew --ca` did.
+#[derive(Debug)]
+pub struct CaRenewed {
+    /// The CA certificate's serial before.
+    pub old_serial: String,
+    /// The new one's.
+    pub serial: u64,
+    /// The new one's notAfter.
+    pub not_after: OffsetDateTime,
+    /// The CRL signed again.
+    pub crl: CrlUpdate,
+}
+
+/// Removes key files written so far unless disarmed.
+struct KeyCleanup<'d> {
+    dir: Option<&'d Dir>,
+    names: Vec<String>,
+}
+
+impl Drop for KeyCleanup<'_> {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir {
+            for n in &self.names {
+                let _ = dir.remove_if_present(n);
+            }
+        }
+    }
+}
+
+fn key_file(name: &CertName) -> String {
+    format!("{name}.key.pem")
+}
+
+impl Signer<'_> {
+    /// Renews `job.names`; see the module documentation.
+    pub fn renew(
+        &mut self,
+        ca: &CertificateAuthority,
+        job: &RenewJob<'_>,
+        now: OffsetDateTime,
+    ) -> Result<RenewOutcome, Error> {
+        let store = self.store;
+        let pki = |name: &CertName| {
+            let path = store.signed_shown(name);
+            move |source| Error::Pki { path, source }
+        };
+        if job.rekey.is_some() && job.out.is_none() {
+            return Err(Error::Usage {
+                reason: "--rekey needs --out DIR for the new keys".into(),
+            });
+        }
+        let revoked = store.crl_serials()?;
+        let signed = store.signed_dir()?;
+        let mut seen = HashSet::new();
+        let mut olds = Vec::with_capacity(job.names.len());
+        for name in &job.names {
+            if !seen.insert(name) {
+                return Err(Error::Usage {
+                    reason: format!("{name} is named twice"),
+                });
+            }
+            let (file_der, info) = match crate::read_cert_file(&signed, &layout::pem(name), now) {
+                Err(e) if e.is_not_found() => {
+                    return Err(Error::NotSigned {
+                        name: name.to_string(),
+                    })
+                }
+                other => other?,
+            };
+            let der = match &job.presented {
+                Some(p) if job.names.len() == 1 => {
+                    let (presented, _) = clusterca_pki::inspect::serial_and_spki(p).map_err(pki(name))?;
+                    if presented.is_some_and(|s| revoked.contains(&s)) {
+                        return Err(pki(name)(clusterca_pki::Error::NotRenewable {
+                            reason: "the certificate presented is revoked".into(),
+                        }));
+                    }
+                    p.clone()
+                }
+                Some(_) => {
+                    return Err(Error::Usage {
+                        reason: "a presented certificate renews one name only".into(),
+                    })
+                }
+                None => file_der,
+            };
+            let serial: u64 = info.serial_decimal.parse().map_err(|_| Error::Corrupt {
+                path: store.signed_shown(name),
+                line: None,
+                reason: format!("serial 0x{} does not fit 64 bits", info.serial_hex),
+            })?;
+            if revoked.contains(&serial) {
+                return Err(pki(name)(clusterca_pki::Error::NotRenewable {
+                    reason: format!(
+                        "its certificate (serial 0x{serial:04X}) is revoked; sign a new request or issue a new certificate"
+                    ),
+                }));
+            }
+            let key_type = match job.rekey {
+                Some(Some(t)) => Some(t),
+                Some(None) => Some(KeyType::like(&info.public_key).ok_or_else(|| {
+                    pki(name)(clusterca_pki::Error::UnsupportedKey {
+                        reason: format!(
+                            "this build cannot make a new {} {}-bit key; pass --key-type",
+                            info.public_key.algorithm, info.public_key.bits
+                        ),
+                    })
+                })?),
+                None => None,
+            };
+            olds.push((name, der, serial, key_type));
+        }
+        clusterca_pki::valid_until(now, job.ttl)
+            .map_err(|source| Error::Pki { path: store.shown(layout::SERIAL), source })?;
+        // Nothing is overwritten in the output directory but an earlier certificate of the
+        // same name (the one being renewed, typically).
+        if let Some(out) = job.out {
+            for (name, old, _, key_type) in &olds {
+                let cert = layout::pem(name);
+                if out.entry(&cert)?.is_some_and(|e| e.is_symlink()) {
+                    return Err(Error::Unsafe {
+                        path: out.join(&cert),
+                        reason: "is a symbolic link".into(),
+                    });
+                }
+                if key_type.is_some() && out.entry(&key_file(name))?.is_some() {
+                    return Err(Error::KeyExists {
+                        path: out.join(&key_file(name)),
+                    });
+                }
+                if out.exists(&cert) && !same_name_same_ca(out, &cert, old) {
+                    return Err(Error::CertExists {
+                        path: out.join(&cert),
+                    });
+                }
+            }
+        }
+        serial::reserve(store.next_serial()?, olds.len() as u64, &store.shown(layout::SERIAL))?;
+
+        let keys: Vec<PrivateKey> = olds
+            .par_iter()
+            .filter_map(|(name, _, _, t)| t.map(|t| PrivateKey::generate(t).map_err(pki(name))))
+            .collect::<Result<_, _>>()?;
+        let mut cleanup = KeyCleanup {
+            dir: job.out,
+            names: Vec::new(),
+        };
+        let mut key_paths = Vec::new();
+        if let (Some(out), false) = (job.out, keys.is_empty()) {
+            let spec = FileSpec {
+                mode: KEY_MODE,
+                owner: None,
+            };
+            for ((name, ..), key) in olds.iter().zip(&keys) {
+                let file = key_file(name);
+                let path = out.join(&file);
+                let mut f = out.create_exclusive(&file, spec)?;
+                cleanup.names.push(file);
+                std::io::Write::write_all(&mut f, key.to_pem().as_bytes()).ctx("write", &path)?;
+                key_paths.push(path);
+            }
+            let written: Vec<(&Dir, &str)> =
+                cleanup.names.iter().map(|n| (out, n.as_str())).collect();
+            fsutil::sync_files(&written)?;
+            out.sync()?;
+        }
+
+        let replaces: Vec<u64> = olds.iter().map(|(_, _, s, _)| *s).collect();
+        let kind = BatchKind::Renewals {
+            replaces: &replaces,
+            keys: &key_paths,
+        };
+        let issued = self.sign_reserved(olds.len(), kind, |i, serial| {
+            let (name, old, ..) = &olds[i];
+            let r = Renewal {
+                serial,
+                ttl: job.ttl,
+                now,
+                new_key: keys.get(i),
+            };
+            ca.renew(name, old, &r).map_err(pki(name))
+        });
+        let issued = match issued {
+            Ok(issued) => issued,
+            Err(e @ Error::Unfinished { .. }) => {
+                cleanup.names.clear();
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        cleanup.names.clear();
+
+        let mut renewed: Vec<Renewed> = issued
+            .into_iter()
+            .zip(&replaces)
+            .enumerate()
+            .map(|(i, (cert, &old_serial))| Renewed {
+                cert,
+                old_serial,
+                key_path: key_paths.get(i).cloned(),
+                cert_path: None,
+            })
+            .collect();
+        if let Some(out) = job.out {
+            write_certificates(out, &mut renewed)?;
+        }
+        let superseded = job.supersede.then(|| {
+            self.revoke_serials(ca, &replaces, Reason::Superseded, job.crl_lifetime, now)
+        });
+        Ok(RenewOutcome {
+            renewed,
+            superseded,
+        })
+    }
+
+    /// Renews the CA certificate; see the module documentation.
+    pub fn renew_ca(
+        &mut self,
+        ca: &CertificateAuthority,
+        ttl: Ttl,
+        crl_lifetime: Ttl,
+        now: OffsetDateTime,
+    ) -> Result<CaRenewed, Error> {
+        let store = self.store;
+        let root = store.root();
+        let ca_path = store.shown(layout::CA_CRT);
+        let pki = |source| Error::Pki {
+            path: ca_path.clone(),
+            source,
+        };
+        let old = clusterca_pki::inspect::certificate_info(ca.cert_der(), now).map_err(pki)?;
+        let (serial, after) =
+            serial::reserve(store.next_serial()?, 1, &store.shown(layout::SERIAL))?;
+        let der = ca.renew_self(serial, ttl, now).map_err(pki)?;
+        let new = clusterca_pki::inspect::certificate_info(&der, now).map_err(pki)?;
+        let (Some(not_before), Some(not_after)) = (new.not_before_time, new.not_after_time) else {
+            return Err(pki(clusterca_pki::Error::Signing {
+                reason: "the renewed CA certificate has no validity".into(),
+            }));
+        };
+        // The serial first, then the inventory line (the commit point), then the bundle:
+        // a crash between leaves a recorded serial that no file holds, never a serial that
+        // is used twice.
+        root.write_atomic(
+            layout::SERIAL,
+            serial::format(after).as_bytes(),
+            store.public_spec(),
+        )?;
+        let line = InventoryLine {
+            serial,
+            not_before,
+            not_after,
+            subject: new.subject_oneline.clone(),
+        }
+        .to_line();
+        inventory::append(root, layout::INVENTORY, line.as_bytes()).map_err(|f| f.error)?;
+        let bundle = clusterca_pki::pem_encode("CERTIFICATE", &der) + ca.chain_pem();
+        root.write_atomic(layout::CA_CRT, bundle.as_bytes(), store.public_spec())?;
+        let renewed = store.load_ca()?;
+        let crl = self.revoke_serials(&renewed, &[], Reason::KeyCompromise, crl_lifetime, now)?;
+        Ok(CaRenewed {
+            old_serial: old.serial_hex,
+            serial,
+            not_after,
+            crl,
+        })
+    }
+}
+
+/// Whether `file` in `out` is a certificate for the same subject from the same issuer as
+/// `old` (the one being renewed, or an earlier renewal of it): the one file renewing may
+/// replace in the output directory.
+fn same_name_same_ca(out: &Dir, file: &str, old: &[u8]) -> bool {
+    let Some(der) = out
+        .read_bounded(file, fsutil::MAX_PEM)
+        .ok()
+        .and_then(|b| clusterca_pki::inspect::certificates(&b).ok())
+        .and_then(|c| c.into_iter().next())
+    else {
+        return false;
+    };
+    match (
+        clusterca_pki::inspect::raw_names(&der),
+        clusterca_pki::inspect::raw_names(old),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Writes each renewed certificate to `out` as `NAME.pem` (a group commit).
+fn write_certificates(out: &Dir, renewed: &mut [Renewed]) -> Result<(), Error> {
+    let spec = FileSpec {
+        mode: CERT_MODE,
+        owner: None,
+    };
+    let staged = renewed
+        .iter()
+        .map(|r| out.stage_unsynced(&layout::pem(&r.cert.name), r.cert.pem.as_bytes(), spec))
+        .collect::<Result<Vec<_>, _>>()?;
+    let temps: Vec<&fsutil::Staged> = staged.iter().collect();
+    fsutil::sync_staged(&temps)?;
+    for s in staged {
+        s.commit()?;
+    }
+    out.sync()?;
+    for r in renewed.iter_mut() {
+        r.cert_path = Some(out.join(&layout::pem(&r.cert.name)));
+    }
+    Ok(())
+}

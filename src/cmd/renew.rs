@@ -1,0 +1,171 @@
+//! `clusterca renew`: certificates (or the CA certificate) signed again, same key.
+
+use std::io::Write;
+
+use clusterca_pki::{CertName, KeyType, Ttl};
+use clusterca_store::{inventory, Authority, RenewJob};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::cli::{Format, Global, RenewArgs};
+use crate::output::{self, sanitize};
+use crate::{Failure, Outcome};
+
+/// `--format json` output of `renew`: one object per certificate.
+#[derive(Serialize)]
+struct Renewed {
+    name: String,
+    serial_number: u64,
+    old_serial_number: u64,
+    not_after: String,
+    fingerprint: String,
+    rekeyed: bool,
+    superseded: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    certificate: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+}
+
+pub fn run(g: &Global, args: &RenewArgs) -> Result<Outcome, Failure> {
+    let timeout = super::parse_timeout(&g.lock_timeout)?;
+    let ttl: Option<Ttl> = args.ttl.as_deref().map(str::parse).transpose()?;
+    let crl_lifetime: Ttl = args.crl.next_update.parse()?;
+    let within: Option<Ttl> = args.expiring_within.as_deref().map(str::parse).transpose()?;
+    let key_type: Option<KeyType> = args.key_type.as_deref().map(str::parse).transpose()?;
+    let names = args
+        .names
+        .iter()
+        .map(|n| n.parse())
+        .collect::<Result<Vec<CertName>, _>>()?;
+    let out = match &args.out {
+        Some(dir) if !dir.is_dir() => {
+            return Err(Failure::input(format!(
+                "--out {}: not a directory",
+                dir.display()
+            )))
+        }
+        // Opened once: every file is written relative to this handle.
+        Some(dir) => Some(clusterca_store::fsutil::Dir::open(dir)?),
+        None => None,
+    };
+    let auth = Authority::open(&g.dir, timeout)?.crl_lifetime(crl_lifetime);
+    let now = OffsetDateTime::now_utc();
+    if args.ca {
+        return renew_ca(g, &auth, ttl.unwrap_or(Ttl::CA_DEFAULT), now);
+    }
+    let names = if args.all || within.is_some() {
+        auth.renewable(within, now)?
+    } else {
+        names
+    };
+    if names.is_empty() {
+        if g.format == Format::Json {
+            output::json(&Vec::<Renewed>::new())?;
+        } else {
+            writeln!(std::io::stdout(), "No certificates to renew")?;
+        }
+        return Ok(Outcome::Clean);
+    }
+    let job = RenewJob {
+        names,
+        ttl: ttl.unwrap_or(Ttl::LEAF_DEFAULT),
+        rekey: args.rekey.then_some(key_type),
+        out: out.as_ref(),
+        supersede: args.supersede,
+        crl_lifetime,
+        presented: None,
+    };
+    let done = auth.renew(job, now);
+    super::print_notes(auth.store());
+    let done = done?;
+    let superseded = matches!(done.superseded, Some(Ok(_)));
+    let report: Vec<Renewed> = done
+        .renewed
+        .iter()
+        .map(|r| Renewed {
+            name: r.cert.name.to_string(),
+            serial_number: r.cert.serial,
+            old_serial_number: r.old_serial,
+            not_after: inventory::format_time(r.cert.not_after),
+            fingerprint: clusterca_pki::fingerprint_sha256(&r.cert.der),
+            rekeyed: r.key_path.is_some(),
+            superseded,
+            certificate: r.cert_path.as_ref().map(|p| p.display().to_string()),
+            key: r.key_path.as_ref().map(|p| p.display().to_string()),
+        })
+        .collect();
+    if g.format == Format::Json {
+        output::json(&report)?;
+    } else {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for r in &report {
+            writeln!(
+                out,
+                "renewed {} serial 0x{:04X} (was 0x{:04X}{}) valid until {}{}{}",
+                sanitize(&r.name),
+                r.serial_number,
+                r.old_serial_number,
+                if r.superseded { ", revoked as superseded" } else { "" },
+                r.not_after,
+                r.certificate
+                    .as_deref()
+                    .map(|p| format!("  {}", sanitize(p)))
+                    .unwrap_or_default(),
+                r.key
+                    .as_deref()
+                    .map(|p| format!("  new key {}", sanitize(p)))
+                    .unwrap_or_default(),
+            )?;
+        }
+        out.flush()?;
+    }
+    match done.superseded {
+        Some(Err(e)) => {
+            let serials: Vec<String> = done
+                .renewed
+                .iter()
+                .map(|r| format!("--serial 0x{:04X}", r.old_serial))
+                .collect();
+            let mut failure = Failure::from(e);
+            failure.message = format!(
+                "renewed, but the old certificates were not revoked ({}); run `clusterca revoke --reason superseded {}`",
+                failure.message,
+                serials.join(" ")
+            );
+            Err(failure)
+        }
+        _ => Ok(Outcome::Clean),
+    }
+}
+
+fn renew_ca(g: &Global, auth: &Authority, ttl: Ttl, now: OffsetDateTime) -> Result<Outcome, Failure> {
+    let done = auth.renew_ca(ttl, now);
+    super::print_notes(auth.store());
+    let done = done?;
+    let bundle = auth
+        .store()
+        .shown(clusterca_store::layout::CA_CRT)
+        .display()
+        .to_string();
+    if g.format == Format::Json {
+        output::json(&serde_json::json!({
+            "ca_certificate": bundle,
+            "serial_number": done.serial,
+            "old_serial": done.old_serial,
+            "not_after": inventory::format_time(done.not_after),
+            "crl_number": done.crl.crl_number,
+        }))?;
+    } else {
+        writeln!(
+            std::io::stdout(),
+            "renewed the CA certificate: serial 0x{:04X} (was 0x{}) valid until {}, first in {}; the old one stays after it; CRL number {} signed\nRestart `clusterca serve`; agents get the new certificate when they download the CA certificate again.",
+            done.serial,
+            done.old_serial,
+            inventory::format_time(done.not_after),
+            sanitize(&bundle),
+            done.crl.crl_number
+        )?;
+    }
+    Ok(Outcome::Clean)
+}
