@@ -170,6 +170,11 @@ pub fn probe(g: &Global, args: &ProbeArgs) -> Result<Outcome, Failure> {
     if args.connections == 0 {
         return Err(Failure::input("--connections must be at least 1"));
     }
+    if args.expect.names.is_empty() {
+        return Err(Failure::input(
+            "probe needs --expect-name: the name clients use, sent as SNI and checked in each certificate",
+        ));
+    }
     let opts = ProbeOptions {
         expect_names: expect_names(&args.expect.names)?,
         ca: read_ca(args.expect.ca.as_deref())?,

@@ -21,14 +21,13 @@ struct Report {
 pub fn run(g: &Global, args: &CheckArgs) -> Result<Outcome, Failure> {
     let store = Store::open(&g.dir)?;
     // --repair checks again under the lock it repaired under; a plain check takes none.
-    let (repaired, findings) = if args.repair {
-        store.repair(
-            super::parse_timeout(&g.lock_timeout)?,
-            OffsetDateTime::now_utc(),
-        )?
+    let now = OffsetDateTime::now_utc();
+    let (repaired, mut findings) = if args.repair {
+        store.repair(super::parse_timeout(&g.lock_timeout)?, now)?
     } else {
-        (Vec::new(), store.check(OffsetDateTime::now_utc())?)
+        (Vec::new(), store.check(now)?)
     };
+    findings.extend(store.expiry_findings(now, time::Duration::days(i64::from(args.warn_days)))?);
     let outcome = if findings.iter().any(|f| f.severity > Severity::Info) {
         Outcome::Findings
     } else {

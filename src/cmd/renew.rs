@@ -159,7 +159,7 @@ fn renew_ca(g: &Global, auth: &Authority, ttl: Ttl, now: OffsetDateTime) -> Resu
     } else {
         writeln!(
             std::io::stdout(),
-            "renewed the CA certificate: serial 0x{:04X} (was 0x{}) valid until {}, first in {}; the old one stays after it; CRL number {} signed\nRestart `clusterca serve`; agents get the new certificate when they download the CA certificate again.",
+            "renewed the CA certificate: serial 0x{:04X} (was 0x{:0>4}) valid until {}, first in {}; the old one stays after it; CRL number {} signed\nRestart `clusterca serve`; agents get the new certificate when they download the CA certificate again.",
             done.serial,
             done.old_serial,
             inventory::format_time(done.not_after),

@@ -133,6 +133,8 @@ struct Authority {
     cas: Vec<(Vec<u8>, Vec<u8>)>,
     /// (issuer DN, serial decimal) of every revoked certificate.
     revoked: HashSet<(String, String)>,
+    /// The CRL number of each issuer's CRL given with `--crl`: a node's older CRL is stale.
+    crl_numbers: std::collections::HashMap<String, u128>,
 }
 
 /// The node of a file: the ssldir above a Puppet ssldir subdirectory, else its directory.
@@ -273,6 +275,7 @@ impl Authority {
             cas.push((subject, info.spki_der));
         }
         let mut revoked = HashSet::new();
+        let mut crl_numbers = std::collections::HashMap::new();
         for der in &opts.crls {
             if !cas.is_empty() {
                 let mut signed = false;
@@ -286,11 +289,18 @@ impl Authority {
                 }
             }
             let info = inspect::crl_info(der).map_err(Error::Crl)?;
+            if let Some(n) = info.crl_number.as_deref().and_then(|n| n.parse().ok()) {
+                crl_numbers.insert(info.issuer.clone(), n);
+            }
             for r in info.revoked {
                 revoked.insert((info.issuer.clone(), r.serial_decimal));
             }
         }
-        Ok(Authority { cas, revoked })
+        Ok(Authority {
+            cas,
+            revoked,
+            crl_numbers,
+        })
     }
 
     /// Whether a CA of the bundle has this issuer name.
@@ -396,6 +406,57 @@ fn judge_cert(
     }
 }
 
+/// The rules for a CRL found on a node: past its nextUpdate (clients refuse it) is an error;
+/// one that reaches its nextUpdate within `--warn-days`, or older than the CA's own CRL given
+/// with `--crl` (a lower CRL number: revocations since are missing), is stale.
+fn judge_crl(
+    c: &inspect::CrlInfo,
+    opts: &AuditOptions,
+    auth: &Authority,
+    out: &mut Vec<(&'static str, Severity, String)>,
+) {
+    if let Some(next) = c.next_update_time {
+        let left = (next - opts.now).whole_seconds();
+        if left <= 0 {
+            out.push((
+                "crl-expired",
+                Severity::Error,
+                format!(
+                    "the CRL of {} expired at {}: clients that check it refuse every certificate",
+                    c.issuer,
+                    c.next_update.as_deref().unwrap_or_default()
+                ),
+            ));
+            return;
+        }
+        if left.div_euclid(86_400) < opts.warn_days {
+            out.push((
+                "crl-stale",
+                Severity::Warning,
+                format!(
+                    "the CRL of {} reaches its nextUpdate on {} ({} days left)",
+                    c.issuer,
+                    c.next_update.as_deref().unwrap_or_default(),
+                    left.div_euclid(86_400)
+                ),
+            ));
+        }
+    }
+    let number: Option<u128> = c.crl_number.as_deref().and_then(|n| n.parse().ok());
+    if let (Some(have), Some(&current)) = (number, auth.crl_numbers.get(&c.issuer)) {
+        if have < current {
+            out.push((
+                "crl-stale",
+                Severity::Warning,
+                format!(
+                    "the CRL of {} is number {have}; the CA's (--crl) is number {current}: revocations since are missing here",
+                    c.issuer
+                ),
+            ));
+        }
+    }
+}
+
 fn scan_file(entry: &Entry, opts: &AuditOptions, auth: &Authority) -> Scanned {
     let mut s = Scanned::default();
     let path = &entry.path;
@@ -475,13 +536,26 @@ fn scan_file(entry: &Entry, opts: &AuditOptions, auth: &Authority) -> Scanned {
                         ),
                     ));
                 }
+                if k.public_key.algorithm == "RSA" && k.public_key.bits < 2048 {
+                    s.findings.push((
+                        "weak-key",
+                        Severity::Error,
+                        format!(
+                            "RSA private key of {} bits (at least 2048)",
+                            k.public_key.bits
+                        ),
+                    ));
+                }
                 s.keys.push(KeySeen {
                     stem: stem.clone(),
                     spki: k.public_key.spki_der.clone(),
                 });
             }
             Object::Csr(_) => s.csrs += 1,
-            Object::Crl(_) => s.crls += 1,
+            Object::Crl(c) => {
+                judge_crl(&c, opts, auth, &mut s.findings);
+                s.crls += 1;
+            }
             _ => {}
         }
     }

@@ -17,6 +17,70 @@ pub(crate) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     out
 }
 
+/// One DER element at the start of `der`: (tag, header length, whole length); `None` when
+/// it is cut short or its length is not one DER allows here (at most 4 length bytes).
+fn element(der: &[u8]) -> Option<(u8, usize, usize)> {
+    let (&tag, rest) = der.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (header, len) = if first < 0x80 {
+        (2, usize::from(first))
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        (2 + n, len)
+    };
+    let total = header.checked_add(len)?;
+    (total <= der.len()).then_some((tag, header, total))
+}
+
+/// The elements of a concatenation of DER elements, each whole (header included).
+pub(crate) fn elements(mut der: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut out = Vec::new();
+    while !der.is_empty() {
+        let (_, _, total) = element(der)?;
+        let (one, rest) = der.split_at(total);
+        out.push(one);
+        der = rest;
+    }
+    Some(out)
+}
+
+/// The contents of `one`, a whole element with tag `tag`.
+pub(crate) fn contents(one: &[u8], tag: u8) -> Option<&[u8]> {
+    let (t, header, total) = element(one)?;
+    (t == tag && total == one.len()).then(|| &one[header..])
+}
+
+/// The SubjectPublicKeyInfo of an RSA private key (PKCS#1 `RSAPrivateKey`, or PKCS#8 holding
+/// one), read from its structure alone: for keys the crypto library refuses to load (under
+/// 2048 bits), so that `audit` can name them weak and match them to their certificates.
+pub(crate) fn rsa_spki_of_private(der: &[u8], pkcs8: bool) -> Option<Vec<u8>> {
+    let pkcs1 = if pkcs8 {
+        let parts = elements(contents(der, 0x30)?)?;
+        let alg = elements(contents(parts.get(1)?, 0x30)?)?;
+        if *alg.first()? != OID_RSA_ENCRYPTION {
+            return None;
+        }
+        contents(parts.get(2)?, 0x04)?
+    } else {
+        der
+    };
+    let fields = elements(contents(pkcs1, 0x30)?)?;
+    let (modulus, exponent) = (fields.get(1)?, fields.get(2)?);
+    contents(modulus, 0x02)?;
+    contents(exponent, 0x02)?;
+    let public = tlv(0x30, &[*modulus, *exponent].concat());
+    let mut bits = vec![0];
+    bits.extend(public);
+    let alg = tlv(0x30, &[OID_RSA_ENCRYPTION, &[0x05, 0x00][..]].concat());
+    Some(tlv(0x30, &[alg, tlv(0x03, &bits)].concat()))
+}
+
 /// `rsaEncryption` (1.2.840.113549.1.1.1), DER-encoded OBJECT IDENTIFIER.
 pub(crate) const OID_RSA_ENCRYPTION: &[u8] = &[
     0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01,

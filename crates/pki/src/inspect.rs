@@ -311,8 +311,16 @@ fn section_object(
             Object::PublicKey(key_info(&spki))
         }
         SectionKind::PrivateKey | SectionKind::RsaPrivateKey | SectionKind::EcPrivateKey => {
-            let key = match PrivateKey::from_section(kind, der) {
-                Some(k) => k?,
+            let spki = match PrivateKey::from_section(kind, der) {
+                Some(Ok(k)) => k.spki_der(),
+                // An RSA key the crypto library refuses (under 2048 bits) is still described,
+                // so that it is reported as weak rather than as unreadable.
+                Some(Err(e)) => crate::der::rsa_spki_of_private(
+                    der,
+                    kind == SectionKind::PrivateKey,
+                )
+                .filter(|spki| spki_info(spki).is_ok_and(|k| k.bits < 2048))
+                .ok_or(e)?,
                 None => return Ok(None),
             };
             let format = match kind {
@@ -322,7 +330,7 @@ fn section_object(
             };
             Object::PrivateKey(PrivateKeyInfo {
                 format: format.into(),
-                public_key: spki_info(&key.spki_der())?,
+                public_key: spki_info(&spki)?,
                 matches_certificate: None,
             })
         }

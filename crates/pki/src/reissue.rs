@@ -35,49 +35,18 @@ fn not_renewable(reason: impl Into<String>) -> Error {
     }
 }
 
-/// One DER element at the start of `der`: (tag, header length, whole length).
-fn element(der: &[u8]) -> Result<(u8, usize, usize), Error> {
-    let bad = || not_renewable("the certificate's DER is malformed");
-    let (&tag, rest) = der.split_first().ok_or_else(bad)?;
-    let (&first, rest) = rest.split_first().ok_or_else(bad)?;
-    let (header, len) = if first < 0x80 {
-        (2, usize::from(first))
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return Err(bad());
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-        (2 + n, len)
-    };
-    let total = header.checked_add(len).ok_or_else(bad)?;
-    if total > der.len() {
-        return Err(bad());
-    }
-    Ok((tag, header, total))
+fn malformed() -> Error {
+    not_renewable("the certificate's DER is not as X.509 lays it out")
 }
 
 /// The elements of a concatenation of DER elements, each whole (header included).
-fn elements(mut der: &[u8]) -> Result<Vec<&[u8]>, Error> {
-    let mut out = Vec::new();
-    while !der.is_empty() {
-        let (_, _, total) = element(der)?;
-        let (one, rest) = der.split_at(total);
-        out.push(one);
-        der = rest;
-    }
-    Ok(out)
+fn elements(der: &[u8]) -> Result<Vec<&[u8]>, Error> {
+    crate::der::elements(der).ok_or_else(malformed)
 }
 
 /// The contents of one whole element with tag `tag`.
 fn contents(one: &[u8], tag: u8) -> Result<&[u8], Error> {
-    let (t, header, total) = element(one)?;
-    if t != tag || total != one.len() {
-        return Err(not_renewable("the certificate's DER is not as X.509 lays it out"));
-    }
-    Ok(&one[header..])
+    crate::der::contents(one, tag).ok_or_else(malformed)
 }
 
 /// A positive INTEGER in its minimal encoding.

@@ -10,6 +10,7 @@
 
 mod check;
 mod error;
+mod expiry;
 pub mod fsutil;
 mod import;
 pub mod inventory;

@@ -74,7 +74,7 @@ pub struct RenewOutcome {
 /// What `renew --ca` did.
 #[derive(Debug)]
 pub struct CaRenewed {
-    /// The CA certificate's serial before.
+    /// The CA certificate's serial before, uppercase hex.
     pub old_serial: String,
     /// The new one's.
     pub serial: u64,
