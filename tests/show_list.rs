@@ -132,6 +132,7 @@ struct Status {
     serial_number: Option<u64>,
     not_before: Option<String>,
     not_after: Option<String>,
+    seconds_left: Option<i64>,
 }
 
 fn show_json(s: &Scratch, args: &[&str]) -> Shown {
@@ -374,6 +375,11 @@ fn list_reports_puppet_certificate_status_fields() {
     );
     for st in &all {
         assert_eq!(st.state, "signed");
+        let left = st.seconds_left.expect("seconds_left of a certificate");
+        assert!(
+            (5 * 365 - 1) * 86_400 < left && left <= 5 * 365 * 86_400,
+            "{left}"
+        );
         assert!(st.authorization_extensions.is_empty());
         assert_eq!(st.fingerprint, st.fingerprints.sha256);
         assert_eq!(st.fingerprint, st.fingerprints.default);

@@ -31,7 +31,11 @@ pub fn run(g: &Global, args: &RenewArgs) -> Result<Outcome, Failure> {
     let timeout = super::parse_timeout(&g.lock_timeout)?;
     let ttl: Option<Ttl> = args.ttl.as_deref().map(str::parse).transpose()?;
     let crl_lifetime: Ttl = args.crl.next_update.parse()?;
-    let within: Option<Ttl> = args.expiring_within.as_deref().map(str::parse).transpose()?;
+    let within: Option<Ttl> = args
+        .expiring_within
+        .as_deref()
+        .map(str::parse)
+        .transpose()?;
     let key_type: Option<KeyType> = args.key_type.as_deref().map(str::parse).transpose()?;
     let names = args
         .names
@@ -106,7 +110,11 @@ pub fn run(g: &Global, args: &RenewArgs) -> Result<Outcome, Failure> {
                 sanitize(&r.name),
                 r.serial_number,
                 r.old_serial_number,
-                if r.superseded { ", revoked as superseded" } else { "" },
+                if r.superseded {
+                    ", revoked as superseded"
+                } else {
+                    ""
+                },
                 r.not_after,
                 r.certificate
                     .as_deref()
@@ -139,7 +147,12 @@ pub fn run(g: &Global, args: &RenewArgs) -> Result<Outcome, Failure> {
     }
 }
 
-fn renew_ca(g: &Global, auth: &Authority, ttl: Ttl, now: OffsetDateTime) -> Result<Outcome, Failure> {
+fn renew_ca(
+    g: &Global,
+    auth: &Authority,
+    ttl: Ttl,
+    now: OffsetDateTime,
+) -> Result<Outcome, Failure> {
     let done = auth.renew_ca(ttl, now);
     super::print_notes(auth.store());
     let done = done?;

@@ -315,12 +315,11 @@ fn section_object(
                 Some(Ok(k)) => k.spki_der(),
                 // An RSA key the crypto library refuses (under 2048 bits) is still described,
                 // so that it is reported as weak rather than as unreadable.
-                Some(Err(e)) => crate::der::rsa_spki_of_private(
-                    der,
-                    kind == SectionKind::PrivateKey,
-                )
-                .filter(|spki| spki_info(spki).is_ok_and(|k| k.bits < 2048))
-                .ok_or(e)?,
+                Some(Err(e)) => {
+                    crate::der::rsa_spki_of_private(der, kind == SectionKind::PrivateKey)
+                        .filter(|spki| spki_info(spki).is_ok_and(|k| k.bits < 2048))
+                        .ok_or(e)?
+                }
                 None => return Ok(None),
             };
             let format = match kind {

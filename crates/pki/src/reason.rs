@@ -124,6 +124,9 @@ mod tests {
         }
         assert_eq!("SUPERSEDED".parse::<Reason>().unwrap(), Reason::Superseded);
         let e = "removeFromCRL".parse::<Reason>().unwrap_err().to_string();
-        assert!(e.contains("removeFromCRL") && e.contains("keyCompromise"), "{e}");
+        assert!(
+            e.contains("removeFromCRL") && e.contains("keyCompromise"),
+            "{e}"
+        );
     }
 }

@@ -206,9 +206,7 @@ impl CertificateAuthority {
         }
         let parsed = Parsed::new(old)?;
         let (_, ca_subject) = inspect::raw_names(&self.cert_der)?;
-        if parsed.issuer() != ca_subject.as_slice()
-            || !inspect::signed_by(old, &self.spki_der())?
-        {
+        if parsed.issuer() != ca_subject.as_slice() || !inspect::signed_by(old, &self.spki_der())? {
             return Err(not_renewable(format!(
                 "it was issued by {}, not by this CA ({})",
                 crate::quote(&info.issuer),
@@ -246,7 +244,9 @@ impl CertificateAuthority {
     /// another CA issued (Puppet's intermediate) needs that CA's key: refused.
     pub fn renew_self(&self, serial: u64, ttl: Ttl, now: OffsetDateTime) -> Result<Vec<u8>, Error> {
         let parsed = Parsed::new(&self.cert_der)?;
-        if parsed.issuer() != parsed.subject() || !inspect::signed_by(&self.cert_der, &self.spki_der())? {
+        if parsed.issuer() != parsed.subject()
+            || !inspect::signed_by(&self.cert_der, &self.spki_der())?
+        {
             let info = inspect::certificate_info(&self.cert_der, now)?;
             return Err(not_renewable(format!(
                 "the CA certificate {} is issued by {}: only that CA's key can renew it",
@@ -288,7 +288,12 @@ mod tests {
 
     #[test]
     fn malformed_der_is_an_error_not_a_panic() {
-        for bad in [&[][..], &[0x30], &[0x30, 0x85, 1, 1, 1, 1, 1], &[0x30, 0x05, 1]] {
+        for bad in [
+            &[][..],
+            &[0x30],
+            &[0x30, 0x85, 1, 1, 1, 1, 1],
+            &[0x30, 0x05, 1],
+        ] {
             assert!(Parsed::new(bad).is_err());
         }
     }

@@ -459,7 +459,8 @@ pub(crate) async fn handle(
                 .unwrap_or_else(internal)
         }
         Route::GetStatus(name) => {
-            let found = blocking(move || st.auth.store().puppet_statuses(OffsetDateTime::now_utc())).await;
+            let found =
+                blocking(move || st.auth.store().puppet_statuses(OffsetDateTime::now_utc())).await;
             match found {
                 Some(Ok(all)) => match all.into_iter().find(|s| s.name == name.as_str()) {
                     Some(s) => json(StatusCode::OK, &s),
@@ -480,13 +481,12 @@ pub(crate) async fn handle(
                 .split('&')
                 .find_map(|kv| kv.strip_prefix("state="))
                 .map(str::to_owned);
-            match blocking(move || st.auth.store().puppet_statuses(OffsetDateTime::now_utc())).await {
+            match blocking(move || st.auth.store().puppet_statuses(OffsetDateTime::now_utc())).await
+            {
                 Some(Ok(all)) => {
                     let list: Vec<_> = all
                         .into_iter()
-                        .filter(|s| {
-                            wanted.as_deref().is_none_or(|w| w == s.state.name())
-                        })
+                        .filter(|s| wanted.as_deref().is_none_or(|w| w == s.state.name()))
                         .collect();
                     json(StatusCode::OK, &list)
                 }
@@ -648,7 +648,11 @@ fn renewal(st: &State, client: Option<&Client>) -> Resp {
             "No valid certificate found in renewal request",
         );
     };
-    let Some(name) = client.name.as_deref().and_then(|n| n.parse::<CertName>().ok()) else {
+    let Some(name) = client
+        .name
+        .as_deref()
+        .and_then(|n| n.parse::<CertName>().ok())
+    else {
         return text(
             StatusCode::FORBIDDEN,
             "Certificate present, but its subject is not a certname",
@@ -666,8 +670,10 @@ fn renewal(st: &State, client: Option<&Client>) -> Resp {
     match st.auth.renew(job, OffsetDateTime::now_utc()) {
         Ok(done) => match done.renewed.into_iter().next() {
             Some(r) => {
-                crate::log(serde_json::json!({"event": "renewed", "name": name.as_str(),
-                    "serial": r.cert.serial, "old_serial": r.old_serial}));
+                crate::log(
+                    serde_json::json!({"event": "renewed", "name": name.as_str(),
+                    "serial": r.cert.serial, "old_serial": r.old_serial}),
+                );
                 text(StatusCode::OK, r.cert.pem)
             }
             None => internal(),
@@ -831,8 +837,8 @@ fn expirations(st: &State) -> Resp {
             .to_owned()
     };
     let mut cas = serde_json::Map::new();
-    for der in
-        clusterca_pki::inspect::certificates(st.auth.ca().chain_pem().as_bytes()).unwrap_or_default()
+    for der in clusterca_pki::inspect::certificates(st.auth.ca().chain_pem().as_bytes())
+        .unwrap_or_default()
     {
         if let Ok(info) = clusterca_pki::inspect::certificate_info(&der, now) {
             if let Some(t) = info.not_after_time {

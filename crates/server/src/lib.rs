@@ -199,8 +199,10 @@ impl State {
         }
         match self.auth.refresh_crl(now) {
             Ok(u) => {
-                log(serde_json::json!({"event": "crl-refreshed", "crl_number": u.crl_number,
-                    "next_update": clusterca_store::inventory::format_time(u.next_update)}));
+                log(
+                    serde_json::json!({"event": "crl-refreshed", "crl_number": u.crl_number,
+                    "next_update": clusterca_store::inventory::format_time(u.next_update)}),
+                );
                 self.reload_crl(true);
             }
             Err(e) => log(serde_json::json!({"event": "crl-refresh-error",
@@ -222,7 +224,11 @@ impl State {
             if !force && current == stamp {
                 return Ok(None);
             }
-            let (pem, modified) = self.auth.store().read_crl_modified().map_err(|e| e.to_string())?;
+            let (pem, modified) = self
+                .auth
+                .store()
+                .read_crl_modified()
+                .map_err(|e| e.to_string())?;
             // Parsed once, for both the signer check and the revoked serials.
             let ders = crl_blocks(&pem)?;
             signed_by_bundle(&ders, &self.issuers)?;

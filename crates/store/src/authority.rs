@@ -205,7 +205,6 @@ impl Authority {
 
     /// Drops expired and repeated entries from the CRL and signs it again.
     pub fn prune_crl(&self, now: OffsetDateTime) -> Result<CrlUpdate, Error> {
-        self.signer()?
-            .prune_crl(&self.ca, self.crl_lifetime, now)
+        self.signer()?.prune_crl(&self.ca, self.crl_lifetime, now)
     }
 }

@@ -15,7 +15,11 @@ impl Store {
     /// warning; `ca-expired`, an error), the CRL's nextUpdate (`crl-expiring`, a warning), and
     /// each signed certificate (`cert-expiring` and `cert-expired`, notes). Files that do not
     /// parse are left to `check`, which reports them.
-    pub fn expiry_findings(&self, now: OffsetDateTime, warn: Duration) -> Result<Vec<Finding>, Error> {
+    pub fn expiry_findings(
+        &self,
+        now: OffsetDateTime,
+        warn: Duration,
+    ) -> Result<Vec<Finding>, Error> {
         let mut f = Vec::new();
         let ca_path = self.shown(layout::CA_CRT).display().to_string();
         let bundle = match self.read_ca_bundle() {
@@ -81,7 +85,12 @@ impl Store {
                     subject.display().to_string(),
                     "cert-expired",
                     Severity::Info,
-                    format!("{} (serial {}) expired at {}", s.name, s.serial_number.unwrap_or_default(), s.not_after.unwrap_or_default()),
+                    format!(
+                        "{} (serial {}) expired at {}",
+                        s.name,
+                        s.serial_number.unwrap_or_default(),
+                        s.not_after.unwrap_or_default()
+                    ),
                 )),
                 CertState::Signed if left <= warn.whole_seconds() => f.push(Finding::new(
                     subject.display().to_string(),

@@ -265,7 +265,10 @@ pub fn recorded_serials(
     dir: &Dir,
     name: &str,
 ) -> Result<std::collections::BTreeSet<u64>, crate::Error> {
-    Ok(whole_lines(dir, name)?.into_iter().map(|l| l.serial).collect())
+    Ok(whole_lines(dir, name)?
+        .into_iter()
+        .map(|l| l.serial)
+        .collect())
 }
 
 /// The serials of `inventory.txt` as the serial rule counts them: the first word of every

@@ -8,6 +8,7 @@
 //! replacement is atomic (see `fsutil`); inventory lines are appended whole and fsync-ed.
 #![deny(missing_docs)]
 
+mod authority;
 mod check;
 mod error;
 mod expiry;
@@ -18,7 +19,6 @@ mod issue;
 pub mod journal;
 pub mod layout;
 pub mod lock;
-mod authority;
 mod renew;
 mod requests;
 mod revoke;
@@ -33,6 +33,7 @@ use std::time::Duration;
 use clusterca_pki::{CaSpec, CertName, CertificateAuthority, IssuedCert, LeafSpec, PrivateKey};
 use time::OffsetDateTime;
 
+pub use authority::Authority;
 use error::IoContext;
 pub use error::{quote, Error};
 use fsutil::Dir;
@@ -40,7 +41,6 @@ pub use fsutil::{FileSpec, Owner};
 pub use import::{Adopted, ImportFiles, Input};
 pub use inventory::InventoryLine;
 pub use issue::{IssueJob, IssuedFiles};
-pub use authority::Authority;
 pub use renew::{CaRenewed, RenewJob, RenewOutcome, Renewed};
 pub use requests::Refused;
 pub use revoke::CrlUpdate;

@@ -142,7 +142,8 @@ impl Signer<'_> {
             };
             let der = match &job.presented {
                 Some(p) if job.names.len() == 1 => {
-                    let (presented, _) = clusterca_pki::inspect::serial_and_spki(p).map_err(pki(name))?;
+                    let (presented, _) =
+                        clusterca_pki::inspect::serial_and_spki(p).map_err(pki(name))?;
                     if presented.is_some_and(|s| revoked.contains(&s)) {
                         return Err(pki(name)(clusterca_pki::Error::NotRenewable {
                             reason: "the certificate presented is revoked".into(),
@@ -183,8 +184,10 @@ impl Signer<'_> {
             };
             olds.push((name, der, serial, key_type));
         }
-        clusterca_pki::valid_until(now, job.ttl)
-            .map_err(|source| Error::Pki { path: store.shown(layout::SERIAL), source })?;
+        clusterca_pki::valid_until(now, job.ttl).map_err(|source| Error::Pki {
+            path: store.shown(layout::SERIAL),
+            source,
+        })?;
         // Nothing is overwritten in the output directory but an earlier certificate of the
         // same name (the one being renewed, typically).
         if let Some(out) = job.out {
@@ -208,7 +211,11 @@ impl Signer<'_> {
                 }
             }
         }
-        serial::reserve(store.next_serial()?, olds.len() as u64, &store.shown(layout::SERIAL))?;
+        serial::reserve(
+            store.next_serial()?,
+            olds.len() as u64,
+            &store.shown(layout::SERIAL),
+        )?;
 
         let keys: Vec<PrivateKey> = olds
             .par_iter()
@@ -277,9 +284,9 @@ impl Signer<'_> {
         if let Some(out) = job.out {
             write_certificates(out, &mut renewed)?;
         }
-        let superseded = job.supersede.then(|| {
-            self.revoke_serials(ca, &replaces, Reason::Superseded, job.crl_lifetime, now)
-        });
+        let superseded = job
+            .supersede
+            .then(|| self.revoke_serials(ca, &replaces, Reason::Superseded, job.crl_lifetime, now));
         Ok(RenewOutcome {
             renewed,
             superseded,

@@ -282,8 +282,10 @@ impl Signer<'_> {
     ) -> Result<CrlUpdate, Error> {
         let store = self.store;
         let path = store.shown(layout::CA_CRL);
-        let next = clusterca_pki::valid_until(now, next_update)
-            .map_err(|source| Error::Pki { path: path.clone(), source })?;
+        let next = clusterca_pki::valid_until(now, next_update).map_err(|source| Error::Pki {
+            path: path.clone(),
+            source,
+        })?;
         let spec = CrlSpec {
             number: state.number + 1,
             this_update: now,

@@ -1,0 +1,455 @@
+//! Renewal and revocation reasons, checked with the `openssl` CLI: `renew` (same key, --rekey,
+//! --supersede, --expiring-within), `renew --ca`, `revoke --reason`, on certificates we issued,
+//! signed from CSRs, and signed by Puppet Server.
+
+mod common;
+
+use common::{copy_puppet_fixture, Scratch};
+
+/// `openssl x509 -noout -text` without the lines a renewal changes (serial, validity,
+/// signature, and with --rekey the key and its identifier).
+fn stable_text(s: &Scratch, cert: &str) -> String {
+    let text = s.x509_text(cert);
+    let mut out = Vec::new();
+    let mut skip = 0;
+    for line in text.lines() {
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
+        let t = line.trim();
+        if t.starts_with("Serial Number") {
+            skip = usize::from(!t.contains('('));
+            continue;
+        }
+        if t.starts_with("Not Before") || t.starts_with("Not After") {
+            continue;
+        }
+        if t.starts_with("Signature Value") {
+            break;
+        }
+        out.push(line.to_owned());
+    }
+    out.join("\n")
+}
+
+fn pubkey(s: &Scratch, cert: &str) -> String {
+    s.openssl(&["x509", "-in", cert, "-noout", "-pubkey"])
+        .ok()
+        .stdout
+}
+
+fn serial(s: &Scratch, cert: &str) -> String {
+    s.openssl(&["x509", "-in", cert, "-noout", "-serial"])
+        .ok()
+        .stdout
+        .trim()
+        .to_owned()
+}
+
+fn file_serial(s: &Scratch) -> String {
+    s.read("ca/serial").trim().to_owned()
+}
+
+#[test]
+fn a_renewed_certificate_keeps_names_key_and_extensions_and_gets_a_new_serial() {
+    let s = Scratch::new();
+    s.run(&["init"]).ok();
+    std::fs::create_dir(s.path("old")).unwrap();
+    s.run(&[
+        "issue",
+        "puppet.example.net",
+        "--alt-name",
+        "puppet,IP:192.0.2.7",
+        "--out",
+        "old",
+    ])
+    .ok();
+    std::fs::create_dir(s.path("new")).unwrap();
+    let run = s
+        .run(&[
+            "renew",
+            "puppet.example.net",
+            "--out",
+            "new",
+            "--format",
+            "json",
+        ])
+        .ok();
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report[0]["old_serial_number"], 2);
+    assert_eq!(report[0]["serial_number"], 3);
+    assert_eq!(report[0]["rekeyed"], false);
+    let (old, new) = ("old/puppet.example.net.pem", "new/puppet.example.net.pem");
+    // openssl: chain, host name and address, and the old key still goes with it.
+    for (check, value) in [
+        ("-verify_hostname", "puppet.example.net"),
+        ("-verify_hostname", "puppet"),
+        ("-verify_ip", "192.0.2.7"),
+    ] {
+        s.verify(new, check, value).ok();
+    }
+    assert_eq!(pubkey(&s, old), pubkey(&s, new));
+    assert_eq!(stable_text(&s, old), stable_text(&s, new));
+    assert_ne!(serial(&s, old), serial(&s, new));
+    // The CA's copy is the new one; both serials are on record; nothing else left to do.
+    assert_eq!(s.read("ca/signed/puppet.example.net.pem"), s.read(new));
+    let inv = s.read("ca/inventory.txt");
+    assert!(inv.contains("0x0002 ") && inv.contains("0x0003 "), "{inv}");
+    assert_eq!(file_serial(&s), "0004");
+    let check = s.run(&["check"]);
+    assert_eq!(check.code, 0, "{}", check.stdout);
+    // The old certificate is not revoked: members keep working while the new one is pushed.
+    s.crl_verify(old, &[]).ok();
+    // The key beside the old certificate goes with the new one.
+    s.openssl(&["x509", "-in", new, "-noout", "-checkend", "0"])
+        .ok();
+    let key_pub = s
+        .openssl(&["pkey", "-in", "old/puppet.example.net.key.pem", "-pubout"])
+        .ok()
+        .stdout;
+    assert_eq!(key_pub, pubkey(&s, new));
+}
+
+#[test]
+fn rekey_writes_a_new_key_and_the_certificate_carries_it_with_its_own_key_id() {
+    let s = Scratch::new();
+    s.run(&["init"]).ok();
+    s.run(&["issue", "web1.example.net", "--alt-name", "www.example.net"])
+        .ok();
+    let old_key = s.read("web1.example.net.key.pem");
+    std::fs::create_dir(s.path("out")).unwrap();
+    let run = s
+        .run(&["renew", "web1.example.net", "--rekey", "--out", "out"])
+        .ok();
+    assert!(
+        run.stdout.contains("new key out/web1.example.net.key.pem"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(s.mode("out/web1.example.net.key.pem"), 0o600);
+    let new_pub = s
+        .openssl(&["pkey", "-in", "out/web1.example.net.key.pem", "-pubout"])
+        .ok()
+        .stdout;
+    assert_eq!(new_pub, pubkey(&s, "out/web1.example.net.pem"));
+    assert_ne!(new_pub, pubkey(&s, "web1.example.net.pem"));
+    assert_ne!(old_key, s.read("out/web1.example.net.key.pem"));
+    s.verify(
+        "out/web1.example.net.pem",
+        "-verify_hostname",
+        "www.example.net",
+    )
+    .ok();
+    // The subject key identifier is the new key's (SHA-1 of its bits, as openssl computes it).
+    let ski = |cert: &str| {
+        s.openssl(&[
+            "x509",
+            "-in",
+            cert,
+            "-noout",
+            "-ext",
+            "subjectKeyIdentifier",
+        ])
+        .ok()
+        .stdout
+    };
+    s.openssl(&[
+        "req",
+        "-new",
+        "-x509",
+        "-key",
+        "out/web1.example.net.key.pem",
+        "-subj",
+        "/CN=x",
+        "-out",
+        "selfsigned.pem",
+    ])
+    .ok();
+    assert_eq!(ski("out/web1.example.net.pem"), ski("selfsigned.pem"));
+    assert_ne!(ski("out/web1.example.net.pem"), ski("web1.example.net.pem"));
+    // Everything but the key is the old certificate's.
+    let names = |cert: &str| {
+        s.openssl(&[
+            "x509",
+            "-in",
+            cert,
+            "-noout",
+            "-subject",
+            "-issuer",
+            "-ext",
+            "subjectAltName,keyUsage,extendedKeyUsage,basicConstraints,authorityKeyIdentifier",
+        ])
+        .ok()
+        .stdout
+    };
+    assert_eq!(
+        names("web1.example.net.pem"),
+        names("out/web1.example.net.pem")
+    );
+}
+
+#[test]
+fn extensions_of_a_signed_request_are_kept_and_supersede_revokes_the_old_one() {
+    let s = Scratch::new();
+    s.run(&["init"]).ok();
+    s.ec_csr(
+        "node.key",
+        "node.csr",
+        "node1.example.net",
+        &[
+            "1.3.6.1.4.1.34380.1.1.1=ASN1:UTF8String:ED803750-E3C7-44F5-BB08-41A04433FE2E",
+            "1.3.6.1.4.1.34380.1.1.13=ASN1:UTF8String:webserver",
+        ],
+    );
+    s.run(&["submit", "node.csr"]).ok();
+    s.run(&["sign", "node1.example.net"]).ok();
+    std::fs::copy(s.path("ca/signed/node1.example.net.pem"), s.path("old.pem")).unwrap();
+    let run = s.run(&["renew", "node1.example.net", "--supersede"]).ok();
+    assert!(
+        run.stdout.contains("revoked as superseded"),
+        "{}",
+        run.stdout
+    );
+    let new = "ca/signed/node1.example.net.pem";
+    let text = s.x509_text(new);
+    assert!(
+        text.contains("1.3.6.1.4.1.34380.1.1.13") && text.contains("webserver"),
+        "{text}"
+    );
+    assert_eq!(stable_text(&s, "old.pem"), stable_text(&s, new));
+    // The old one is on the CRL as superseded; the new one passes.
+    s.crl_verify(new, &[]).ok();
+    let old = s.crl_verify("old.pem", &[]);
+    assert_ne!(old.code, 0);
+    assert!(old.stdout.contains("revoked") || old.stderr.contains("revoked"));
+    let crl = s
+        .openssl(&["crl", "-in", "ca/ca_crl.pem", "-noout", "-text"])
+        .ok()
+        .stdout;
+    assert!(crl.contains("Superseded"), "{crl}");
+    let shown: serde_json::Value =
+        serde_json::from_str(&s.run(&["crl", "--show", "--format", "json"]).ok().stdout).unwrap();
+    assert_eq!(shown[0]["revoked"][0]["reason"], "superseded");
+    // A revoked certificate is not renewed, and costs no serial.
+    s.run(&["revoke", "node1.example.net"]).ok();
+    let before = file_serial(&s);
+    let refused = s.run(&["renew", "node1.example.net"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("revoked"), "{}", refused.stderr);
+    assert_eq!(file_serial(&s), before);
+}
+
+#[test]
+fn a_certificate_puppet_server_signed_is_renewed_and_verifies() {
+    let s = Scratch::new();
+    copy_puppet_fixture(&s, "ca");
+    let old = s.read("ca/signed/puppet01.example.net.pem");
+    std::fs::write(s.path("old.pem"), &old).unwrap();
+    s.run(&["renew", "puppet01.example.net", "--ttl", "1y"])
+        .ok();
+    let new = "ca/signed/puppet01.example.net.pem";
+    assert_ne!(s.read(new), old);
+    // Puppet's CA is an intermediate: the new certificate chains through the bundle.
+    s.verify(new, "-verify_hostname", "puppet01.example.net")
+        .ok();
+    assert_eq!(pubkey(&s, "old.pem"), pubkey(&s, new));
+    // Puppet's own extensions (its Netscape comment among them) come along.
+    assert_eq!(stable_text(&s, "old.pem"), stable_text(&s, new));
+    assert!(s
+        .x509_text(new)
+        .contains("Puppet Server Internal Certificate"));
+    let end = s
+        .openssl(&["x509", "-in", new, "-noout", "-enddate"])
+        .ok()
+        .stdout;
+    let year = time::OffsetDateTime::now_utc().year() + 1;
+    assert!(end.contains(&year.to_string()), "{end}");
+    // Puppet's intermediate is issued by its root: renewing it needs the root's key.
+    let ca = s.run(&["renew", "--ca"]);
+    assert_eq!(ca.code, 2, "{}", ca.stderr);
+    assert!(
+        ca.stderr.contains("only that CA's key can renew it"),
+        "{}",
+        ca.stderr
+    );
+}
+
+#[test]
+fn the_renewed_ca_certificate_keeps_its_key_and_old_leaves_verify_against_it_alone() {
+    let s = Scratch::new();
+    s.run(&["init", "--ttl", "2y"]).ok();
+    s.run(&["issue", "a.example.net", "b.example.net"]).ok();
+    s.run(&["revoke", "b.example.net"]).ok();
+    std::fs::copy(s.path("ca/ca_crt.pem"), s.path("old_ca.pem")).unwrap();
+    let run = s
+        .run(&["renew", "--ca", "--ttl", "15y", "--format", "json"])
+        .ok();
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["serial_number"], 4);
+    // The bundle: the new certificate first, the old one after it.
+    s.openssl(&["x509", "-in", "ca/ca_crt.pem", "-out", "new_ca.pem"])
+        .ok();
+    let bundle = s.read("ca/ca_crt.pem");
+    assert_eq!(bundle.matches("BEGIN CERTIFICATE").count(), 2);
+    assert!(bundle.ends_with(&s.read("old_ca.pem")));
+    let field = |cert: &str, args: &[&str]| {
+        let mut a = vec!["x509", "-in", cert, "-noout"];
+        a.extend_from_slice(args);
+        s.openssl(&a).ok().stdout
+    };
+    for args in [
+        &["-subject"][..],
+        &["-pubkey"],
+        &["-ext", "subjectKeyIdentifier,basicConstraints,keyUsage"],
+    ] {
+        assert_eq!(
+            field("new_ca.pem", args),
+            field("old_ca.pem", args),
+            "{args:?}"
+        );
+    }
+    assert_ne!(
+        field("new_ca.pem", &["-serial"]),
+        field("old_ca.pem", &["-serial"])
+    );
+    let end = field("new_ca.pem", &["-enddate"]);
+    let year = time::OffsetDateTime::now_utc().year() + 15;
+    assert!(end.contains(&year.to_string()), "{end}");
+    // Leaves issued under the old certificate verify against the new one alone, with the
+    // re-signed CRL; the revoked one still fails.
+    let alone = |cert: &str| {
+        s.openssl(&[
+            "verify",
+            "-CAfile",
+            "new_ca.pem",
+            "-crl_check",
+            "-CRLfile",
+            "ca/ca_crl.pem",
+            cert,
+        ])
+    };
+    alone("a.example.net.pem").ok();
+    assert_ne!(alone("b.example.net.pem").code, 0);
+    // And with the old CA certificate alone (agents that have not downloaded the new one).
+    s.openssl(&["verify", "-CAfile", "old_ca.pem", "a.example.net.pem"])
+        .ok();
+    // New certificates are signed under the new one; the CA's serial is on record.
+    s.run(&["issue", "c.example.net"]).ok();
+    alone("c.example.net.pem").ok();
+    assert!(s.read("ca/inventory.txt").contains("0x0004 "));
+    let check = s.run(&["check"]);
+    assert_eq!(check.code, 0, "{}", check.stdout);
+}
+
+#[test]
+fn revoke_takes_a_reason_and_refuses_an_unknown_one_without_writing() {
+    let s = Scratch::new();
+    s.run(&["init"]).ok();
+    s.run(&["issue", "a.example.net", "b.example.net"]).ok();
+    let before = s.read("ca/ca_crl.pem");
+    let bad = s.run(&["revoke", "a.example.net", "--reason", "removeFromCRL"]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr
+            .contains("invalid revocation reason \"removeFromCRL\"")
+            && bad.stderr.contains("cessationOfOperation"),
+        "{}",
+        bad.stderr
+    );
+    assert_eq!(s.read("ca/ca_crl.pem"), before);
+    let json: serde_json::Value = serde_json::from_str(
+        &s.run(&[
+            "revoke",
+            "a.example.net",
+            "--reason",
+            "cessationOfOperation",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["reason"], "cessationOfOperation");
+    s.run(&["revoke", "b.example.net"]).ok();
+    let crl = s
+        .openssl(&["crl", "-in", "ca/ca_crl.pem", "-noout", "-text"])
+        .ok()
+        .stdout;
+    assert!(
+        crl.contains("Cessation Of Operation") && crl.contains("Key Compromise"),
+        "{crl}"
+    );
+    let shown = s.run(&["crl", "--show"]).ok().stdout;
+    assert!(
+        shown.contains("cessationOfOperation") && shown.contains("keyCompromise"),
+        "{shown}"
+    );
+    // Reasons survive the next CRL (entries are read back from the file).
+    s.run(&["crl"]).ok();
+    let shown: serde_json::Value =
+        serde_json::from_str(&s.run(&["crl", "--show", "--format", "json"]).ok().stdout).unwrap();
+    let reasons: Vec<&str> = shown[0]["revoked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["cessationOfOperation", "keyCompromise"]);
+}
+
+#[test]
+fn bad_renewals_are_refused_before_any_serial_is_used() {
+    let s = Scratch::new();
+    s.run(&["init"]).ok();
+    s.run(&["issue", "a.example.net"]).ok();
+    let before = s.snapshot_of("ca");
+    for (args, needle) in [
+        (
+            &["renew", "nothere.example.net"][..],
+            "has no signed certificate",
+        ),
+        (&["renew", "a.example.net", "--rekey"], "--out"),
+        (
+            &["renew", "a.example.net", "--ttl", "9000y"],
+            "invalid lifetime",
+        ),
+        (&["renew", "a.example.net", "a.example.net"], "named twice"),
+        (
+            &["renew", "a.example.net", "--out", "missing"],
+            "not a directory",
+        ),
+        (&["renew", "--ca", "a.example.net"], "cannot be used with"),
+        (&["renew", "--expiring-within", "soon"], "invalid lifetime"),
+    ] {
+        let run = s.run(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
+        // Our refusals are one line; clap's usage errors keep clap's form.
+        if run.stderr.starts_with("clusterca: ") {
+            assert_eq!(
+                run.stderr.trim().lines().count(),
+                1,
+                "{args:?}: {}",
+                run.stderr
+            );
+        }
+    }
+    // A key file already in --out is never overwritten.
+    std::fs::create_dir(s.path("out")).unwrap();
+    std::fs::write(s.path("out/a.example.net.key.pem"), "mine").unwrap();
+    let run = s.run(&["renew", "a.example.net", "--rekey", "--out", "out"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(s.read("out/a.example.net.key.pem"), "mine");
+    // (The lock file names its last holder: taking the lock is not a change to the CA.)
+    let unlocked = |mut m: std::collections::BTreeMap<std::path::PathBuf, _>| {
+        m.remove(std::path::Path::new("clusterca.lock"));
+        m
+    };
+    common::assert_unchanged(
+        &unlocked(before),
+        &unlocked(s.snapshot_of("ca")),
+        "refused renewals",
+    );
+}
