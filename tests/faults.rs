@@ -104,6 +104,52 @@ struct Case {
     keys: Vec<String>,
     /// What holds once the command's work is done.
     goal: fn(&Path) -> Result<(), String>,
+    /// What must hold after every run, failed or not, besides the serial and key rules.
+    sound: fn(&Path) -> Result<(), String>,
+}
+
+fn nothing_more(_: &Path) -> Result<(), String> {
+    Ok(())
+}
+
+/// The serial of the certificate in `rel`.
+fn serial_of(dir: &Path, rel: &str) -> Result<u64, String> {
+    let bytes = std::fs::read(dir.join(rel)).map_err(|e| format!("{rel}: {e}"))?;
+    match inspect::serial_and_spki(&bytes) {
+        Ok((Some(s), _)) => Ok(s),
+        other => Err(format!("{rel}: no serial ({other:?})")),
+    }
+}
+
+/// `renew rk1 --rekey --out out` (its first key in `out0/`): whatever certificate of rk1 is
+/// on record last, its key is kept: the first key while signed/ still holds the first
+/// certificate, else `out/rk1.example.net.key.pem`, which must be that certificate's (or,
+/// while the journal still holds the renewal, at least be there).
+fn rekey_sound(d: &Path) -> Result<(), String> {
+    let n = "rk1.example.net";
+    let latest = inventory_serial_of(d, n).ok_or("rk1 is not on record")?;
+    let signed = serial_of(d, &format!("ca/signed/{n}.pem"))?;
+    if latest != signed {
+        return exists(d, &format!("out/{n}.key.pem"))
+            .map_err(|e| format!("serial {latest:#x} is on record, its new key is gone: {e}"));
+    }
+    let first_key =
+        std::fs::read(d.join(format!("out0/{n}.key.pem"))).map_err(|e| e.to_string())?;
+    let first = PrivateKey::from_bytes(&first_key).map_err(|e| e.to_string())?;
+    let cert = std::fs::read(d.join(format!("ca/signed/{n}.pem"))).map_err(|e| e.to_string())?;
+    let (_, spki) = inspect::serial_and_spki(&cert).map_err(|e| e.to_string())?;
+    if spki == first.spki_der() {
+        return Ok(());
+    }
+    key_matches(d, n, &format!("ca/signed/{n}.pem"))
+}
+
+/// `signed/NAME.pem` holds a certificate newer than the one issued at the start (serial 2).
+fn renewed(d: &Path, name: &str) -> Result<(), String> {
+    match serial_of(d, &format!("ca/signed/{name}.pem"))? {
+        2 => Err(format!("{name} was not renewed")),
+        _ => Ok(()),
+    }
 }
 
 fn run_ok(dir: &Path, args: &str) {
@@ -240,6 +286,7 @@ fn cases(root: &Path) -> Vec<Case> {
             ca: "ca",
             keys: names("one", 1),
             goal: |d| issued_with_keys(d, &names("one", 1)),
+            sound: nothing_more,
         },
         Case {
             label: "issue 3",
@@ -250,6 +297,7 @@ fn cases(root: &Path) -> Vec<Case> {
             ca: "ca",
             keys: names("three", 3),
             goal: |d| issued_with_keys(d, &names("three", 3)),
+            sound: nothing_more,
         },
         Case {
             label: "issue --from-file 20",
@@ -260,6 +308,7 @@ fn cases(root: &Path) -> Vec<Case> {
             ca: "ca",
             keys: many,
             goal: |d| issued_with_keys(d, &names("bulk", 20)),
+            sound: nothing_more,
         },
         Case {
             label: "submit",
@@ -268,6 +317,7 @@ fn cases(root: &Path) -> Vec<Case> {
             ca: "ca",
             keys: Vec::new(),
             goal: |d| exists(d, "ca/requests/req1.example.net.pem"),
+            sound: nothing_more,
         },
         Case {
             label: "sign",
@@ -282,6 +332,7 @@ fn cases(root: &Path) -> Vec<Case> {
                 exists(d, "ca/signed/req1.example.net.pem")?;
                 absent(d, "ca/requests/req1.example.net.pem")
             },
+            sound: nothing_more,
         },
         Case {
             label: "sign --all",
@@ -301,6 +352,7 @@ fn cases(root: &Path) -> Vec<Case> {
                 }
                 Ok(())
             },
+            sound: nothing_more,
         },
         Case {
             label: "revoke",
@@ -311,6 +363,7 @@ fn cases(root: &Path) -> Vec<Case> {
             ca: "ca",
             keys: Vec::new(),
             goal: |d| revoked(d, "v1.example.net"),
+            sound: nothing_more,
         },
         Case {
             label: "clean",
@@ -324,6 +377,7 @@ fn cases(root: &Path) -> Vec<Case> {
                 revoked(d, "v1.example.net")?;
                 absent(d, "ca/signed/v1.example.net.pem")
             },
+            sound: nothing_more,
         },
         Case {
             label: "crl",
@@ -335,6 +389,7 @@ fn cases(root: &Path) -> Vec<Case> {
                 0 => Err("CRL number not raised".into()),
                 _ => Ok(()),
             },
+            sound: nothing_more,
         },
         Case {
             label: "check --repair",
@@ -352,6 +407,7 @@ fn cases(root: &Path) -> Vec<Case> {
             ca: "ca",
             keys: Vec::new(),
             goal: |d| check_clean(d, "ca"),
+            sound: nothing_more,
         },
         Case {
             label: "import",
@@ -366,6 +422,7 @@ fn cases(root: &Path) -> Vec<Case> {
             ca: "newca",
             keys: Vec::new(),
             goal: |d| check_clean(d, "newca"),
+            sound: nothing_more,
         },
         Case {
             label: "install",
@@ -383,6 +440,72 @@ fn cases(root: &Path) -> Vec<Case> {
                     _ => Err("ssl/certs/v1.example.net.pem is not the certificate".into()),
                 }
             },
+            sound: nothing_more,
+        },
+        Case {
+            label: "renew",
+            base: make("renew", &|d| {
+                run_ok(
+                    d,
+                    "issue rn1.example.net --dir ca --out out --alt-name rn.example.net",
+                )
+            }),
+            args: words("renew rn1.example.net --dir ca --out out"),
+            ca: "ca",
+            keys: names("rn", 1),
+            goal: |d| {
+                renewed(d, "rn1.example.net")?;
+                key_matches(d, "rn1.example.net", "ca/signed/rn1.example.net.pem")
+            },
+            sound: nothing_more,
+        },
+        Case {
+            label: "renew --rekey",
+            base: make("rekey", &|d| {
+                std::fs::create_dir(d.join("out0")).unwrap();
+                run_ok(d, "issue rk1.example.net --dir ca --out out0")
+            }),
+            args: words("renew rk1.example.net --rekey --dir ca --out out"),
+            ca: "ca",
+            keys: Vec::new(),
+            goal: |d| {
+                renewed(d, "rk1.example.net")?;
+                key_matches(d, "rk1.example.net", "ca/signed/rk1.example.net.pem")
+            },
+            sound: rekey_sound,
+        },
+        Case {
+            label: "renew --ca",
+            base: make("renewca", &|d| {
+                run_ok(d, "issue v1.example.net --dir ca --out out")
+            }),
+            args: words("renew --ca --dir ca"),
+            ca: "ca",
+            keys: Vec::new(),
+            goal: |d| {
+                let bundle = std::fs::read(d.join("ca/ca_crt.pem")).map_err(|e| e.to_string())?;
+                match inspect::certificates(&bundle) {
+                    Ok(c) if c.len() >= 2 => Ok(()),
+                    _ => Err("ca_crt.pem holds no renewed CA certificate".into()),
+                }
+            },
+            sound: nothing_more,
+        },
+        Case {
+            label: "crl --prune",
+            base: make("prune", &|d| {
+                run_ok(d, "issue v1.example.net --dir ca --out out --ttl 1s");
+                run_ok(d, "revoke v1.example.net --dir ca");
+                std::thread::sleep(std::time::Duration::from_millis(1_100));
+            }),
+            args: words("crl --prune --dir ca"),
+            ca: "ca",
+            keys: Vec::new(),
+            goal: |d| match crl_serials(d).0.is_empty() {
+                true => Ok(()),
+                false => Err("the expired entry is still on the CRL".into()),
+            },
+            sound: nothing_more,
         },
     ];
     // Each case's start is clean, but for the one that repairs.
@@ -524,6 +647,7 @@ fn one_point(
     if ca_there {
         serials_sound(work, case.ca, before)?;
         keys_sound(work, &case.keys)?;
+        (case.sound)(work)?;
         if findings_need_repair(work, case.ca)? {
             tally.repaired = 1;
             let fix = clusterca(work, &words(&format!("check --repair --dir {}", case.ca)));
@@ -536,6 +660,7 @@ fn one_point(
             }
             serials_sound(work, case.ca, before)?;
             keys_sound(work, &case.keys)?;
+            (case.sound)(work)?;
         }
     }
     let again = clusterca(work, &case.args);
@@ -554,6 +679,7 @@ fn one_point(
     check_clean(work, case.ca).map_err(|e| format!("after running again: {e}"))?;
     serials_sound(work, case.ca, before)?;
     keys_sound(work, &case.keys)?;
+    (case.sound)(work)?;
     Ok(tally)
 }
 

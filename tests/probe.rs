@@ -4,45 +4,15 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::net::{free_port, start_haproxy, wait_listening, Procs};
 use common::Scratch;
 use serde_json::Value;
 
 const SHARED: &str = "puppet.example.net";
-
-/// Child processes killed when the test ends, pass or fail.
-struct Procs(Vec<Child>);
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_listening(port: u16) {
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "nothing listens on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 fn s_server(s: &Scratch, name: &str, port: u16) -> Child {
     Command::new("openssl")
@@ -124,37 +94,7 @@ fn probe_through_haproxy_sees_every_member_and_flags_the_bad_one() {
             .0
             .push(s_server(&s, &format!("web{}.example.net", i + 1), *port));
     }
-    let servers: String = ports
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("  server web{} 127.0.0.1:{p}\n", i + 1))
-        .collect();
-    std::fs::write(
-        s.path("haproxy.cfg"),
-        format!(
-            "global\n  maxconn 256\ndefaults\n  mode tcp\n  timeout connect 2s\n  timeout client 10s\n  timeout server 10s\nfrontend fe\n  bind 127.0.0.1:{lb}\n  default_backend be\nbackend be\n  balance roundrobin\n{servers}"
-        ),
-    )
-    .unwrap();
-    let check = Command::new("haproxy")
-        .args(["-c", "-f"])
-        .arg(s.path("haproxy.cfg"))
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
-    procs.0.push(
-        Command::new("haproxy")
-            .args(["-db", "-f"])
-            .arg(s.path("haproxy.cfg"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start haproxy"),
-    );
+    procs.0.push(start_haproxy(&s, lb, &ports));
     for p in ports.iter().chain([&lb]) {
         wait_listening(*p);
     }

@@ -5,102 +5,18 @@
 
 mod common;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
+use common::net::{ssh_options, start_sshd};
 use common::Scratch;
 use serde_json::Value;
 
 const NAME: &str = "web1.example.net";
 
-struct Sshd(Child);
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn keygen(s: &Scratch, file: &str) {
-    let out = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(s.path(file))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn start_sshd(s: &Scratch) -> (Sshd, u16) {
-    std::fs::create_dir_all(s.path("sshd")).unwrap();
-    keygen(s, "sshd/host_key");
-    keygen(s, "sshd/client_key");
-    std::fs::copy(
-        s.path("sshd/client_key.pub"),
-        s.path("sshd/authorized_keys"),
-    )
-    .unwrap();
-    // sshd's privilege separation directory (made by the package's service unit at boot).
-    let _ = std::fs::create_dir_all("/run/sshd");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = s.path("sshd/sshd_config");
-    std::fs::write(
-        &config,
-        format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {hk}\nPidFile none\nAuthorizedKeysFile {ak}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nLogLevel ERROR\n",
-            hk = s.path("sshd/host_key").display(),
-            ak = s.path("sshd/authorized_keys").display()
-        ),
-    )
-    .unwrap();
-    let sshd = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .map(|d| d.join("sshd"))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| "/usr/sbin/sshd".into());
-    let child = Command::new(sshd)
-        .args(["-D", "-e", "-f"])
-        .arg(&config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sshd");
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "sshd did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (Sshd(child), port)
-}
-
 /// `clusterca push NAME --hosts-file hosts.txt` with the ssh options that reach the test's
 /// sshd, plus `extra`.
 fn push_run(s: &Scratch, port: u16, extra: &[&str]) -> common::Run {
-    let key = format!("IdentityFile={}", s.path("sshd/client_key").display());
-    let port_opt = format!("Port={port}");
+    let ssh = ssh_options(s, port);
     let mut args = vec!["push", NAME, "--hosts-file", "hosts.txt", "-j", "4"];
-    for opt in [
-        port_opt.as_str(),
-        &key,
-        "IdentitiesOnly=yes",
-        "StrictHostKeyChecking=no",
-        "UserKnownHostsFile=/dev/null",
-        "LogLevel=ERROR",
-    ] {
-        args.extend_from_slice(&["--ssh-option", opt]);
-    }
+    args.extend(ssh.iter().map(String::as_str));
     args.extend_from_slice(extra);
     s.run(&args)
 }

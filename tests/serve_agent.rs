@@ -150,3 +150,66 @@ fn a_real_agent_bootstraps_waits_for_an_admin_and_sees_its_revocation() {
         "{serial} not in\n{crl}"
     );
 }
+
+#[test]
+fn a_real_agent_bootstrapped_before_a_ca_renewal_keeps_working_after_it() {
+    if !(common::have_program("puppet", "puppet-agent") && have_curl()) {
+        return;
+    }
+    let s = Scratch::new();
+    s.run(&["init", "--ttl", "1y"]).ok();
+    let name = "node1.example.net";
+    let start = |tag: &str| {
+        let port = free_port();
+        let srv = Serve::start(
+            &s,
+            port,
+            tag,
+            &["--alt-name", "localhost", "--autosign", "true"],
+        );
+        (srv, port)
+    };
+    let (srv, port) = start("before");
+    let boot = agent(&s, port, name, "bootstrap");
+    assert_eq!(boot.code, 0, "{}{}", boot.stdout, boot.stderr);
+    drop(srv);
+    let old_ca = s.read(&format!("agents/{name}/ssl/certs/ca.pem"));
+
+    s.run(&["renew", "--ca", "--ttl", "15y"]).ok();
+    // serve's own certificate is issued again, under the renewed CA certificate.
+    std::fs::remove_dir_all(s.path("ca/serve")).unwrap();
+    let (_srv, port) = start("after");
+    // With the old CA certificate: its certificate verifies, and a fresh TLS connection to the
+    // server (to fetch the re-signed CRL) trusts the server's new certificate.
+    let v = agent(&s, port, name, "verify");
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    std::fs::remove_file(s.path(&format!("agents/{name}/ssl/crl.pem"))).unwrap();
+    let again = agent(&s, port, name, "bootstrap");
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    assert_eq!(s.read(&format!("agents/{name}/ssl/certs/ca.pem")), old_ca);
+    assert_eq!(
+        s.read(&format!("agents/{name}/ssl/crl.pem")),
+        s.read("ca/ca_crl.pem")
+    );
+    // After downloading the new CA certificate (the renewed one first, the old one after).
+    std::fs::remove_file(s.path(&format!("agents/{name}/ssl/certs/ca.pem"))).unwrap();
+    std::fs::remove_file(s.path(&format!("agents/{name}/ssl/crl.pem"))).unwrap();
+    let fresh = agent(&s, port, name, "bootstrap");
+    assert_eq!(fresh.code, 0, "{}{}", fresh.stdout, fresh.stderr);
+    assert_eq!(
+        s.read(&format!("agents/{name}/ssl/certs/ca.pem")),
+        s.read("ca/ca_crt.pem")
+    );
+    let v = agent(&s, port, name, "verify");
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    // The new CA certificate alone verifies what was issued before the renewal.
+    s.openssl(&["x509", "-in", "ca/ca_crt.pem", "-out", "new_ca.pem"])
+        .ok();
+    s.openssl(&[
+        "verify",
+        "-CAfile",
+        "new_ca.pem",
+        &format!("agents/{name}/ssl/certs/{name}.pem"),
+    ])
+    .ok();
+}

@@ -125,7 +125,8 @@ impl Store {
             let key_present = out.exists(&key_name);
             match (self.has_signed(&spec.name)?, key_present) {
                 (false, false)
-                    if out.exists(&cert_name) && !self.replaceable(out, &cert_name, &spec.name) =>
+                    if out.exists(&cert_name)
+                        && !self.replaceable(out, &cert_name, &spec.name)? =>
                 {
                     return Err(Error::CertExists { path: cert_path })
                 }
@@ -222,22 +223,35 @@ impl Store {
     /// Whether `path` may be replaced by a new certificate for `name`: it is an earlier
     /// certificate of this CA for that name (after `clean`, issuing again replaces it). Anything
     /// else there is not ours to overwrite.
-    fn replaceable(&self, out: &Dir, file: &str, name: &clusterca_pki::CertName) -> bool {
+    fn replaceable(
+        &self,
+        out: &Dir,
+        file: &str,
+        name: &clusterca_pki::CertName,
+    ) -> Result<bool, Error> {
         let Ok(ca_spki) = self.ca_spki() else {
-            return false;
+            return Ok(false);
         };
-        let Some(der) = out
-            .read_bounded(file, fsutil::MAX_PEM)
+        // An I/O error reading it is an error, not a "no" (that would say "already exists").
+        let bytes = match out.read_bounded(file, fsutil::MAX_PEM) {
+            Ok(b) => b,
+            Err(e @ Error::Io { .. }) if !e.is_not_found() => return Err(e),
+            Err(_) => return Ok(false),
+        };
+        let Some(der) = clusterca_pki::inspect::certificates(&bytes)
             .ok()
-            .and_then(|b| clusterca_pki::inspect::certificates(&b).ok())
             .and_then(|c| c.into_iter().next())
         else {
-            return false;
+            return Ok(false);
         };
-        clusterca_pki::inspect::certificate_info(&der, OffsetDateTime::now_utc()).is_ok_and(|i| {
-            i.subject_oneline.strip_prefix("/CN=") == Some(name.as_str())
-                && clusterca_pki::inspect::signed_by(&der, &ca_spki).unwrap_or(false)
-        })
+        Ok(
+            clusterca_pki::inspect::certificate_info(&der, OffsetDateTime::now_utc()).is_ok_and(
+                |i| {
+                    i.subject_oneline.strip_prefix("/CN=") == Some(name.as_str())
+                        && clusterca_pki::inspect::signed_by(&der, &ca_spki).unwrap_or(false)
+                },
+            ),
+        )
     }
 
     /// A name signed before whose key file is already in the output directory: resumable

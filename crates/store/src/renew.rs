@@ -204,7 +204,7 @@ impl Signer<'_> {
                         path: out.join(&key_file(name)),
                     });
                 }
-                if out.exists(&cert) && !same_name_same_ca(out, &cert, old) {
+                if out.exists(&cert) && !same_name_same_ca(out, &cert, old)? {
                     return Err(Error::CertExists {
                         path: out.join(&cert),
                     });
@@ -349,23 +349,27 @@ impl Signer<'_> {
 
 /// Whether `file` in `out` is a certificate for the same subject from the same issuer as
 /// `old` (the one being renewed, or an earlier renewal of it): the one file renewing may
-/// replace in the output directory.
-fn same_name_same_ca(out: &Dir, file: &str, old: &[u8]) -> bool {
-    let Some(der) = out
-        .read_bounded(file, fsutil::MAX_PEM)
+/// replace in the output directory. Reading it may fail (an I/O error is not a "no").
+fn same_name_same_ca(out: &Dir, file: &str, old: &[u8]) -> Result<bool, Error> {
+    let bytes = match out.read_bounded(file, fsutil::MAX_PEM) {
+        Ok(b) => b,
+        Err(e) if e.is_not_found() => return Ok(false),
+        Err(e @ Error::Io { .. }) => return Err(e),
+        Err(_) => return Ok(false),
+    };
+    let Some(der) = clusterca_pki::inspect::certificates(&bytes)
         .ok()
-        .and_then(|b| clusterca_pki::inspect::certificates(&b).ok())
         .and_then(|c| c.into_iter().next())
     else {
-        return false;
+        return Ok(false);
     };
-    match (
-        clusterca_pki::inspect::raw_names(&der),
-        clusterca_pki::inspect::raw_names(old),
-    ) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
+    Ok(matches!(
+        (
+            clusterca_pki::inspect::raw_names(&der),
+            clusterca_pki::inspect::raw_names(old),
+        ),
+        (Ok(a), Ok(b)) if a == b
+    ))
 }
 
 /// Writes each renewed certificate to `out` as `NAME.pem` (a group commit).
