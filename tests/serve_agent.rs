@@ -177,6 +177,7 @@ fn a_real_agent_bootstrapped_before_a_ca_renewal_keeps_working_after_it() {
 
     s.run(&["renew", "--ca", "--ttl", "15y"]).ok();
     // serve's own certificate is issued again, under the renewed CA certificate.
+    s.run(&["clean", "localhost"]).ok();
     std::fs::remove_dir_all(s.path("ca/serve")).unwrap();
     let (_srv, port) = start("after");
     // With the old CA certificate: its certificate verifies, and a fresh TLS connection to the

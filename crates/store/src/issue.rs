@@ -58,9 +58,16 @@ pub struct IssuedFiles {
 }
 
 /// Removes the key files written so far unless disarmed: a failed issuance leaves no keys.
-struct KeyCleanup<'d> {
+pub(crate) struct KeyCleanup<'d> {
     dir: &'d Dir,
     names: Vec<String>,
+}
+
+impl KeyCleanup<'_> {
+    /// From here on the keys belong to recorded certificates: they stay.
+    pub(crate) fn disarm(&mut self) {
+        self.names.clear();
+    }
 }
 
 impl Drop for KeyCleanup<'_> {
@@ -69,6 +76,35 @@ impl Drop for KeyCleanup<'_> {
             let _ = self.dir.remove_if_present(n);
         }
     }
+}
+
+/// Writes each key to its file in `dir` (created exclusively, mode KEY_MODE), then makes the
+/// files and the directory durable. The guard removes them again unless disarmed; a failure
+/// part way removes those already written.
+pub(crate) fn write_keys<'d>(
+    dir: &'d Dir,
+    keys: &[(String, &PrivateKey)],
+) -> Result<(KeyCleanup<'d>, Vec<PathBuf>), Error> {
+    let mut cleanup = KeyCleanup {
+        dir,
+        names: Vec::with_capacity(keys.len()),
+    };
+    let spec = FileSpec {
+        mode: KEY_MODE,
+        owner: None,
+    };
+    let mut paths = Vec::with_capacity(keys.len());
+    for (file, key) in keys {
+        let path = dir.join(file);
+        let mut f = dir.create_exclusive(file, spec)?;
+        cleanup.names.push(file.clone());
+        f.write_all(key.to_pem().as_bytes()).ctx("write", &path)?;
+        paths.push(path);
+    }
+    let written: Vec<(&Dir, &str)> = cleanup.names.iter().map(|n| (dir, n.as_str())).collect();
+    fsutil::sync_files(&written)?;
+    dir.sync()?;
+    Ok((cleanup, paths))
 }
 
 /// The file names of `spec`'s key and certificate in the output directory.
@@ -176,27 +212,13 @@ impl Store {
                 path: job.out.path().to_path_buf(),
                 source,
             })?;
-        let mut cleanup = KeyCleanup {
-            dir: out,
-            names: Vec::with_capacity(keys.len()),
-        };
-        let key_spec = FileSpec {
-            mode: KEY_MODE,
-            owner: None,
-        };
-        let mut key_paths = Vec::with_capacity(keys.len());
-        for (spec, key) in job.specs.iter().zip(&keys) {
-            let (key_name, _) = names(spec);
-            let key_path = out.join(&key_name);
-            let mut file = out.create_exclusive(&key_name, key_spec)?;
-            cleanup.names.push(key_name);
-            file.write_all(key.to_pem().as_bytes())
-                .ctx("write", &key_path)?;
-            key_paths.push(key_path);
-        }
-        let written: Vec<(&Dir, &str)> = cleanup.names.iter().map(|n| (out, n.as_str())).collect();
-        fsutil::sync_files(&written)?;
-        out.sync()?;
+        let files: Vec<(String, &PrivateKey)> = job
+            .specs
+            .iter()
+            .zip(&keys)
+            .map(|(spec, key)| (names(spec).0, key))
+            .collect();
+        let (mut cleanup, key_paths) = write_keys(out, &files)?;
 
         let batch: Vec<(LeafSpec, &PrivateKey)> = job.specs.into_iter().zip(&keys).collect();
         let issued = {
@@ -205,13 +227,13 @@ impl Store {
                 Ok(issued) => issued,
                 Err(e @ Error::Unfinished { .. }) => {
                     // On record: the keys belong to issued certificates now.
-                    cleanup.names.clear();
+                    cleanup.disarm();
                     return Err(e);
                 }
                 Err(e) => return Err(e),
             }
         };
-        cleanup.names.clear();
+        cleanup.disarm();
         let mut all: Vec<(IssuedCert, LeafSpec)> = issued
             .into_iter()
             .zip(batch.into_iter().map(|(spec, _)| spec))

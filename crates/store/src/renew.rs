@@ -22,10 +22,9 @@ use clusterca_pki::{
 use rayon::prelude::*;
 use time::OffsetDateTime;
 
-use crate::error::IoContext;
 use crate::fsutil::{self, Dir};
 use crate::inventory::{self, InventoryLine};
-use crate::issue::{CERT_MODE, KEY_MODE};
+use crate::issue::{write_keys, CERT_MODE};
 use crate::{layout, serial, BatchKind, CrlUpdate, Error, FileSpec, Signer};
 
 /// What to renew and how.
@@ -82,22 +81,6 @@ pub struct CaRenewed {
     pub not_after: OffsetDateTime,
     /// The CRL signed again.
     pub crl: CrlUpdate,
-}
-
-/// Removes key files written so far unless disarmed.
-struct KeyCleanup<'d> {
-    dir: Option<&'d Dir>,
-    names: Vec<String>,
-}
-
-impl Drop for KeyCleanup<'_> {
-    fn drop(&mut self) {
-        if let Some(dir) = self.dir {
-            for n in &self.names {
-                let _ = dir.remove_if_present(n);
-            }
-        }
-    }
 }
 
 fn key_file(name: &CertName) -> String {
@@ -221,29 +204,16 @@ impl Signer<'_> {
             .par_iter()
             .filter_map(|(name, _, _, t)| t.map(|t| PrivateKey::generate(t).map_err(pki(name))))
             .collect::<Result<_, _>>()?;
-        let mut cleanup = KeyCleanup {
-            dir: job.out,
-            names: Vec::new(),
-        };
-        let mut key_paths = Vec::new();
+        let mut written = None;
         if let (Some(out), false) = (job.out, keys.is_empty()) {
-            let spec = FileSpec {
-                mode: KEY_MODE,
-                owner: None,
-            };
-            for ((name, ..), key) in olds.iter().zip(&keys) {
-                let file = key_file(name);
-                let path = out.join(&file);
-                let mut f = out.create_exclusive(&file, spec)?;
-                cleanup.names.push(file);
-                std::io::Write::write_all(&mut f, key.to_pem().as_bytes()).ctx("write", &path)?;
-                key_paths.push(path);
-            }
-            let written: Vec<(&Dir, &str)> =
-                cleanup.names.iter().map(|n| (out, n.as_str())).collect();
-            fsutil::sync_files(&written)?;
-            out.sync()?;
+            let files: Vec<(String, &PrivateKey)> = olds
+                .iter()
+                .zip(&keys)
+                .map(|((name, ..), key)| (key_file(name), key))
+                .collect();
+            written = Some(write_keys(out, &files)?);
         }
+        let key_paths = written.as_ref().map(|(_, p)| p.clone()).unwrap_or_default();
 
         let replaces: Vec<u64> = olds.iter().map(|(_, _, s, _)| *s).collect();
         let kind = BatchKind::Renewals {
@@ -260,15 +230,12 @@ impl Signer<'_> {
             };
             ca.renew(name, old, &r).map_err(pki(name))
         });
-        let issued = match issued {
-            Ok(issued) => issued,
-            Err(e @ Error::Unfinished { .. }) => {
-                cleanup.names.clear();
-                return Err(e);
-            }
-            Err(e) => return Err(e),
-        };
-        cleanup.names.clear();
+        // From the commit point on the keys belong to recorded certificates: they stay.
+        let keep = matches!(issued, Ok(_) | Err(Error::Unfinished { .. }));
+        if let (true, Some((cleanup, _))) = (keep, written.as_mut()) {
+            cleanup.disarm();
+        }
+        let issued = issued?;
 
         let mut renewed: Vec<Renewed> = issued
             .into_iter()
