@@ -122,20 +122,20 @@ pub enum Command {
 
     /// Revoke certificates by certname or serial, and reissue the CRL.
     #[command(
-        long_about = "Revoke the signed certificates of the given certnames (or --serial numbers, in hex) by adding them to the CA's CRL with --reason (keyCompromise by default, as Puppet). The CRL keeps its existing entries, its CRL number is incremented, and when ca_crl.pem holds a CRL chain only the first (this CA's) CRL is replaced. Certificates stay in signed/ (use `clean` to remove them). Revoking a serial that is already on the CRL is not an error; a --serial this CA never issued (on no inventory line, in no signed/ file) is refused unless --force, so no later certificate is born revoked.",
+        long_about = "Revoke the certificates of the given certnames (every certificate of the name still valid: the one in signed/ and any older one a renewal left valid) or --serial numbers, in hex, by adding them to the CA's CRL with --reason (keyCompromise by default, as Puppet). The CRL keeps its existing entries, its CRL number is incremented, and when ca_crl.pem holds a CRL chain only the first (this CA's) CRL is replaced. Certificates stay in signed/ (use `clean` to remove them). Revoking a serial that is already on the CRL is not an error; a --serial this CA never issued (on no inventory line, in no signed/ file) is refused unless --force, so no later certificate is born revoked.",
         after_long_help = "EXAMPLES:\n  clusterca revoke proxy02.example.net\n  clusterca revoke --serial 0x1F --serial 20\n  clusterca revoke --serial 0x7A --force\n  clusterca revoke old.example.net --reason cessationOfOperation"
     )]
     Revoke(RevokeArgs),
 
     /// Revoke and remove certnames: Puppet's `ca clean`.
     #[command(
-        long_about = "Revoke the signed certificate of each certname (if it has one), then remove signed/NAME.pem and requests/NAME.pem, so the name can be issued again. inventory.txt keeps its lines, as Puppet's does."
+        long_about = "Revoke every certificate of each certname still valid (the one in signed/, and any older one a renewal left valid), then remove signed/NAME.pem and requests/NAME.pem, so the name can be issued again. inventory.txt keeps its lines, as Puppet's does."
     )]
     Clean(CleanArgs),
 
     /// Reissue the CRL (new number, fresh dates), --prune it, or --show it.
     #[command(
-        long_about = "Reissue the CA's CRL with the same entries, the next CRL number, thisUpdate now and nextUpdate --next-update from now; only the first CRL in ca_crl.pem is replaced. With --prune, also drop the entries of certificates that have expired (by their inventory line's notAfter) and repeated entries, as `puppetserver ca prune --remove-expired --remove-duplicates` does; their serials stay used. With --show, change nothing and describe the current CRL(s), each entry with its reason.",
+        long_about = "Reissue the CA's CRL with the same entries, the next CRL number, thisUpdate now and nextUpdate --next-update from now; only the first CRL in ca_crl.pem is replaced. With --prune, also drop the entries of certificates that have expired (by their inventory line's notAfter) and are no longer in signed/ (a revoked certificate still there keeps its entry), and repeated entries, as `puppetserver ca prune --remove-expired --remove-duplicates` does; their serials stay used. With --show, change nothing and describe the current CRL(s), each entry with its reason.",
         after_long_help = "EXAMPLES:\n  clusterca crl --next-update 90d\n  clusterca crl --prune\n  clusterca crl --show --format json"
     )]
     Crl(CrlArgs),

@@ -134,8 +134,9 @@ fn renew_expiring_within_takes_the_expiring_ones_only() {
 #[test]
 fn crl_prune_drops_expired_and_repeated_entries_and_keeps_the_rest() {
     let s = ca_with_expiring();
-    s.run(&["revoke", "short.example.net", "later.example.net"])
-        .ok();
+    // Cleaned (revoked, its file removed): the entry may go once it has expired.
+    s.run(&["clean", "short.example.net"]).ok();
+    s.run(&["revoke", "later.example.net"]).ok();
     let number = |s: &Scratch| {
         s.openssl(&["crl", "-in", "ca/ca_crl.pem", "-noout", "-crlnumber"])
             .ok()
@@ -152,7 +153,6 @@ fn crl_prune_drops_expired_and_repeated_entries_and_keeps_the_rest() {
         .stdout;
     assert!(!crl.contains("Serial Number: 02"), "{crl}");
     assert!(crl.contains("Serial Number: 04"), "{crl}");
-    s.crl_verify("later.example.net.pem", &[]);
     assert_ne!(s.crl_verify("later.example.net.pem", &[]).code, 0);
     // The pruned serial stays used.
     s.run(&["issue", "next.example.net"]).ok();
@@ -162,6 +162,41 @@ fn crl_prune_drops_expired_and_repeated_entries_and_keeps_the_rest() {
     // Nothing to prune: the CRL is still signed again, nothing dropped.
     let text = s.run(&["crl", "--prune"]).ok().stdout;
     assert!(!text.contains("dropped"), "{text}");
+}
+
+#[test]
+fn an_expired_revoked_certificate_keeps_its_entry_and_is_never_renewed() {
+    // Found by review: pruning the entry of a revoked certificate still in signed/ made it
+    // "expired" instead of "revoked", and `renew --all` gave its key a new certificate.
+    let s = ca_with_expiring();
+    s.run(&["revoke", "short.example.net"]).ok();
+    let report: serde_json::Value =
+        serde_json::from_str(&s.run(&["crl", "--prune", "--format", "json"]).ok().stdout).unwrap();
+    assert_eq!(report["pruned_expired"], serde_json::json!([]));
+    assert_eq!(
+        state_of(&list(&s, &["--all"]), "short.example.net"),
+        "revoked"
+    );
+    let before = s.read("ca/serial");
+    let refused = s.run(&["renew", "short.example.net"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("revoked"), "{}", refused.stderr);
+    let all: Vec<serde_json::Value> =
+        serde_json::from_str(&s.run(&["renew", "--all", "--format", "json"]).ok().stdout).unwrap();
+    assert!(
+        all.iter().all(|r| r["name"] != "short.example.net"),
+        "{all:?}"
+    );
+    assert_ne!(s.read("ca/serial"), before);
+    // A forged inventory line with an earlier notAfter does not get an entry dropped early.
+    s.run(&["clean", "later.example.net"]).ok();
+    let mut inv = s.read("ca/inventory.txt");
+    inv.push_str("0x0004 2020-01-01T00:00:00UTC 2021-01-01T00:00:00UTC /CN=later.example.net\n");
+    std::fs::write(s.path("ca/inventory.txt"), inv).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&s.run(&["crl", "--prune", "--format", "json"]).ok().stdout).unwrap();
+    assert_eq!(report["pruned_expired"], serde_json::json!([]));
+    assert_ne!(s.crl_verify("later.example.net.pem", &[]).code, 0);
 }
 
 #[test]

@@ -340,6 +340,104 @@ fn the_renewed_ca_certificate_keeps_its_key_and_old_leaves_verify_against_it_alo
     assert!(s.read("ca/inventory.txt").contains("0x0004 "));
     let check = s.run(&["check"]);
     assert_eq!(check.code, 0, "{}", check.stdout);
+    // Copied elsewhere from its files, the CA never hands out its own certificate's serial.
+    let copy = s
+        .run(&[
+            "import",
+            "--dir",
+            "copy",
+            "--cert",
+            "ca/ca_crt.pem",
+            "--key",
+            "ca/ca_key.pem",
+            "--format",
+            "json",
+        ])
+        .ok();
+    let adopted: serde_json::Value = serde_json::from_str(&copy.stdout).unwrap();
+    assert_eq!(adopted["next_serial"], 5, "{}", copy.stdout);
+    // An interrupted renewal (its inventory line written, ca_crt.pem not) is an error `check`
+    // names, and running `renew --ca` again clears it.
+    let mut inv = s.read("ca/inventory.txt");
+    let subject = field("new_ca.pem", &["-subject", "-nameopt", "compat"]);
+    let subject = subject.trim().trim_start_matches("subject=");
+    inv.push_str(&format!(
+        "0x0009 2026-01-01T00:00:00UTC 2040-01-01T00:00:00UTC {subject}\n"
+    ));
+    std::fs::write(s.path("ca/inventory.txt"), inv).unwrap();
+    std::fs::write(s.path("ca/serial"), "000A").unwrap();
+    let check = s.run(&["check"]);
+    assert_eq!(check.code, 1, "{}", check.stdout);
+    assert!(
+        check.stdout.contains("ca-renewal-unfinished"),
+        "{}",
+        check.stdout
+    );
+    s.run(&["renew", "--ca"]).ok();
+    let check = s.run(&["check"]);
+    assert_eq!(check.code, 0, "{}", check.stdout);
+}
+
+#[test]
+fn revoking_or_cleaning_a_name_revokes_every_certificate_of_it_still_valid() {
+    // Found by review: a renewal leaves the old certificate valid, and revoking the name
+    // revoked only the one in signed/, so the old one (same key) stayed trusted.
+    let s = Scratch::new();
+    s.run(&["init"]).ok();
+    s.run(&["issue", "a.example.net", "b.example.net"]).ok();
+    std::fs::copy(s.path("a.example.net.pem"), s.path("a-old.pem")).unwrap();
+    std::fs::copy(s.path("b.example.net.pem"), s.path("b-old.pem")).unwrap();
+    s.run(&["renew", "a.example.net", "b.example.net"]).ok();
+    let json: serde_json::Value = serde_json::from_str(
+        &s.run(&["revoke", "a.example.net", "--format", "json"])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["revoked"], serde_json::json!([4, 2]));
+    s.run(&["clean", "b.example.net"]).ok();
+    for cert in ["a-old.pem", "b-old.pem", "ca/signed/a.example.net.pem"] {
+        assert_ne!(s.crl_verify(cert, &[]).code, 0, "{cert} still passes");
+    }
+    // --supersede revokes every older certificate of the name, not just the last one.
+    s.run(&["issue", "c.example.net"]).ok();
+    std::fs::copy(s.path("c.example.net.pem"), s.path("c-first.pem")).unwrap();
+    s.run(&["renew", "c.example.net"]).ok();
+    std::fs::copy(
+        s.path("ca/signed/c.example.net.pem"),
+        s.path("c-second.pem"),
+    )
+    .unwrap();
+    s.run(&["renew", "c.example.net", "--supersede"]).ok();
+    for cert in ["c-first.pem", "c-second.pem"] {
+        assert_ne!(s.crl_verify(cert, &[]).code, 0, "{cert} still passes");
+    }
+    s.crl_verify("ca/signed/c.example.net.pem", &[]).ok();
+}
+
+#[test]
+fn a_key_in_out_that_is_already_the_current_certificates_is_named_not_called_in_the_way() {
+    // Found by review: after a --rekey whose certificate never reached --out, running it
+    // again said "move the key away": the only copy of the recorded certificate's key.
+    let s = Scratch::new();
+    s.run(&["init"]).ok();
+    s.run(&["issue", "a.example.net"]).ok();
+    std::fs::create_dir(s.path("out")).unwrap();
+    s.run(&["renew", "a.example.net", "--rekey", "--out", "out"])
+        .ok();
+    std::fs::remove_file(s.path("out/a.example.net.pem")).unwrap();
+    let before = s.read("ca/serial");
+    let again = s.run(&["renew", "a.example.net", "--rekey", "--out", "out"]);
+    assert_eq!(again.code, 2, "{}", again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("is the key of the current certificate of a.example.net")
+            && again.stderr.contains("copy that certificate beside it"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(s.read("ca/serial"), before);
 }
 
 #[test]

@@ -91,10 +91,19 @@ fn a_client_gets_its_own_certificate_renewed_with_the_same_key() {
     assert_eq!(s.read("ca/signed/agent1.example.net.pem"), body);
     assert!(s.read("ca/inventory.txt").contains("0x0004 "));
     srv.wait_for_log("\"event\":\"renewed\"", Duration::from_secs(5));
-    // The old certificate stays valid until it expires: the client may renew with it again.
+    assert!(
+        srv.log_text().contains("\"old_serial\":3"),
+        "{}",
+        srv.log_text()
+    );
+    // Found by review: an older certificate of the name (still valid, as a renewal leaves
+    // it) renewed again, over the current one. Only the current certificate is renewed,
+    // once: the old one is refused, nothing is signed.
     let (code, again) = post(&s, &srv, &me);
-    assert_eq!(code, 200, "{again}");
-    // The key it presents renews that certificate, never another name's.
+    assert_eq!(code, 403, "{again}");
+    assert!(again.contains("not the current certificate"), "{again}");
+    assert_eq!(s.read("ca/signed/agent1.example.net.pem"), body);
+    // The renewed one renews in turn.
     std::fs::write(
         s.path("renewed.key.pem"),
         s.read("agent1.example.net.key.pem"),

@@ -27,7 +27,8 @@ pub fn run(g: &Global, args: &CheckArgs) -> Result<Outcome, Failure> {
     } else {
         (Vec::new(), store.check(now)?)
     };
-    findings.extend(store.expiry_findings(now, time::Duration::days(i64::from(args.warn_days)))?);
+    findings
+        .extend(store.lifecycle_findings(now, time::Duration::days(i64::from(args.warn_days)))?);
     let outcome = if findings.iter().any(|f| f.severity > Severity::Info) {
         Outcome::Findings
     } else {

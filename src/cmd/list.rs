@@ -24,19 +24,17 @@ pub fn time_left(secs: i64) -> String {
 pub fn run(g: &Global, args: &ListArgs) -> Result<Outcome, Failure> {
     let within: Option<Ttl> = args.expiring.as_deref().map(str::parse).transpose()?;
     let store = Store::open(&g.dir)?;
-    let statuses: Vec<_> = store
-        .statuses(OffsetDateTime::now_utc())?
-        .into_iter()
-        .filter(|s| match within {
-            // Certificates that expire within it, the expired ones included; revoked ones
-            // need no renewal.
-            Some(w) => {
-                matches!(s.state, CertState::Signed | CertState::Expired)
-                    && s.seconds_left.is_some_and(|l| l <= w.as_secs() as i64)
-            }
-            None => args.all || s.state == CertState::Requested,
-        })
-        .collect();
+    let now = OffsetDateTime::now_utc();
+    let statuses: Vec<_> = match within {
+        // What `renew --expiring-within` would renew: the expired ones included, the revoked
+        // ones not.
+        Some(w) => store.renewable(Some(w), now)?,
+        None => store
+            .statuses(now)?
+            .into_iter()
+            .filter(|s| args.all || s.state == CertState::Requested)
+            .collect(),
+    };
     if g.format == Format::Json {
         output::json(&statuses)?;
         return Ok(Outcome::Clean);

@@ -56,7 +56,9 @@ impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         let kind = match &e {
             StoreError::Busy { .. } => Kind::Busy,
-            StoreError::Io { .. } | StoreError::Unfinished { .. } => Kind::System,
+            StoreError::Io { .. } | StoreError::Unfinished { .. } | StoreError::Recorded { .. } => {
+                Kind::System
+            }
             _ => Kind::Input,
         };
         Failure {

@@ -104,8 +104,9 @@ pub fn revoke(g: &Global, args: &RevokeArgs) -> Result<Outcome, Failure> {
         .collect::<Result<Vec<_>, _>>()?;
     let reason: Reason = args.reason.parse()?;
     let auth = authority(g, &args.crl)?;
-    serials.extend(auth.signed_serials(&names)?);
-    let update = auth.revoke(&serials, reason, args.force, OffsetDateTime::now_utc());
+    let now = OffsetDateTime::now_utc();
+    serials.extend(auth.serials_of(&names, now)?);
+    let update = auth.revoke(&serials, reason, args.force, now);
     super::print_notes(auth.store());
     report(g, "revoke", update?, Some(reason))
 }

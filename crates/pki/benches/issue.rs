@@ -1,10 +1,13 @@
 //! The cost of the pieces of one issuance, in-process: key generation, signing a leaf with
 //! an ECDSA P-256 CA and with Puppet's RSA-4096 CA (the committed `puppetserver ca setup`
-//! fixture), and inspecting the result (what `list` and `check` do per file).
+//! fixture), renewing one (its TBSCertificate re-signed, same key), and inspecting the result
+//! (what `list` and `check` do per file).
 
 use std::hint::black_box;
 
-use clusterca_pki::{inspect, CaSpec, CertificateAuthority, KeyType, LeafSpec, PrivateKey, Ttl};
+use clusterca_pki::{
+    inspect, CaSpec, CertificateAuthority, KeyType, LeafSpec, PrivateKey, Renewal, Ttl,
+};
 use criterion::{criterion_group, criterion_main, Criterion};
 use time::OffsetDateTime;
 
@@ -42,6 +45,18 @@ fn bench(c: &mut Criterion) {
         b.iter(|| puppet_ca.issue(black_box(&leaf), &key, 2, now).unwrap())
     });
     let cert = ca.issue(&leaf, &key, 2, now).unwrap();
+    let renewal = Renewal {
+        serial: 3,
+        ttl: Ttl::LEAF_DEFAULT,
+        now,
+        new_key: None,
+    };
+    c.bench_function("renew leaf, same key (ec-p256 CA)", |b| {
+        b.iter(|| {
+            ca.renew(&leaf.name, black_box(&cert.der), &renewal)
+                .unwrap()
+        })
+    });
     c.bench_function("inspect leaf", |b| {
         b.iter(|| inspect::certificate_info(black_box(&cert.der), now).unwrap())
     });

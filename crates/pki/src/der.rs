@@ -26,12 +26,16 @@ fn element(der: &[u8]) -> Option<(u8, usize, usize)> {
         (2, usize::from(first))
     } else {
         let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
+        if n == 0 || n > 4 || rest.len() < n || rest[0] == 0 {
             return None;
         }
         let len = rest[..n]
             .iter()
             .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        // DER: the long form only where the short one cannot say it.
+        if len < 0x80 {
+            return None;
+        }
         (2 + n, len)
     };
     let total = header.checked_add(len)?;
@@ -72,8 +76,15 @@ pub(crate) fn rsa_spki_of_private(der: &[u8], pkcs8: bool) -> Option<Vec<u8>> {
     };
     let fields = elements(contents(pkcs1, 0x30)?)?;
     let (modulus, exponent) = (fields.get(1)?, fields.get(2)?);
-    contents(modulus, 0x02)?;
-    contents(exponent, 0x02)?;
+    // Positive integers in their minimal encoding, or this is no RSA key.
+    for int in [modulus, exponent] {
+        match contents(int, 0x02)? {
+            [] => return None,
+            [b, ..] if b & 0x80 != 0 => return None,
+            [0, b, ..] if b & 0x80 == 0 => return None,
+            _ => {}
+        }
+    }
     let public = tlv(0x30, &[*modulus, *exponent].concat());
     let mut bits = vec![0];
     bits.extend(public);
@@ -104,6 +115,28 @@ pub(crate) fn pkcs8_wrap(alg_params: &[u8], private_key: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_der_lengths_and_positive_rsa_integers_are_read() {
+        // A length in the long form that the short form could say, or with a leading zero.
+        assert!(elements(&[0x04, 0x81, 0x05, 1, 2, 3, 4, 5]).is_none());
+        assert!(elements(&[0x04, 0x82, 0x00, 0x80]).is_none());
+        assert_eq!(elements(&[0x04, 0x01, 7]).unwrap().len(), 1);
+        // PKCS#1 with a negative or empty modulus is no RSA key.
+        let key = |modulus: &[u8]| {
+            let body = [
+                &[0x02, 0x01, 0x00][..],
+                &tlv(0x02, modulus),
+                &[0x02, 0x03, 0x01, 0x00, 0x01],
+            ]
+            .concat();
+            rsa_spki_of_private(&tlv(0x30, &body), false)
+        };
+        assert!(key(&[0xFF; 128]).is_none());
+        assert!(key(&[]).is_none());
+        assert!(key(&[0x00, 0x01]).is_none());
+        assert!(key(&[0x00, 0xC1, 0x02]).is_some());
+    }
 
     #[test]
     fn long_lengths_use_the_minimal_form() {

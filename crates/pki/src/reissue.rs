@@ -113,10 +113,15 @@ impl<'a> Parsed<'a> {
             .ok_or_else(|| not_renewable("no TBSCertificate"))?;
         let tbs = elements(contents(tbs, 0x30)?)?;
         // version [0], serial, signature, issuer, validity, subject, SPKI, then optional parts.
-        if tbs.len() < 7 || tbs[0].first() != Some(&0xA0) {
-            return Err(not_renewable(
-                "only version 3 certificates are renewed (this one has no version field)",
-            ));
+        if tbs.len() < 7 || tbs[0] != [0xA0, 0x03, 0x02, 0x01, 0x02] {
+            return Err(not_renewable("only version 3 certificates are renewed"));
+        }
+        // A negative serial is not one a CA issues (RFC 5280, 4.1.2.2).
+        if contents(tbs[1], 0x02)?
+            .first()
+            .is_none_or(|b| b & 0x80 != 0)
+        {
+            return Err(not_renewable("its serial number is not a positive integer"));
         }
         Ok(Parsed { tbs })
     }
@@ -284,6 +289,41 @@ mod tests {
         let t = time::macros::datetime!(2050-01-01 00:00:00 UTC);
         assert_eq!(time(t)[0], 0x18);
         assert_eq!(&time(t)[2..], b"20500101000000Z");
+    }
+
+    #[test]
+    fn only_positive_serials_of_version_3_certificates_are_renewed() {
+        // Found by review: an explicit version 1 and a negative serial were copied.
+        let ca = crate::CertificateAuthority::create(
+            &crate::CaSpec {
+                common_name: "t".into(),
+                ttl: Ttl::from_secs(86_400),
+            },
+            PrivateKey::generate(crate::KeyType::EcP256).unwrap(),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        let name: CertName = "a.example.net".parse().unwrap();
+        let key = PrivateKey::generate(crate::KeyType::EcP256).unwrap();
+        let spec = crate::LeafSpec::new(name, [], Ttl::from_secs(3_600));
+        let der = ca
+            .issue(&spec, &key, 0x42, OffsetDateTime::now_utc())
+            .unwrap()
+            .der;
+        assert!(Parsed::new(&der).is_ok());
+        let patch = |from: &[u8], to: &[u8]| {
+            let at = der.windows(from.len()).position(|w| w == from).unwrap();
+            let mut d = der.clone();
+            d[at..at + from.len()].copy_from_slice(to);
+            d
+        };
+        let v1 = patch(
+            &[0xA0, 0x03, 0x02, 0x01, 0x02],
+            &[0xA0, 0x03, 0x02, 0x01, 0x00],
+        );
+        assert!(Parsed::new(&v1).is_err());
+        let negative = patch(&[0x02, 0x01, 0x42], &[0x02, 0x01, 0xC2]);
+        assert!(Parsed::new(&negative).is_err());
     }
 
     #[test]

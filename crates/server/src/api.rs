@@ -600,7 +600,7 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Resp {
         "revoked" => {
             let revoked = st
                 .auth
-                .signed_serials(names)
+                .serials_of(names, now)
                 .and_then(|serials| st.auth.revoke(&serials, Reason::KeyCompromise, false, now));
             match revoked {
                 Ok(_) => {

@@ -141,18 +141,10 @@ impl Authority {
         within: Option<Ttl>,
         now: OffsetDateTime,
     ) -> Result<Vec<CertName>, Error> {
-        use crate::CertState;
-        let limit = within.map(|t| t.as_secs() as i64);
         Ok(self
             .store
-            .statuses(now)?
+            .renewable(within, now)?
             .into_iter()
-            .filter(|s| matches!(s.state, CertState::Signed | CertState::Expired))
-            .filter(|s| match (limit, s.seconds_left) {
-                (Some(limit), Some(left)) => left <= limit,
-                (None, _) => true,
-                _ => false,
-            })
             .filter_map(|s| s.name.parse().ok())
             .collect())
     }
@@ -164,9 +156,14 @@ impl Authority {
             .renew_ca(&self.ca, ttl, self.crl_lifetime, now)
     }
 
-    /// The serial of each of `names`' signed certificates.
-    pub fn signed_serials(&self, names: &[CertName]) -> Result<Vec<u64>, Error> {
-        names.iter().map(|n| self.store.signed_serial(n)).collect()
+    /// The serials revoking `names` revokes: every certificate of each still valid (see
+    /// [`Store::live_serials`]).
+    pub fn serials_of(&self, names: &[CertName], now: OffsetDateTime) -> Result<Vec<u64>, Error> {
+        let mut out = Vec::new();
+        for n in names {
+            out.extend(self.store.live_serials(n, now)?);
+        }
+        Ok(out)
     }
 
     /// Revokes `serials` with `reason`; unless `force`, each must have been issued here (or

@@ -71,6 +71,14 @@ pub enum Error {
         /// `requested`, `signed` or `revoked`.
         state: &'static str,
     },
+    /// Work recorded in the CA directory before a later step failed: `what` says what stands
+    /// and what finishes it.
+    Recorded {
+        /// What is recorded and what to do.
+        what: String,
+        /// The failure.
+        source: Box<Error>,
+    },
     /// A combination of arguments that cannot work.
     Usage {
         /// Why.
@@ -181,6 +189,7 @@ impl fmt::Display for Error {
             ),
             Error::NotSigned { name } => write!(f, "{name} has no signed certificate"),
             Error::Usage { reason } => f.write_str(reason),
+            Error::Recorded { what, source } => write!(f, "{source}; {what}"),
             Error::Unknown { name } => {
                 write!(f, "{name} has no signed certificate and no certificate request")
             }
@@ -244,7 +253,9 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io { source, .. } => Some(source),
-            Error::Unfinished { source, .. } => Some(source.as_ref()),
+            Error::Unfinished { source, .. } | Error::Recorded { source, .. } => {
+                Some(source.as_ref())
+            }
             Error::Pki { source, .. } => Some(source),
             _ => None,
         }

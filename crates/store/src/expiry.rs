@@ -1,5 +1,6 @@
-//! What `check --warn-days` adds: the CA certificate, the CRL and the certificates that expire
-//! soon (an expired CRL is `check`'s own error, `crl-expired`).
+//! What `check` adds about the lifecycle: the CA certificate, the CRL and the certificates that
+//! expire within `--warn-days` (an expired CRL is `check`'s own error, `crl-expired`), and an
+//! interrupted `renew --ca`.
 
 use clusterca_pki::{inspect, Finding, Severity};
 use time::{Duration, OffsetDateTime};
@@ -11,11 +12,48 @@ fn days(d: Duration) -> i64 {
 }
 
 impl Store {
+    fn unfinished_ca_renewal(
+        &self,
+        f: &mut Vec<Finding>,
+        ca_path: &str,
+        ca: &inspect::CertInfo,
+        bundle: &[Vec<u8>],
+    ) -> Result<(), Error> {
+        let Ok(current) = ca.serial_decimal.parse::<u64>() else {
+            return Ok(());
+        };
+        let held: Vec<u64> = bundle
+            .iter()
+            .filter_map(|d| inspect::serial_and_spki(d).ok().and_then(|(s, _)| s))
+            .collect();
+        let lines = crate::inventory::live_serials_of(
+            self.root(),
+            layout::INVENTORY,
+            &ca.subject_oneline,
+            time::OffsetDateTime::UNIX_EPOCH,
+        )?;
+        for serial in lines
+            .into_iter()
+            .filter(|s| *s > current && !held.contains(s))
+        {
+            f.push(Finding::new(ca_path, "ca-renewal-unfinished", Severity::Error, format!(
+                "inventory.txt records CA certificate serial 0x{serial:04X}, which ca_crt.pem does not hold: an interrupted `renew --ca`; run it again"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Store {
     /// Findings for what expires within `warn` of `now`: the CA certificate (`ca-expiring`, a
     /// warning; `ca-expired`, an error), the CRL's nextUpdate (`crl-expiring`, a warning), and
     /// each signed certificate (`cert-expiring` and `cert-expired`, notes). Files that do not
     /// parse are left to `check`, which reports them.
-    pub fn expiry_findings(
+    ///
+    /// And `ca-renewal-unfinished` (an error): the inventory records a certificate of the CA's
+    /// own subject with a serial above the CA certificate's that `ca_crt.pem` does not hold, as
+    /// an interrupted `renew --ca` leaves it (running it again finishes the renewal).
+    pub fn lifecycle_findings(
         &self,
         now: OffsetDateTime,
         warn: Duration,
@@ -28,11 +66,12 @@ impl Store {
             Err(e) if e.is_not_found() => Vec::new(),
             Err(e) => return Err(e),
         };
-        if let Some(info) = inspect::certificates(&bundle)
-            .ok()
-            .and_then(|c| c.into_iter().next())
-            .and_then(|der| inspect::certificate_info(&der, now).ok())
+        let bundle_certs = inspect::certificates(&bundle).unwrap_or_default();
+        if let Some(info) = bundle_certs
+            .first()
+            .and_then(|der| inspect::certificate_info(der, now).ok())
         {
+            self.unfinished_ca_renewal(&mut f, &ca_path, &info, &bundle_certs)?;
             if let Some(end) = info.not_after_time {
                 if end <= now {
                     f.push(Finding::new(&ca_path, "ca-expired", Severity::Error, format!(
@@ -70,8 +109,9 @@ impl Store {
         }
         let statuses = match self.statuses(now) {
             Ok(s) => s,
-            // A certificate that does not parse is `check`'s finding.
-            Err(Error::Pki { .. } | Error::Corrupt { .. }) => Vec::new(),
+            // A certificate that does not parse, or a symlink in the layout, is `check`'s own
+            // finding; this one adds nothing to it.
+            Err(Error::Pki { .. } | Error::Corrupt { .. } | Error::Unsafe { .. }) => Vec::new(),
             Err(e) => return Err(e),
         };
         for s in statuses {

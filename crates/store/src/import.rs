@@ -142,7 +142,9 @@ impl Store {
     /// Creates a new CA directory `dir` (absent or empty) from an existing CA certificate (or
     /// bundle), its key and optionally its CRL chain. The key is written as PKCS#8 (which
     /// Puppet Server reads); without a CRL a new empty one is signed. The next serial is
-    /// `next_serial`, else one past the highest serial the CRL revokes, at least 2.
+    /// `next_serial`, else one past the highest serial the CRL revokes and the highest serial
+    /// of a bundle certificate issued under the CA's own name (a renewed CA certificate), at
+    /// least 2.
     pub fn import(
         dir: &Path,
         files: ImportFiles<'_>,
@@ -193,7 +195,18 @@ impl Store {
                 (crl, 1, 0)
             }
         };
-        let next_serial = next_serial.unwrap_or(highest_revoked.saturating_add(1).max(2));
+        // A renewed CA certificate (clusterca's `renew --ca`) took its serial from the CA's own
+        // counter: no leaf may get it. So past every serial in the bundle issued under the
+        // CA's own name, too.
+        let (_, own_name) = inspect::raw_names(&chain[0]).map_err(pki(cert_path))?;
+        let highest_own = chain
+            .iter()
+            .filter(|d| inspect::raw_names(d).is_ok_and(|(issuer, _)| issuer == own_name))
+            .filter_map(|d| inspect::serial_and_spki(d).ok().and_then(|(s, _)| s))
+            .max()
+            .unwrap_or(0);
+        let next_serial =
+            next_serial.unwrap_or(highest_revoked.max(highest_own).saturating_add(1).max(2));
         let store = Store::install_new(
             dir,
             &ca,

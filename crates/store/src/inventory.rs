@@ -248,14 +248,33 @@ fn whole_lines(dir: &Dir, name: &str) -> Result<Vec<InventoryLine>, crate::Error
         .collect())
 }
 
-/// The notAfter of each serial on a whole line of the inventory.
+/// The notAfter of each serial on a whole line of the inventory; a serial on several lines
+/// (a corrupt or hostile inventory: `check` reports it) gets the latest of them, so that no
+/// line can make a certificate look expired sooner than it is.
 pub fn not_after_by_serial(
     dir: &Dir,
     name: &str,
 ) -> Result<std::collections::HashMap<u64, time::OffsetDateTime>, crate::Error> {
+    let mut out = std::collections::HashMap::new();
+    for l in whole_lines(dir, name)? {
+        let t = out.entry(l.serial).or_insert(l.not_after);
+        *t = (*t).max(l.not_after);
+    }
+    Ok(out)
+}
+
+/// The serials of the whole inventory lines of `subject` (`/CN=NAME`) whose notAfter is
+/// after `now`: the certificates of that name still valid, whichever `signed/` holds.
+pub fn live_serials_of(
+    dir: &Dir,
+    name: &str,
+    subject: &str,
+    now: time::OffsetDateTime,
+) -> Result<Vec<u64>, crate::Error> {
     Ok(whole_lines(dir, name)?
         .into_iter()
-        .map(|l| (l.serial, l.not_after))
+        .filter(|l| l.subject == subject && l.not_after > now)
+        .map(|l| l.serial)
         .collect())
 }
 

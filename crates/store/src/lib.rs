@@ -499,6 +499,27 @@ impl Store {
         status::collect(self, now)
     }
 
+    /// The signed certificates that are not revoked and, with `within`, expire within it (the
+    /// expired ones included): what `renew --all` / `--expiring-within` renew and `list
+    /// --expiring` lists.
+    pub fn renewable(
+        &self,
+        within: Option<clusterca_pki::Ttl>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<CertStatus>, Error> {
+        let limit = within.map(|t| t.as_secs() as i64);
+        Ok(self
+            .statuses(now)?
+            .into_iter()
+            .filter(|s| matches!(s.state, CertState::Signed | CertState::Expired))
+            .filter(|s| match (limit, s.seconds_left) {
+                (None, _) => true,
+                (Some(limit), Some(left)) => left <= limit,
+                (Some(_), None) => false,
+            })
+            .collect())
+    }
+
     /// [`Store::statuses`] as Puppet Server reports them (an expired certificate is
     /// `signed`), for the CA API.
     pub fn puppet_statuses(&self, now: OffsetDateTime) -> Result<Vec<CertStatus>, Error> {

@@ -123,24 +123,6 @@ impl Signer<'_> {
                 }
                 other => other?,
             };
-            let der = match &job.presented {
-                Some(p) if job.names.len() == 1 => {
-                    let (presented, _) =
-                        clusterca_pki::inspect::serial_and_spki(p).map_err(pki(name))?;
-                    if presented.is_some_and(|s| revoked.contains(&s)) {
-                        return Err(pki(name)(clusterca_pki::Error::NotRenewable {
-                            reason: "the certificate presented is revoked".into(),
-                        }));
-                    }
-                    p.clone()
-                }
-                Some(_) => {
-                    return Err(Error::Usage {
-                        reason: "a presented certificate renews one name only".into(),
-                    })
-                }
-                None => file_der,
-            };
             let serial: u64 = info.serial_decimal.parse().map_err(|_| Error::Corrupt {
                 path: store.signed_shown(name),
                 line: None,
@@ -153,6 +135,30 @@ impl Signer<'_> {
                     ),
                 }));
             }
+            // A presented certificate (auto-renewal) must be the name's current one: an older
+            // certificate of the name, or one of a cleaned and re-issued name, renews nothing,
+            // and each certificate is renewed once.
+            let der = match &job.presented {
+                Some(p) if job.names.len() == 1 => {
+                    let (presented, _) =
+                        clusterca_pki::inspect::serial_and_spki(p).map_err(pki(name))?;
+                    if presented != Some(serial) || *p != file_der {
+                        return Err(pki(name)(clusterca_pki::Error::NotRenewable {
+                            reason: format!(
+                                "the certificate presented{} is not the current certificate of {name} (serial 0x{serial:04X})",
+                                presented.map(|s| format!(" (serial 0x{s:04X})")).unwrap_or_default()
+                            ),
+                        }));
+                    }
+                    file_der
+                }
+                Some(_) => {
+                    return Err(Error::Usage {
+                        reason: "a presented certificate renews one name only".into(),
+                    })
+                }
+                None => file_der,
+            };
             let key_type = match job.rekey {
                 Some(Some(t)) => Some(t),
                 Some(None) => Some(KeyType::like(&info.public_key).ok_or_else(|| {
@@ -165,7 +171,7 @@ impl Signer<'_> {
                 })?),
                 None => None,
             };
-            olds.push((name, der, serial, key_type));
+            olds.push((name, der, serial, key_type, info.spki_der));
         }
         clusterca_pki::valid_until(now, job.ttl).map_err(|source| Error::Pki {
             path: store.shown(layout::SERIAL),
@@ -174,7 +180,7 @@ impl Signer<'_> {
         // Nothing is overwritten in the output directory but an earlier certificate of the
         // same name (the one being renewed, typically).
         if let Some(out) = job.out {
-            for (name, old, _, key_type) in &olds {
+            for (name, old, serial, key_type, spki) in &olds {
                 let cert = layout::pem(name);
                 if out.entry(&cert)?.is_some_and(|e| e.is_symlink()) {
                     return Err(Error::Unsafe {
@@ -183,9 +189,7 @@ impl Signer<'_> {
                     });
                 }
                 if key_type.is_some() && out.entry(&key_file(name))?.is_some() {
-                    return Err(Error::KeyExists {
-                        path: out.join(&key_file(name)),
-                    });
+                    return Err(key_exists(out, name, *serial, spki, store)?);
                 }
                 if out.exists(&cert) && !same_name_same_ca(out, &cert, old)? {
                     return Err(Error::CertExists {
@@ -202,7 +206,7 @@ impl Signer<'_> {
 
         let keys: Vec<PrivateKey> = olds
             .par_iter()
-            .filter_map(|(name, _, _, t)| t.map(|t| PrivateKey::generate(t).map_err(pki(name))))
+            .filter_map(|(name, _, _, t, _)| t.map(|t| PrivateKey::generate(t).map_err(pki(name))))
             .collect::<Result<_, _>>()?;
         let mut written = None;
         if let (Some(out), false) = (job.out, keys.is_empty()) {
@@ -215,7 +219,7 @@ impl Signer<'_> {
         }
         let key_paths = written.as_ref().map(|(_, p)| p.clone()).unwrap_or_default();
 
-        let replaces: Vec<u64> = olds.iter().map(|(_, _, s, _)| *s).collect();
+        let replaces: Vec<u64> = olds.iter().map(|(_, _, s, _, _)| *s).collect();
         let kind = BatchKind::Renewals {
             replaces: &replaces,
             keys: &key_paths,
@@ -235,7 +239,25 @@ impl Signer<'_> {
         if let (true, Some((cleanup, _))) = (keep, written.as_mut()) {
             cleanup.disarm();
         }
-        let issued = issued?;
+        let names: Vec<String> = olds.iter().map(|(n, ..)| n.to_string()).collect();
+        let kept = if key_paths.is_empty() {
+            ""
+        } else {
+            "the new keys are kept in --out, the certificates "
+        };
+        let recorded = |source: Error| {
+            Error::Recorded {
+            what: format!(
+                "the renewal of {} is recorded ({kept}in signed/); `clusterca check --repair` finishes the CA directory, and signed/NAME.pem then holds each new certificate",
+                names.join(", "),
+            ),
+            source: Box::new(source),
+        }
+        };
+        let issued = match issued {
+            Err(Error::Unfinished { source, .. }) => return Err(recorded(*source)),
+            other => other?,
+        };
 
         let mut renewed: Vec<Renewed> = issued
             .into_iter()
@@ -249,11 +271,23 @@ impl Signer<'_> {
             })
             .collect();
         if let Some(out) = job.out {
-            write_certificates(out, &mut renewed)?;
+            write_certificates(out, &mut renewed).map_err(recorded)?;
         }
-        let superseded = job
-            .supersede
-            .then(|| self.revoke_serials(ca, &replaces, Reason::Superseded, job.crl_lifetime, now));
+        // Superseded: every other certificate of the name still valid (the one renewed, and
+        // any left by earlier renewals), none of the new ones.
+        let superseded = job.supersede.then(|| {
+            let new: HashSet<u64> = renewed.iter().map(|r| r.cert.serial).collect();
+            let mut old = Vec::new();
+            for (name, ..) in &olds {
+                old.extend(
+                    store
+                        .live_serials(name, now)?
+                        .into_iter()
+                        .filter(|s| !new.contains(s)),
+                );
+            }
+            self.revoke_serials(ca, &old, Reason::Superseded, job.crl_lifetime, now)
+        });
         Ok(RenewOutcome {
             renewed,
             superseded,
@@ -312,6 +346,37 @@ impl Signer<'_> {
             crl,
         })
     }
+}
+
+/// Why a key file already in `--out` stops `--rekey`: never overwritten. When it is already the
+/// key of the name's current certificate (an earlier `--rekey` whose certificate was not
+/// written beside it), say so, rather than invite moving away the only copy of that key.
+fn key_exists(
+    out: &Dir,
+    name: &CertName,
+    serial: u64,
+    spki: &[u8],
+    store: &crate::Store,
+) -> Result<Error, Error> {
+    let file = key_file(name);
+    let current = match out.read_bounded(&file, fsutil::MAX_PEM) {
+        Ok(bytes) => PrivateKey::from_bytes(&bytes).is_ok_and(|k| k.spki_der() == spki),
+        Err(e @ Error::Io { .. }) if !e.is_not_found() => return Err(e),
+        Err(_) => false,
+    };
+    Ok(if current {
+        Error::Usage {
+            reason: format!(
+                "{} is the key of the current certificate of {name} (serial 0x{serial:04X}, {}), from an earlier renewal: copy that certificate beside it; nothing was renewed",
+                out.join(&file).display(),
+                store.signed_shown(name).display()
+            ),
+        }
+    } else {
+        Error::KeyExists {
+            path: out.join(&file),
+        }
+    })
 }
 
 /// Whether `file` in `out` is a certificate for the same subject from the same issuer as

@@ -133,6 +133,34 @@ impl Store {
             .collect())
     }
 
+    /// Every certificate of `name` still valid: the one in `signed/NAME.pem` and every
+    /// other one the inventory records under `/CN=NAME` that has not expired (renewals leave
+    /// the old certificate valid, and a cleaned name's may still be out there). What revoking
+    /// a name revokes. [`Error::NotSigned`] when there is none at all.
+    pub fn live_serials(&self, name: &CertName, now: OffsetDateTime) -> Result<Vec<u64>, Error> {
+        let mut serials = match self.signed_serial(name) {
+            Ok(s) => vec![s],
+            Err(Error::NotSigned { .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        for s in crate::inventory::live_serials_of(
+            self.root(),
+            layout::INVENTORY,
+            &format!("/CN={name}"),
+            now,
+        )? {
+            if !serials.contains(&s) {
+                serials.push(s);
+            }
+        }
+        if serials.is_empty() {
+            return Err(Error::NotSigned {
+                name: name.to_string(),
+            });
+        }
+        Ok(serials)
+    }
+
     /// The serial of `signed/<name>.pem`.
     pub fn signed_serial(&self, name: &CertName) -> Result<u64, Error> {
         let path = self.signed_shown(name);
@@ -156,13 +184,15 @@ impl Store {
 }
 
 impl Store {
-    /// The serials `clean` would revoke for `names`; an error names a certname with neither
-    /// a signed certificate nor a request. Needs no lock: callers check before taking it.
+    /// The serials `clean` would revoke for `names` (every certificate of each still valid,
+    /// see [`Store::live_serials`]); an error names a certname with neither a signed
+    /// certificate nor a request. Needs no lock: callers check before taking it.
     pub fn serials_to_clean(&self, names: &[CertName]) -> Result<Vec<u64>, Error> {
         let mut serials = Vec::new();
+        let now = OffsetDateTime::now_utc();
         for name in names {
-            match self.signed_serial(name) {
-                Ok(serial) => serials.push(serial),
+            match self.live_serials(name, now) {
+                Ok(live) => serials.extend(live),
                 Err(Error::NotSigned { .. }) if self.has_request(name)? => {}
                 Err(Error::NotSigned { .. }) => {
                     return Err(Error::Unknown {
@@ -245,9 +275,10 @@ impl Signer<'_> {
     }
 
     /// `crl --prune`, as `puppetserver ca prune --remove-expired --remove-duplicates`: drops
-    /// the entries of certificates that have expired (by the inventory's notAfter; a serial
-    /// the inventory does not know stays) and repeated entries, then re-signs the CRL. The
-    /// serials stay used: the inventory still records them.
+    /// the entries of certificates that have expired (by the inventory's notAfter, the latest
+    /// when a serial has several lines; a serial the inventory does not know stays, and so
+    /// does one whose certificate is still in `signed/`) and repeated entries, then re-signs
+    /// the CRL. The serials stay used: the inventory still records them.
     pub fn prune_crl(
         &mut self,
         ca: &CertificateAuthority,
@@ -256,11 +287,14 @@ impl Signer<'_> {
     ) -> Result<CrlUpdate, Error> {
         let mut state = self.store.crl_state()?;
         let expiry = crate::inventory::not_after_by_serial(self.store.root(), layout::INVENTORY)?;
+        // A revoked certificate still in `signed/` (revoked, not cleaned) keeps its entry: it
+        // is what says "revoked" there, and what stops it from being renewed.
+        let filed = self.store.recorded_serials()?.signed;
         let expired: Vec<u64> = state
             .entries
             .keys()
             .copied()
-            .filter(|s| expiry.get(s).is_some_and(|t| *t <= now))
+            .filter(|s| expiry.get(s).is_some_and(|t| *t <= now) && !filed.contains(s))
             .collect();
         for s in &expired {
             state.entries.remove(s);
