@@ -356,8 +356,9 @@ fn the_renewed_ca_certificate_keeps_its_key_and_old_leaves_verify_against_it_alo
         .ok();
     let adopted: serde_json::Value = serde_json::from_str(&copy.stdout).unwrap();
     assert_eq!(adopted["next_serial"], 5, "{}", copy.stdout);
-    // An interrupted renewal (its inventory line written, ca_crt.pem not) is an error `check`
-    // names, and running `renew --ca` again clears it.
+    // An interrupted renewal (its serial and inventory line written, ca_crt.pem not) is an
+    // error `check` names, and `check --repair` finishes it with the serial and dates on
+    // record.
     let mut inv = s.read("ca/inventory.txt");
     let subject = field("new_ca.pem", &["-subject", "-nameopt", "compat"]);
     let subject = subject.trim().trim_start_matches("subject=");
@@ -373,9 +374,30 @@ fn the_renewed_ca_certificate_keeps_its_key_and_old_leaves_verify_against_it_alo
         "{}",
         check.stdout
     );
-    s.run(&["renew", "--ca"]).ok();
-    let check = s.run(&["check"]);
-    assert_eq!(check.code, 0, "{}", check.stdout);
+    let repair = s.run(&["check", "--repair"]);
+    assert_eq!(repair.code, 0, "{}", repair.stdout);
+    assert!(
+        repair
+            .stdout
+            .contains("finished the interrupted CA renewal"),
+        "{}",
+        repair.stdout
+    );
+    s.openssl(&["x509", "-in", "ca/ca_crt.pem", "-out", "repaired_ca.pem"])
+        .ok();
+    assert_eq!(field("repaired_ca.pem", &["-serial"]).trim(), "serial=09");
+    assert!(field("repaired_ca.pem", &["-enddate"]).contains("2040"));
+    assert_eq!(
+        field("repaired_ca.pem", &["-pubkey"]),
+        field("old_ca.pem", &["-pubkey"])
+    );
+    alone("a.example.net.pem");
+    s.openssl(&["verify", "-CAfile", "repaired_ca.pem", "a.example.net.pem"])
+        .ok();
+    assert_eq!(
+        s.read("ca/ca_crt.pem").matches("BEGIN CERTIFICATE").count(),
+        3
+    );
 }
 
 #[test]

@@ -178,18 +178,32 @@ impl CertificateAuthority {
         let now = r.now.replace_nanosecond(0).unwrap_or(r.now);
         let not_before = now - crate::ca::BACKDATE;
         let not_after = crate::valid_until(now, r.ttl)?;
+        let tbs = self.tbs_with(old, r.serial, (not_before, not_after), r.new_key, alg)?;
+        Ok((tbs, not_before, not_after))
+    }
+
+    /// The TBSCertificate elements of `old` with `serial`, `validity`, the signature algorithm
+    /// `alg` and (when given) `new_key`'s public key and key identifier.
+    fn tbs_with(
+        &self,
+        old: &Parsed<'_>,
+        serial: u64,
+        validity: (OffsetDateTime, OffsetDateTime),
+        new_key: Option<&PrivateKey>,
+        alg: &[u8],
+    ) -> Result<Vec<Vec<u8>>, Error> {
         let mut tbs: Vec<Vec<u8>> = old.tbs.iter().map(|p| p.to_vec()).collect();
-        tbs[1] = integer(r.serial);
+        tbs[1] = integer(serial);
         tbs[2] = alg.to_vec();
-        tbs[4] = tlv(0x30, &[time(not_before), time(not_after)].concat());
-        if let Some(key) = r.new_key {
+        tbs[4] = tlv(0x30, &[time(validity.0), time(validity.1)].concat());
+        if let Some(key) = new_key {
             let spki = key.spki_der();
             tbs[6] = spki.clone();
             if let Some(ext) = tbs.iter_mut().skip(7).find(|p| p.first() == Some(&0xA3)) {
                 *ext = with_new_key_id(ext, &spki)?;
             }
         }
-        Ok((tbs, not_before, not_after))
+        Ok(tbs)
     }
 
     /// Renews `old`, a certificate this CA issued for `name`: same subject, alt names and
@@ -244,10 +258,23 @@ impl CertificateAuthority {
     }
 
     /// The CA certificate again, self-signed with the same key, subject, subject key
-    /// identifier and extensions, with serial `serial` and a new validity (`ttl` from `now`).
-    /// Certificates signed under the old one verify against the new one. A CA certificate
-    /// another CA issued (Puppet's intermediate) needs that CA's key: refused.
+    /// identifier and extensions, with serial `serial` and a new validity (`ttl` from `now`,
+    /// notBefore a day back). Certificates signed under the old one verify against the new one.
+    /// A CA certificate another CA issued (Puppet's intermediate) needs that CA's key: refused.
     pub fn renew_self(&self, serial: u64, ttl: Ttl, now: OffsetDateTime) -> Result<Vec<u8>, Error> {
+        let now = now.replace_nanosecond(0).unwrap_or(now);
+        let validity = (now - crate::ca::BACKDATE, crate::valid_until(now, ttl)?);
+        self.renew_self_at(serial, validity, now)
+    }
+
+    /// [`CertificateAuthority::renew_self`] with the validity given (notBefore, notAfter):
+    /// what finishes an interrupted renewal whose serial and dates are on record.
+    pub fn renew_self_at(
+        &self,
+        serial: u64,
+        validity: (OffsetDateTime, OffsetDateTime),
+        now: OffsetDateTime,
+    ) -> Result<Vec<u8>, Error> {
         let parsed = Parsed::new(&self.cert_der)?;
         if parsed.issuer() != parsed.subject()
             || !inspect::signed_by(&self.cert_der, &self.spki_der())?
@@ -260,13 +287,7 @@ impl CertificateAuthority {
             )));
         }
         let alg = self.signature_algorithm(now)?;
-        let r = Renewal {
-            serial,
-            ttl,
-            now,
-            new_key: None,
-        };
-        let (tbs, _, _) = self.renewed_tbs(&parsed, &r, &alg)?;
+        let tbs = self.tbs_with(&parsed, serial, validity, None, &alg)?;
         self.sign_tbs(&tbs, &alg)
     }
 }

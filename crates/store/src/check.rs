@@ -61,6 +61,7 @@ impl Store {
             }
             Err(e) => return Err(e),
         };
+        done.extend(self.finish_ca_renewal()?);
         let scan = self.scan(now)?;
         let inventory = self.shown(layout::INVENTORY);
         let root = self.root();

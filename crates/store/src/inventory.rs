@@ -271,10 +271,18 @@ pub fn live_serials_of(
     subject: &str,
     now: time::OffsetDateTime,
 ) -> Result<Vec<u64>, crate::Error> {
+    Ok(lines_of(dir, name, subject)?
+        .into_iter()
+        .filter(|l| l.not_after > now)
+        .map(|l| l.serial)
+        .collect())
+}
+
+/// The whole inventory lines of `subject` (in OpenSSL's one-line form, `/CN=NAME`).
+pub fn lines_of(dir: &Dir, name: &str, subject: &str) -> Result<Vec<InventoryLine>, crate::Error> {
     Ok(whole_lines(dir, name)?
         .into_iter()
-        .filter(|l| l.subject == subject && l.not_after > now)
-        .map(|l| l.serial)
+        .filter(|l| l.subject == subject)
         .collect())
 }
 
