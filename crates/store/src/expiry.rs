@@ -11,6 +11,16 @@ fn days(d: Duration) -> i64 {
     d.whole_days()
 }
 
+/// What `check` itself reports (a symlink or a FIFO in the layout, a file that does not
+/// parse) adds nothing here: an empty answer. An I/O error still fails the check (exit 4).
+fn beside_check<T: Default>(r: Result<T, Error>) -> Result<T, Error> {
+    match r {
+        Err(e @ Error::Io { .. }) if !e.is_not_found() => Err(e),
+        Err(_) => Ok(T::default()),
+        ok => ok,
+    }
+}
+
 impl Store {
     /// Inventory lines of the CA's own subject with a serial above the CA certificate's that
     /// `ca_crt.pem` does not hold: what an interrupted `renew --ca` leaves (its serial and its
@@ -50,8 +60,7 @@ impl Store {
             Err(_) => return Ok(None),
         };
         let certs = inspect::certificates(&bundle).unwrap_or_default();
-        let Some(line) = self
-            .unfinished_ca_renewals(&certs)?
+        let Some(line) = beside_check(self.unfinished_ca_renewals(&certs))?
             .into_iter()
             .max_by_key(|l| l.serial)
         else {
@@ -87,7 +96,7 @@ impl Store {
         ca_path: &str,
         bundle: &[Vec<u8>],
     ) -> Result<(), Error> {
-        for line in self.unfinished_ca_renewals(bundle)? {
+        for line in beside_check(self.unfinished_ca_renewals(bundle))? {
             f.push(Finding::new(ca_path, "ca-renewal-unfinished", Severity::Error, format!(
                 "inventory.txt records CA certificate serial 0x{:04X}, which ca_crt.pem does not hold: an interrupted `renew --ca`; `check --repair` finishes it",
                 line.serial
@@ -160,13 +169,7 @@ impl Store {
                 )));
             }
         }
-        let statuses = match self.statuses(now) {
-            Ok(s) => s,
-            // A certificate that does not parse, or a symlink in the layout, is `check`'s own
-            // finding; this one adds nothing to it.
-            Err(Error::Pki { .. } | Error::Corrupt { .. } | Error::Unsafe { .. }) => Vec::new(),
-            Err(e) => return Err(e),
-        };
+        let statuses = beside_check(self.statuses(now))?;
         for s in statuses {
             let Some(left) = s.seconds_left else { continue };
             let subject = self.signed_shown(&match s.name.parse() {
