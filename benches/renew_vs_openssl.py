@@ -57,8 +57,10 @@ def main():
             run(["openssl", "verify", "-CAfile", "ca/ca_crt.pem", "-verify_hostname",
                  "puppet.example.net", cert], work)
         all_ours = timed([exe, "renew", "--all", "--dir", "ca"], work)
-        all_peer = timed(" && ".join(openssl_renew(n, 20_000_000 + i)
-                                     for i, n in enumerate(names)), work, shell=True)
+        with open(os.path.join(work, "peer.sh"), "w") as f:
+            f.write("set -e\n" + "".join(openssl_renew(n, 20_000_000 + i) + "\n"
+                                         for i, n in enumerate(names)))
+        all_peer = timed(["sh", "peer.sh"], work)
         m_ours, m_peer = statistics.median(ours), statistics.median(peer)
         print(f"runs each:                         {RUNS}")
         print(f"clusterca renew NAME (median):     {m_ours * 1000:8.2f} ms")

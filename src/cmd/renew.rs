@@ -20,7 +20,8 @@ struct Renewed {
     not_after: String,
     fingerprint: String,
     rekeyed: bool,
-    superseded: bool,
+    /// Serials revoked as superseded (empty without --supersede).
+    superseded: Vec<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     certificate: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,7 +84,6 @@ pub fn run(g: &Global, args: &RenewArgs) -> Result<Outcome, Failure> {
     let done = auth.renew(job, now);
     super::print_notes(auth.store());
     let done = done?;
-    let superseded = matches!(done.superseded, Some(Ok(_)));
     let report: Vec<Renewed> = done
         .renewed
         .iter()
@@ -94,7 +94,11 @@ pub fn run(g: &Global, args: &RenewArgs) -> Result<Outcome, Failure> {
             not_after: inventory::format_time(r.cert.not_after),
             fingerprint: clusterca_pki::fingerprint_sha256(&r.cert.der),
             rekeyed: r.key_path.is_some(),
-            superseded,
+            superseded: if matches!(done.superseded, Some(Ok(_))) {
+                r.superseded.clone()
+            } else {
+                Vec::new()
+            },
             certificate: r.cert_path.as_ref().map(|p| p.display().to_string()),
             key: r.key_path.as_ref().map(|p| p.display().to_string()),
         })
@@ -110,10 +114,17 @@ pub fn run(g: &Global, args: &RenewArgs) -> Result<Outcome, Failure> {
                 sanitize(&r.name),
                 r.serial_number,
                 r.old_serial_number,
-                if r.superseded {
-                    ", revoked as superseded"
+                if r.superseded.is_empty() {
+                    String::new()
                 } else {
-                    ""
+                    format!(
+                        "; revoked as superseded: {}",
+                        r.superseded
+                            .iter()
+                            .map(|s| format!("0x{s:04X}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 },
                 r.not_after,
                 r.certificate
@@ -133,7 +144,8 @@ pub fn run(g: &Global, args: &RenewArgs) -> Result<Outcome, Failure> {
             let serials: Vec<String> = done
                 .renewed
                 .iter()
-                .map(|r| format!("--serial 0x{:04X}", r.old_serial))
+                .flat_map(|r| &r.superseded)
+                .map(|s| format!("--serial 0x{s:04X}"))
                 .collect();
             let mut failure = Failure::from(e);
             failure.message = format!(

@@ -97,16 +97,20 @@ fn authority(g: &Global, crl: &CrlLifetime) -> Result<Authority, Failure> {
 
 pub fn revoke(g: &Global, args: &RevokeArgs) -> Result<Outcome, Failure> {
     let names = names(&args.names)?;
-    let mut serials = args
+    let serials = args
         .serials
         .iter()
         .map(|s| super::parse_hex_serial("--serial", s))
         .collect::<Result<Vec<_>, _>>()?;
     let reason: Reason = args.reason.parse()?;
     let auth = authority(g, &args.crl)?;
-    let now = OffsetDateTime::now_utc();
-    serials.extend(auth.serials_of(&names, now)?);
-    let update = auth.revoke(&serials, reason, args.force, now);
+    let update = auth.revoke(
+        &names,
+        &serials,
+        reason,
+        args.force,
+        OffsetDateTime::now_utc(),
+    );
     super::print_notes(auth.store());
     report(g, "revoke", update?, Some(reason))
 }

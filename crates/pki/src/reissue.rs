@@ -267,19 +267,6 @@ impl CertificateAuthority {
     /// notBefore a day back). Certificates signed under the old one verify against the new one.
     /// A CA certificate another CA issued (Puppet's intermediate) needs that CA's key: refused.
     pub fn renew_self(&self, serial: u64, ttl: Ttl, now: OffsetDateTime) -> Result<Vec<u8>, Error> {
-        let now = now.replace_nanosecond(0).unwrap_or(now);
-        let validity = (now - crate::ca::BACKDATE, crate::valid_until(now, ttl)?);
-        self.renew_self_at(serial, validity, now)
-    }
-
-    /// [`CertificateAuthority::renew_self`] with the validity given (notBefore, notAfter):
-    /// what finishes an interrupted renewal whose serial and dates are on record.
-    pub fn renew_self_at(
-        &self,
-        serial: u64,
-        validity: (OffsetDateTime, OffsetDateTime),
-        now: OffsetDateTime,
-    ) -> Result<Vec<u8>, Error> {
         let parsed = Parsed::new(&self.cert_der)?;
         if parsed.issuer() != parsed.subject()
             || !inspect::signed_by(&self.cert_der, &self.spki_der())?
@@ -292,7 +279,13 @@ impl CertificateAuthority {
             )));
         }
         let alg = self.signature_algorithm(now)?;
-        let tbs = self.tbs_with(&parsed, serial, validity, None, &alg)?;
+        let r = Renewal {
+            serial,
+            ttl,
+            now,
+            new_key: None,
+        };
+        let (tbs, _, _) = self.renewed_tbs(&parsed, &r, &alg)?;
         self.sign_tbs(&tbs, &alg)
     }
 }

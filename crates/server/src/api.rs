@@ -598,10 +598,7 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Resp {
             }
         }
         "revoked" => {
-            let revoked = st
-                .auth
-                .serials_of(names, now)
-                .and_then(|serials| st.auth.revoke(&serials, Reason::KeyCompromise, false, now));
+            let revoked = st.auth.revoke(names, &[], Reason::KeyCompromise, false, now);
             match revoked {
                 Ok(_) => {
                     st.reload_crl(true);

@@ -156,30 +156,31 @@ impl Authority {
             .renew_ca(&self.ca, ttl, self.crl_lifetime, now)
     }
 
-    /// The serials revoking `names` revokes: every certificate of each still valid (see
-    /// [`Store::live_serials`]).
-    pub fn serials_of(&self, names: &[CertName], now: OffsetDateTime) -> Result<Vec<u64>, Error> {
-        let mut out = Vec::new();
-        for n in names {
-            out.extend(self.store.live_serials(n, now)?);
-        }
-        Ok(out)
-    }
-
-    /// Revokes `serials` with `reason`; unless `force`, each must have been issued here (or
-    /// already be on the CRL).
+    /// Revokes with `reason` every certificate of `names` still valid (see
+    /// [`Store::live_serials`], found under the lock, so that a renewal running beside is
+    /// either finished and revoked too, or not begun) and `serials`; unless `force`, each of
+    /// `serials` must have been issued here (or already be on the CRL).
     pub fn revoke(
         &self,
+        names: &[CertName],
         serials: &[u64],
         reason: Reason,
         force: bool,
         now: OffsetDateTime,
     ) -> Result<CrlUpdate, Error> {
+        // Refused before the lock when a name has nothing to revoke.
+        for n in names {
+            self.store.live_serials(n, now)?;
+        }
         let mut signer = self.signer()?;
         if !force {
             signer.require_issued(serials)?;
         }
-        signer.revoke_serials(&self.ca, serials, reason, self.crl_lifetime, now)
+        let mut all = serials.to_vec();
+        for n in names {
+            all.extend(self.store.live_serials(n, now)?);
+        }
+        signer.revoke_serials(&self.ca, &all, reason, self.crl_lifetime, now)
     }
 
     /// Puppet's `clean`: revokes (keyCompromise) and removes the files of `names`.

@@ -61,7 +61,6 @@ impl Store {
             }
             Err(e) => return Err(e),
         };
-        done.extend(self.finish_ca_renewal()?);
         let scan = self.scan(now)?;
         let inventory = self.shown(layout::INVENTORY);
         let root = self.root();
@@ -370,6 +369,23 @@ impl Store {
                 }
             }
         }
+        // A renewed CA certificate (first in ca_crt.pem, issued under the CA's own name, the
+        // bundle holding an earlier one of the same name) without its inventory line: what a
+        // `renew --ca` interrupted after writing the bundle leaves.
+        if !unsafe_entries.contains(&layout::INVENTORY) {
+            if let Some(line) = self.renewed_ca_without_line(&by_serial, now) {
+                f.push(Finding::new(
+                    display(&self.shown(layout::CA_CRT)),
+                    "not-in-inventory",
+                    Severity::Info,
+                    format!(
+                        "the renewed CA certificate (serial 0x{:04X}) has no inventory line (an interrupted `renew --ca`); `check --repair` appends it",
+                        line.serial
+                    ),
+                ));
+                missing_lines.push(line);
+            }
+        }
         for (serial, names) in &signed_serials {
             if names.len() > 1 {
                 f.push(Finding::new(
@@ -390,6 +406,7 @@ impl Store {
             inventory: by_serial.keys().copied().collect(),
             signed: signed_serials.keys().copied().collect(),
             crl: self.crl_serials().unwrap_or_default(),
+            ca: self.ca_serials().unwrap_or_default().into_iter().collect(),
         };
         let floor = serial::next(0, recorded.highest());
         let stale_cache =
@@ -445,6 +462,33 @@ impl Store {
             temp_files,
             stale_requests,
             stale_cache,
+        })
+    }
+
+    /// The inventory line a renewed CA certificate lacks (see `scan`), if it does.
+    fn renewed_ca_without_line<V>(
+        &self,
+        by_serial: &BTreeMap<u64, V>,
+        now: OffsetDateTime,
+    ) -> Option<InventoryLine> {
+        let bundle = self.read_ca_bundle().ok()?;
+        let certs = inspect::certificates(&bundle).ok()?;
+        let first = certs.first()?;
+        let (issuer, subject) = inspect::raw_names(first).ok()?;
+        let renewed = issuer == subject
+            && certs[1..]
+                .iter()
+                .any(|c| inspect::raw_names(c).is_ok_and(|(_, s)| s == subject));
+        let info = inspect::certificate_info(first, now).ok()?;
+        let serial = info.serial_decimal.parse::<u64>().ok()?;
+        if !renewed || by_serial.contains_key(&serial) {
+            return None;
+        }
+        Some(InventoryLine {
+            serial,
+            not_before: info.not_before_time?,
+            not_after: info.not_after_time?,
+            subject: info.subject_oneline,
         })
     }
 

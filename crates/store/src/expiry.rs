@@ -1,6 +1,5 @@
 //! What `check` adds about the lifecycle: the CA certificate, the CRL and the certificates that
-//! expire within `--warn-days` (an expired CRL is `check`'s own error, `crl-expired`), and an
-//! interrupted `renew --ca`.
+//! expire within `--warn-days` (an expired CRL is `check`'s own error, `crl-expired`).
 
 use clusterca_pki::{inspect, Finding, Severity};
 use time::{Duration, OffsetDateTime};
@@ -22,99 +21,10 @@ fn beside_check<T: Default>(r: Result<T, Error>) -> Result<T, Error> {
 }
 
 impl Store {
-    /// Inventory lines of the CA's own subject with a serial above the CA certificate's that
-    /// `ca_crt.pem` does not hold: what an interrupted `renew --ca` leaves (its serial and its
-    /// line were written, the bundle was not).
-    pub(crate) fn unfinished_ca_renewals(
-        &self,
-        bundle: &[Vec<u8>],
-    ) -> Result<Vec<crate::InventoryLine>, Error> {
-        let Some(ca) = bundle
-            .first()
-            .and_then(|der| inspect::certificate_info(der, OffsetDateTime::now_utc()).ok())
-        else {
-            return Ok(Vec::new());
-        };
-        let Ok(current) = ca.serial_decimal.parse::<u64>() else {
-            return Ok(Vec::new());
-        };
-        let held: Vec<u64> = bundle
-            .iter()
-            .filter_map(|d| inspect::serial_and_spki(d).ok().and_then(|(s, _)| s))
-            .collect();
-        Ok(
-            crate::inventory::lines_of(self.root(), layout::INVENTORY, &ca.subject_oneline)?
-                .into_iter()
-                .filter(|l| l.serial > current && !held.contains(&l.serial))
-                .collect(),
-        )
-    }
-
-    /// `check --repair`: finishes the latest interrupted `renew --ca` by signing the CA
-    /// certificate with the serial and dates its inventory line records (the certificate was
-    /// never written, so none other with that serial exists) and putting it first in
-    /// `ca_crt.pem`. Returns what it did. Under the store lock.
-    pub(crate) fn finish_ca_renewal(&self) -> Result<Option<String>, Error> {
-        let bundle = match self.read_ca_bundle() {
-            Ok(b) => b,
-            Err(_) => return Ok(None),
-        };
-        let certs = inspect::certificates(&bundle).unwrap_or_default();
-        let Some(line) = beside_check(self.unfinished_ca_renewals(&certs))?
-            .into_iter()
-            .max_by_key(|l| l.serial)
-        else {
-            return Ok(None);
-        };
-        let Ok(ca) = self.load_ca() else {
-            return Ok(None);
-        };
-        let path = self.shown(layout::CA_CRT);
-        let der = ca
-            .renew_self_at(
-                line.serial,
-                (line.not_before, line.not_after),
-                OffsetDateTime::now_utc(),
-            )
-            .map_err(|source| Error::Pki {
-                path: path.clone(),
-                source,
-            })?;
-        let pem = clusterca_pki::pem_encode("CERTIFICATE", &der) + ca.chain_pem();
-        self.root()
-            .write_atomic(layout::CA_CRT, pem.as_bytes(), self.public_spec())?;
-        Ok(Some(format!(
-            "finished the interrupted CA renewal: {} now starts with the CA certificate of serial 0x{:04X}",
-            path.display(),
-            line.serial
-        )))
-    }
-
-    fn unfinished_ca_renewal(
-        &self,
-        f: &mut Vec<Finding>,
-        ca_path: &str,
-        bundle: &[Vec<u8>],
-    ) -> Result<(), Error> {
-        for line in beside_check(self.unfinished_ca_renewals(bundle))? {
-            f.push(Finding::new(ca_path, "ca-renewal-unfinished", Severity::Error, format!(
-                "inventory.txt records CA certificate serial 0x{:04X}, which ca_crt.pem does not hold: an interrupted `renew --ca`; `check --repair` finishes it",
-                line.serial
-            )));
-        }
-        Ok(())
-    }
-}
-
-impl Store {
     /// Findings for what expires within `warn` of `now`: the CA certificate (`ca-expiring`, a
     /// warning; `ca-expired`, an error), the CRL's nextUpdate (`crl-expiring`, a warning), and
     /// each signed certificate (`cert-expiring` and `cert-expired`, notes). Files that do not
     /// parse are left to `check`, which reports them.
-    ///
-    /// And `ca-renewal-unfinished` (an error): the inventory records a certificate of the CA's
-    /// own subject with a serial above the CA certificate's that `ca_crt.pem` does not hold, as
-    /// an interrupted `renew --ca` leaves it (running it again finishes the renewal).
     pub fn lifecycle_findings(
         &self,
         now: OffsetDateTime,
@@ -133,7 +43,6 @@ impl Store {
             .first()
             .and_then(|der| inspect::certificate_info(der, now).ok())
         {
-            self.unfinished_ca_renewal(&mut f, &ca_path, &bundle_certs)?;
             if let Some(end) = info.not_after_time {
                 if end <= now {
                     f.push(Finding::new(&ca_path, "ca-expired", Severity::Error, format!(

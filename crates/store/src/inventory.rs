@@ -278,6 +278,18 @@ pub fn live_serials_of(
         .collect())
 }
 
+/// How many whole inventory lines each serial has.
+pub fn serial_counts(
+    dir: &Dir,
+    name: &str,
+) -> Result<std::collections::HashMap<u64, usize>, crate::Error> {
+    let mut out = std::collections::HashMap::new();
+    for l in whole_lines(dir, name)? {
+        *out.entry(l.serial).or_insert(0) += 1;
+    }
+    Ok(out)
+}
+
 /// The whole inventory lines of `subject` (in OpenSSL's one-line form, `/CN=NAME`).
 pub fn lines_of(dir: &Dir, name: &str, subject: &str) -> Result<Vec<InventoryLine>, crate::Error> {
     Ok(whole_lines(dir, name)?

@@ -433,11 +433,13 @@ impl Store {
         use rayon::prelude::*;
         let inventory = inventory::serials_for_rule(&self.root, layout::INVENTORY)?;
         let crl = self.crl_serials()?;
+        let ca = self.ca_serials()?.into_iter().collect();
         let Some(signed_dir) = self.sub_if_present(layout::SIGNED)? else {
             return Ok(serial::Recorded {
                 inventory,
                 signed: Default::default(),
                 crl,
+                ca,
             });
         };
         let files = signed_dir.names()?;
@@ -464,7 +466,33 @@ impl Store {
             inventory,
             signed,
             crl,
+            ca,
         })
+    }
+
+    /// The serials of the certificates in `ca_crt.pem` issued under the CA's own name: the
+    /// CA certificate and its renewals (`renew --ca` takes their serials from the counter).
+    /// A bundle that does not parse has none (`check` reports it); an I/O error is one.
+    pub(crate) fn ca_serials(&self) -> Result<Vec<u64>, Error> {
+        use clusterca_pki::inspect;
+        let bundle = match self.read_ca_bundle() {
+            Ok(b) => b,
+            Err(e @ Error::Io { .. }) if !e.is_not_found() => return Err(e),
+            Err(_) => return Ok(Vec::new()),
+        };
+        let certs = inspect::certificates(&bundle).unwrap_or_default();
+        let Some(own) = certs
+            .first()
+            .and_then(|c| inspect::raw_names(c).ok())
+            .map(|(_, subject)| subject)
+        else {
+            return Ok(Vec::new());
+        };
+        Ok(certs
+            .iter()
+            .filter(|c| inspect::raw_names(c).is_ok_and(|(issuer, _)| issuer == own))
+            .filter_map(|c| inspect::serial_and_spki(c).ok().and_then(|(s, _)| s))
+            .collect())
     }
 
     /// The next serial by the serial rule (see `serial` and `rule`), as the next signing would

@@ -59,6 +59,9 @@ pub struct Renewed {
     pub key_path: Option<PathBuf>,
     /// Where the certificate was written besides `signed/` (`out`).
     pub cert_path: Option<PathBuf>,
+    /// With `supersede`: the certificates of the name revoked as superseded (the one renewed
+    /// and any older one still valid), or to be revoked when that failed.
+    pub superseded: Vec<u64>,
 }
 
 /// What a renewal did.
@@ -268,6 +271,7 @@ impl Signer<'_> {
                 old_serial,
                 key_path: key_paths.get(i).cloned(),
                 cert_path: None,
+                superseded: Vec::new(),
             })
             .collect();
         if let Some(out) = job.out {
@@ -278,13 +282,13 @@ impl Signer<'_> {
         let superseded = job.supersede.then(|| {
             let new: HashSet<u64> = renewed.iter().map(|r| r.cert.serial).collect();
             let mut old = Vec::new();
-            for (name, ..) in &olds {
-                old.extend(
-                    store
-                        .live_serials(name, now)?
-                        .into_iter()
-                        .filter(|s| !new.contains(s)),
-                );
+            for r in renewed.iter_mut() {
+                r.superseded = store
+                    .live_serials(&r.cert.name, now)?
+                    .into_iter()
+                    .filter(|s| !new.contains(s))
+                    .collect();
+                old.extend(&r.superseded);
             }
             self.revoke_serials(ca, &old, Reason::Superseded, job.crl_lifetime, now)
         });
@@ -319,14 +323,17 @@ impl Signer<'_> {
                 reason: "the renewed CA certificate has no validity".into(),
             }));
         };
-        // The serial first, then the inventory line (the commit point), then the bundle:
-        // a crash between leaves a recorded serial that no file holds, never a serial that
-        // is used twice.
+        // The serial first, then the bundle (the commit point: the serial rule counts the CA's
+        // own certificates in it), then the inventory line: a crash before the bundle leaves
+        // a gap; after it, a renewed CA certificate without its line, which `check` notes and
+        // `check --repair` appends. Never a serial used twice, and nothing left to sign.
         root.write_atomic(
             layout::SERIAL,
             serial::format(after).as_bytes(),
             store.public_spec(),
         )?;
+        let bundle = clusterca_pki::pem_encode("CERTIFICATE", &der) + ca.chain_pem();
+        root.write_atomic(layout::CA_CRT, bundle.as_bytes(), store.public_spec())?;
         let line = InventoryLine {
             serial,
             not_before,
@@ -335,8 +342,6 @@ impl Signer<'_> {
         }
         .to_line();
         inventory::append(root, layout::INVENTORY, line.as_bytes()).map_err(|f| f.error)?;
-        let bundle = clusterca_pki::pem_encode("CERTIFICATE", &der) + ca.chain_pem();
-        root.write_atomic(layout::CA_CRT, bundle.as_bytes(), store.public_spec())?;
         let renewed = store.load_ca()?;
         let crl = self.revoke_serials(&renewed, &[], Reason::KeyCompromise, crl_lifetime, now)?;
         Ok(CaRenewed {

@@ -137,20 +137,31 @@ impl Store {
     /// other one the inventory records under `/CN=NAME` that has not expired (renewals leave
     /// the old certificate valid, and a cleaned name's may still be out there). What revoking
     /// a name revokes. [`Error::NotSigned`] when there is none at all.
+    ///
+    /// An inventory line counts only when nothing contradicts it: a serial on more than one
+    /// line (`duplicate-serial`), one of the CA's own certificates (a CA whose CN is also a
+    /// certname), or one held by another file in `signed/`, is left alone.
     pub fn live_serials(&self, name: &CertName, now: OffsetDateTime) -> Result<Vec<u64>, Error> {
         let mut serials = match self.signed_serial(name) {
             Ok(s) => vec![s],
             Err(Error::NotSigned { .. }) => Vec::new(),
             Err(e) => return Err(e),
         };
-        for s in crate::inventory::live_serials_of(
+        let lines = crate::inventory::live_serials_of(
             self.root(),
             layout::INVENTORY,
             &format!("/CN={name}"),
             now,
-        )? {
-            if !serials.contains(&s) {
-                serials.push(s);
+        )?;
+        let others: Vec<u64> = lines.into_iter().filter(|s| !serials.contains(s)).collect();
+        if !others.is_empty() {
+            let counts = crate::inventory::serial_counts(self.root(), layout::INVENTORY)?;
+            let ca = self.ca_serials()?;
+            let filed = self.recorded_serials()?.signed;
+            for s in others {
+                if counts.get(&s) == Some(&1) && !ca.contains(&s) && !filed.contains(&s) {
+                    serials.push(s);
+                }
             }
         }
         if serials.is_empty() {

@@ -75,7 +75,8 @@ impl Store {
         self.rule.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The highest serial the rule counts: inventory, CRL and `signed/`, at most Puppet's limit,
+    /// The highest serial the rule counts: inventory, CRL, `signed/` and the CA's own
+    /// certificates in `ca_crt.pem`, at most Puppet's limit,
     /// at least 1 (the CA's own).
     pub(crate) fn highest_recorded(&self) -> Result<u64, Error> {
         let crl = self
@@ -84,9 +85,16 @@ impl Store {
             .next_back()
             .copied()
             .unwrap_or(0);
+        let ca = self
+            .ca_serials()?
+            .into_iter()
+            .filter(|s| *s <= serial::PUPPET_LIMIT)
+            .max()
+            .unwrap_or(0);
         Ok(self
             .inventory_highest()?
             .max(crl)
+            .max(ca)
             .max(self.signed_highest()?)
             .max(1))
     }

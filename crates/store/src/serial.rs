@@ -71,13 +71,16 @@ pub struct Recorded {
     pub signed: BTreeSet<u64>,
     /// Serials on the CA's own CRL.
     pub crl: BTreeSet<u64>,
+    /// Serials of the CA certificates in `ca_crt.pem` issued under the CA's own name (the CA
+    /// certificate and every renewal of it): no leaf may get one.
+    pub ca: BTreeSet<u64>,
 }
 
 impl Recorded {
     /// The highest recorded serial the rule counts (at most [`PUPPET_LIMIT`]); 1, the CA's own,
     /// when nothing is recorded.
     pub fn highest(&self) -> u64 {
-        [&self.inventory, &self.signed, &self.crl]
+        [&self.inventory, &self.signed, &self.crl, &self.ca]
             .into_iter()
             .filter_map(|set| set.range(..=PUPPET_LIMIT).next_back())
             .copied()
@@ -86,9 +89,11 @@ impl Recorded {
             .max(1)
     }
 
-    /// Whether `serial` was issued: on an inventory line or in `signed/`.
+    /// Whether `serial` was issued: on an inventory line, in `signed/` or in `ca_crt.pem`.
     pub fn issued(&self, serial: u64) -> bool {
-        self.inventory.contains(&serial) || self.signed.contains(&serial)
+        self.inventory.contains(&serial)
+            || self.signed.contains(&serial)
+            || self.ca.contains(&serial)
     }
 }
 
@@ -121,6 +126,7 @@ mod tests {
             inventory: inventory.iter().copied().collect(),
             signed: signed.iter().copied().collect(),
             crl: crl.iter().copied().collect(),
+            ca: Default::default(),
         }
     }
 
