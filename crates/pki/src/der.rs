@@ -26,10 +26,11 @@ fn element(der: &[u8]) -> Option<(u8, usize, usize)> {
         (2, usize::from(first))
     } else {
         let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n || rest[0] == 0 {
+        let digits = rest.get(..n).filter(|d| n <= 4 && d.first() != Some(&0))?;
+        if digits.is_empty() {
             return None;
         }
-        let len = rest[..n]
+        let len = digits
             .iter()
             .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
         // DER: the long form only where the short one cannot say it.
@@ -47,6 +48,7 @@ pub(crate) fn elements(mut der: &[u8]) -> Option<Vec<&[u8]>> {
     let mut out = Vec::new();
     while !der.is_empty() {
         let (_, _, total) = element(der)?;
+        // `element` found total <= der.len(): the split is in range.
         let (one, rest) = der.split_at(total);
         out.push(one);
         der = rest;
@@ -57,7 +59,7 @@ pub(crate) fn elements(mut der: &[u8]) -> Option<Vec<&[u8]>> {
 /// The contents of `one`, a whole element with tag `tag`.
 pub(crate) fn contents(one: &[u8], tag: u8) -> Option<&[u8]> {
     let (t, header, total) = element(one)?;
-    (t == tag && total == one.len()).then(|| &one[header..])
+    one.get(header..).filter(|_| t == tag && total == one.len())
 }
 
 /// The SubjectPublicKeyInfo of an RSA private key (PKCS#1 `RSAPrivateKey`, or PKCS#8 holding

@@ -51,13 +51,15 @@ fn contents(one: &[u8], tag: u8) -> Result<&[u8], Error> {
 
 /// A positive INTEGER in its minimal encoding.
 fn integer(v: u64) -> Vec<u8> {
-    let bytes = v.to_be_bytes();
-    let skip = bytes.iter().take_while(|&&b| b == 0).count().min(7);
-    let mut body = Vec::with_capacity(9);
-    if bytes[skip] & 0x80 != 0 {
-        body.push(0);
+    let mut body: Vec<u8> = v
+        .to_be_bytes()
+        .into_iter()
+        .skip_while(|&b| b == 0)
+        .collect();
+    // Zero is one 0 byte; a leading bit set needs a 0 before it to stay positive.
+    if body.first().is_none_or(|b| b & 0x80 != 0) {
+        body.insert(0, 0);
     }
-    body.extend_from_slice(&bytes[skip..]);
     tlv(0x02, &body)
 }
 
@@ -102,7 +104,13 @@ fn with_new_key_id(extensions: &[u8], spki: &[u8]) -> Result<Vec<u8>, Error> {
 
 /// The parts of a certificate: its `TBSCertificate` elements.
 struct Parsed<'a> {
-    tbs: Vec<&'a [u8]>,
+    /// The parts a renewal keeps (version 3 and a positive serial checked; serial,
+    /// signature algorithm and validity are replaced).
+    issuer: &'a [u8],
+    subject: &'a [u8],
+    spki: &'a [u8],
+    /// The optional parts after them: unique IDs, extensions.
+    rest: Vec<&'a [u8]>,
 }
 
 impl<'a> Parsed<'a> {
@@ -113,25 +121,35 @@ impl<'a> Parsed<'a> {
             .ok_or_else(|| not_renewable("no TBSCertificate"))?;
         let tbs = elements(contents(tbs, 0x30)?)?;
         // version [0], serial, signature, issuer, validity, subject, SPKI, then optional parts.
-        if tbs.len() < 7 || tbs[0] != [0xA0, 0x03, 0x02, 0x01, 0x02] {
+        let [version, serial, _signature, issuer, _validity, subject, spki, rest @ ..] =
+            tbs.as_slice()
+        else {
+            return Err(not_renewable("the TBSCertificate is incomplete"));
+        };
+        if *version != [0xA0, 0x03, 0x02, 0x01, 0x02] {
             return Err(not_renewable("only version 3 certificates are renewed"));
         }
         // A negative serial is not one a CA issues (RFC 5280, 4.1.2.2).
-        if contents(tbs[1], 0x02)?
+        if contents(serial, 0x02)?
             .first()
             .is_none_or(|b| b & 0x80 != 0)
         {
             return Err(not_renewable("its serial number is not a positive integer"));
         }
-        Ok(Parsed { tbs })
+        Ok(Parsed {
+            issuer,
+            subject,
+            spki,
+            rest: rest.to_vec(),
+        })
     }
 
     fn issuer(&self) -> &[u8] {
-        self.tbs[3]
+        self.issuer
     }
 
     fn subject(&self) -> &[u8] {
-        self.tbs[5]
+        self.subject
     }
 }
 
@@ -192,16 +210,22 @@ impl CertificateAuthority {
         new_key: Option<&PrivateKey>,
         alg: &[u8],
     ) -> Result<Vec<Vec<u8>>, Error> {
-        let mut tbs: Vec<Vec<u8>> = old.tbs.iter().map(|p| p.to_vec()).collect();
-        tbs[1] = integer(serial);
-        tbs[2] = alg.to_vec();
-        tbs[4] = tlv(0x30, &[time(validity.0), time(validity.1)].concat());
-        if let Some(key) = new_key {
-            let spki = key.spki_der();
-            tbs[6] = spki.clone();
-            if let Some(ext) = tbs.iter_mut().skip(7).find(|p| p.first() == Some(&0xA3)) {
-                *ext = with_new_key_id(ext, &spki)?;
-            }
+        let spki = new_key.map(PrivateKey::spki_der);
+        let mut tbs = vec![
+            vec![0xA0, 0x03, 0x02, 0x01, 0x02],
+            integer(serial),
+            alg.to_vec(),
+            old.issuer.to_vec(),
+            tlv(0x30, &[time(validity.0), time(validity.1)].concat()),
+            old.subject.to_vec(),
+            spki.clone().unwrap_or_else(|| old.spki.to_vec()),
+        ];
+        for part in &old.rest {
+            tbs.push(match &spki {
+                // A new key gets its own key identifier.
+                Some(spki) if part.first() == Some(&0xA3) => with_new_key_id(part, spki)?,
+                _ => part.to_vec(),
+            });
         }
         Ok(tbs)
     }

@@ -476,8 +476,9 @@ impl Store {
         let first = certs.first()?;
         let (issuer, subject) = inspect::raw_names(first).ok()?;
         let renewed = issuer == subject
-            && certs[1..]
+            && certs
                 .iter()
+                .skip(1)
                 .any(|c| inspect::raw_names(c).is_ok_and(|(_, s)| s == subject));
         let info = inspect::certificate_info(first, now).ok()?;
         let serial = info.serial_decimal.parse::<u64>().ok()?;

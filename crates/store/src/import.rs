@@ -198,6 +198,7 @@ impl Store {
         // A renewed CA certificate (clusterca's `renew --ca`) took its serial from the CA's own
         // counter: no leaf may get it. So past every serial in the bundle issued under the
         // CA's own name, too.
+        // `chain` is not empty: refused above.
         let (_, own_name) = inspect::raw_names(&chain[0]).map_err(pki(cert_path))?;
         let highest_own = chain
             .iter()

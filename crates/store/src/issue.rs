@@ -254,16 +254,7 @@ impl Store {
         let Ok(ca_spki) = self.ca_spki() else {
             return Ok(false);
         };
-        // An I/O error reading it is an error, not a "no" (that would say "already exists").
-        let bytes = match out.read_bounded(file, fsutil::MAX_PEM) {
-            Ok(b) => b,
-            Err(e @ Error::Io { .. }) if !e.is_not_found() => return Err(e),
-            Err(_) => return Ok(false),
-        };
-        let Some(der) = clusterca_pki::inspect::certificates(&bytes)
-            .ok()
-            .and_then(|c| c.into_iter().next())
-        else {
+        let Some(der) = first_certificate(out, file)? else {
             return Ok(false);
         };
         Ok(
@@ -334,6 +325,20 @@ impl Store {
             }),
         }
     }
+}
+
+/// The first certificate in `out/file`, if it holds one. An I/O error reading it is an error,
+/// not a "none" (that would make its caller say "already exists"); a file that is missing, not
+/// a regular file or not a certificate holds none.
+pub(crate) fn first_certificate(out: &Dir, file: &str) -> Result<Option<Vec<u8>>, Error> {
+    let bytes = match out.read_bounded(file, fsutil::MAX_PEM) {
+        Ok(b) => b,
+        Err(e @ Error::Io { .. }) if !e.is_not_found() => return Err(e),
+        Err(_) => return Ok(None),
+    };
+    Ok(clusterca_pki::inspect::certificates(&bytes)
+        .ok()
+        .and_then(|c| c.into_iter().next()))
 }
 
 /// Writes each certificate beside its key (a group commit) and returns what went where.

@@ -721,6 +721,7 @@ impl Signer<'_> {
         sign: impl Fn(&(LeafSpec, T), u64) -> Result<IssuedCert, clusterca_pki::Error> + Sync,
     ) -> Result<Vec<IssuedCert>, Error> {
         check_new_names(self.store, batch.iter().map(|(s, _)| &s.name))?;
+        // `sign_reserved` calls back with each index below the count it is given: in range.
         self.sign_reserved(batch.len(), kind, |i, serial| {
             sign(&batch[i], serial).map_err(|source| Error::Pki {
                 path: self.store.signed_shown(&batch[i].0.name),

@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 
 use crate::fsutil::{self, Dir};
 use crate::inventory::{self, InventoryLine};
-use crate::issue::{write_keys, CERT_MODE};
+use crate::issue::{first_certificate, write_keys, CERT_MODE};
 use crate::{layout, serial, BatchKind, CrlUpdate, Error, FileSpec, Signer};
 
 /// What to renew and how.
@@ -228,6 +228,7 @@ impl Signer<'_> {
             keys: &key_paths,
         };
         let issued = self.sign_reserved(olds.len(), kind, |i, serial| {
+            // Called back with each index below `olds.len()`: in range.
             let (name, old, ..) = &olds[i];
             let r = Renewal {
                 serial,
@@ -388,16 +389,7 @@ fn key_exists(
 /// `old` (the one being renewed, or an earlier renewal of it): the one file renewing may
 /// replace in the output directory. Reading it may fail (an I/O error is not a "no").
 fn same_name_same_ca(out: &Dir, file: &str, old: &[u8]) -> Result<bool, Error> {
-    let bytes = match out.read_bounded(file, fsutil::MAX_PEM) {
-        Ok(b) => b,
-        Err(e) if e.is_not_found() => return Ok(false),
-        Err(e @ Error::Io { .. }) => return Err(e),
-        Err(_) => return Ok(false),
-    };
-    let Some(der) = clusterca_pki::inspect::certificates(&bytes)
-        .ok()
-        .and_then(|c| c.into_iter().next())
-    else {
+    let Some(der) = first_certificate(out, file)? else {
         return Ok(false);
     };
     Ok(matches!(
