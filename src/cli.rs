@@ -62,8 +62,8 @@ pub enum Format {
 pub enum Command {
     /// Create a CA directory with a new CA.
     #[command(
-        long_about = "Create a CA directory with a new CA, in Puppet Server's cadir layout: ca_crt.pem, ca_key.pem (0640 when owned by the puppet group, else 0600), ca_pub.pem, ca_crl.pem (an empty CRL), serial (0002), inventory.txt (the CA's own line), signed/ and requests/. The directory must be absent or empty: an existing CA is never overwritten. Run as root on a machine with a `puppet` user, the files are given to puppet:puppet, as Puppet Server does.",
-        after_long_help = "EXAMPLES:\n  clusterca init --dir /etc/puppet/puppetserver/ca --ca-name 'Puppet CA: puppet.example.net'\n  CLUSTERCA_DIR=./ca clusterca init --key-type ec-p384 --ttl 20y"
+        long_about = "Create a CA directory with a new CA, in Puppet Server's cadir layout: ca_crt.pem, ca_key.pem (0640 when owned by the puppet group, else 0600), ca_pub.pem, ca_crl.pem (an empty CRL), serial (0002), inventory.txt (the CA's own line), signed/ and requests/. The directory must be absent or empty: an existing CA is never overwritten. Run as root on a machine with a `puppet` user, the files are given to puppet:puppet, as Puppet Server does.\n\nPuppet Server 7 signs only with an RSA CA key: for a directory that both Puppet Server and clusterca sign in, use --puppet (what `puppetserver ca setup` makes: an RSA-4096 root and intermediate, the root key in root_key.pem) or --key-type rsa-4096 (a single CA). --chain makes a root and an intermediate for everyone else, with the root key written to --root-key-out and not kept in the CA directory.",
+        after_long_help = "EXAMPLES:\n  clusterca init --dir /etc/puppet/puppetserver/ca --ca-name 'Puppet CA: puppet.example.net' --puppet\n  clusterca init --dir ca --chain --root-key-out /media/offline/root_key.pem\n  CLUSTERCA_DIR=./ca clusterca init --key-type ec-p384 --ttl 20y"
     )]
     Init(InitArgs),
 
@@ -616,10 +616,34 @@ pub struct InitArgs {
     #[arg(long, value_name = "NAME")]
     pub ca_name: Option<String>,
 
-    /// Key type of the CA key: ec-p256, ec-p384 or ed25519; rsa-2048, rsa-3072 or rsa-4096 in a
-    /// build with the `rsa-keygen` feature.
-    #[arg(long, default_value = "ec-p256", value_name = "TYPE")]
-    pub key_type: String,
+    /// Key type of the CA key (and the root's): ec-p256, ec-p384, ed25519, rsa-2048, rsa-3072
+    /// or rsa-4096. Puppet Server 7 can sign only with an RSA CA key [default: ec-p256;
+    /// rsa-4096 with --puppet].
+    #[arg(long, value_name = "TYPE")]
+    pub key_type: Option<String>,
+
+    /// Make what `puppetserver ca setup` makes, so that Puppet Server 7 runs its CA service on
+    /// the directory: an RSA root ("Puppet Root CA: <random hex>", root_key.pem) and the
+    /// intermediate that signs (ca_crt.pem = intermediate then root, ca_crl.pem = both CRLs),
+    /// with Puppet's extensions, and Puppet's infra_* files. Puppet Server signs its own host
+    /// certificate (serial 2) when it first starts.
+    #[arg(long)]
+    pub puppet: bool,
+
+    /// Make a root and an intermediate that signs (pathlen 0): ca_crt.pem = intermediate then
+    /// root, ca_crl.pem = both CRLs. The root key goes to --root-key-out only: keep it offline.
+    #[arg(long, requires = "root_key_out", conflicts_with = "puppet")]
+    pub chain: bool,
+
+    /// Where --chain writes the root's private key (a new file, 0600; never inside --dir).
+    /// With --puppet, instead of root_key.pem in the CA directory.
+    #[arg(long, value_name = "FILE")]
+    pub root_key_out: Option<PathBuf>,
+
+    /// The root's common name with --chain or --puppet [default: "Puppet Root CA: <random
+    /// hex>" with --puppet, "Root CA: <random hex>" with --chain].
+    #[arg(long, value_name = "NAME")]
+    pub root_name: Option<String>,
 
     /// Lifetime of the CA certificate: a number with unit y, d, h, m or s.
     #[arg(long, default_value = "15y", value_name = "TTL")]
@@ -666,8 +690,7 @@ pub struct IssueArgs {
     #[arg(long, default_value = "5y", value_name = "TTL")]
     pub ttl: String,
 
-    /// Key type of the new keys: ec-p256, ec-p384 or ed25519; rsa-2048, rsa-3072 or rsa-4096 in
-    /// a build with the `rsa-keygen` feature.
+    /// Key type of the new keys: ec-p256, ec-p384, ed25519, rsa-2048, rsa-3072 or rsa-4096.
     #[arg(long, default_value = "ec-p256", value_name = "TYPE")]
     pub key_type: String,
 

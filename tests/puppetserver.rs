@@ -28,6 +28,7 @@ fn puppet_server_and_clusterca_share_one_ca_directory() {
     if !puppet::available() {
         return;
     }
+    let _one = ONE_SERVER.lock().unwrap_or_else(|e| e.into_inner());
     let s = Scratch::new();
     common::copy_puppet_fixture(&s, "ca");
     common::copy_puppet_fixture(&s, "ssl");
@@ -151,4 +152,190 @@ fn puppet_server_and_clusterca_share_one_ca_directory() {
 
     let check = s.run(&["check"]);
     assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+}
+
+/// One real Puppet Server at a time in this file: each is a JVM of up to 1 GiB on two cores.
+static ONE_SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The highest serial of the inventory's lines.
+fn highest_inventory_serial(s: &Scratch) -> u64 {
+    s.read("ca/inventory.txt")
+        .lines()
+        .filter_map(|l| l.split(' ').next())
+        .filter_map(|hex| u64::from_str_radix(hex.trim_start_matches("0x"), 16).ok())
+        .max()
+        .unwrap_or(0)
+}
+
+/// The issue's round trip on a directory made by `clusterca init INIT...`: the real Puppet
+/// Server starts on it with no host certificate of its own (and signs one), an agent
+/// bootstraps with autosign, `puppetserver ca list --all`, `sign` and `revoke` work; then,
+/// with the server stopped, `check` is clean, `issue` continues the serials, and `clusterca
+/// serve` on the same directory serves an agent that Puppet Server signed.
+fn puppet_server_runs_its_ca_on(init: &[&str], host_serial: u64) {
+    if !puppet::available() {
+        return;
+    }
+    let _one = ONE_SERVER.lock().unwrap_or_else(|e| e.into_inner());
+    let s = Scratch::new();
+    let mut args = vec!["init", "--ca-name", "Puppet CA: puppet.example.net"];
+    args.extend_from_slice(init);
+    s.run(&args).ok();
+    let check = s.run(&["check"]);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+    assert!(
+        !check.stdout.contains("puppet-cannot-sign"),
+        "{}",
+        check.stdout
+    );
+    std::fs::write(s.path("autosign.conf"), "node1.example.net\n").unwrap();
+    let server = Server::start_with(
+        &s,
+        &format!(
+            "autosign = {}\ndns_alt_names = localhost,puppet.example.net\n",
+            s.path("autosign.conf").display()
+        ),
+    );
+
+    // Puppet Server signed its own host certificate with the CA, with the next serial.
+    let host = "ssl/certs/puppet01.example.net.pem";
+    let v = s.crl_verify(host, &["-verify_hostname", "localhost"]);
+    assert_eq!(v.code, 0, "{}{}\n{}", v.stdout, v.stderr, server.log());
+    assert!(
+        inventory_line(&s, "puppet01.example.net").starts_with(&format!("0x{host_serial:04x} ")),
+        "{}",
+        s.read("ca/inventory.txt")
+    );
+
+    // An agent bootstraps through it: autosigned.
+    let boot = server.agent(&s, "node1.example.net", "bootstrap", "---\n");
+    assert_eq!(
+        boot.code,
+        0,
+        "{}{}\n{}",
+        boot.stdout,
+        boot.stderr,
+        server.log()
+    );
+    let v = s.crl_verify(
+        "agents/node1.example.net/ssl/certs/node1.example.net.pem",
+        &[],
+    );
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    // Another asks and waits (not on the autosign list); an admin lists, signs and revokes.
+    let submitted = server.agent(&s, "node2.example.net", "submit_request", "---\n");
+    assert_eq!(
+        submitted.code, 0,
+        "{}{}",
+        submitted.stdout, submitted.stderr
+    );
+    let list = server.ca(&["list", "--all"]);
+    assert_eq!(
+        list.code,
+        0,
+        "{}{}\n{}",
+        list.stdout,
+        list.stderr,
+        server.log()
+    );
+    for name in [
+        "puppet01.example.net",
+        "node1.example.net",
+        "node2.example.net",
+    ] {
+        assert!(list.stdout.contains(name), "{name}:\n{}", list.stdout);
+    }
+    let signed = server.ca(&["sign", "--certname", "node2.example.net"]);
+    assert_eq!(
+        signed.code,
+        0,
+        "{}{}\n{}",
+        signed.stdout,
+        signed.stderr,
+        server.log()
+    );
+    let downloaded = server.agent(&s, "node2.example.net", "download_cert", "---\n");
+    assert_eq!(
+        downloaded.code, 0,
+        "{}{}",
+        downloaded.stdout, downloaded.stderr
+    );
+    let revoked = server.ca(&["revoke", "--certname", "node1.example.net"]);
+    assert_eq!(
+        revoked.code,
+        0,
+        "{}{}\n{}",
+        revoked.stdout,
+        revoked.stderr,
+        server.log()
+    );
+    let v = s.crl_verify("ca/signed/node1.example.net.pem", &[]);
+    assert!(
+        v.stderr.contains("certificate revoked"),
+        "{}{}",
+        v.stdout,
+        v.stderr
+    );
+    drop(server);
+
+    // clusterca accepts everything Puppet Server wrote and continues its serials.
+    let check = s.run(&["check"]);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+    let highest = highest_inventory_serial(&s);
+    assert!(highest > host_serial, "{}", s.read("ca/inventory.txt"));
+    s.run(&[
+        "issue",
+        "web1.example.net",
+        "--alt-name",
+        "puppet.example.net",
+    ])
+    .ok();
+    assert!(
+        inventory_line(&s, "web1.example.net").starts_with(&format!("0x{:04X} ", highest + 1)),
+        "{}",
+        s.read("ca/inventory.txt")
+    );
+    let v = s.crl_verify(
+        "web1.example.net.pem",
+        &["-verify_hostname", "puppet.example.net"],
+    );
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    let list = s.run(&["list", "--all"]).ok().stdout;
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("node1.example.net") && l.contains("revoked")),
+        "{list}"
+    );
+
+    // clusterca serve on the same directory serves the agent Puppet Server signed: it fetches
+    // the CRL anew over TLS and its certificate still verifies.
+    let port = common::serve::free_port();
+    let srv = common::serve::Serve::start(&s, port, "after-puppet", &[]);
+    std::fs::remove_file(s.path("agents/node2.example.net/ssl/crl.pem")).unwrap();
+    let boot = puppet::agent_at(&s, srv.port, "node2.example.net", "bootstrap", "---\n");
+    assert_eq!(
+        boot.code,
+        0,
+        "{}{}\n{}",
+        boot.stdout,
+        boot.stderr,
+        srv.log_text()
+    );
+    let crl = s.read("agents/node2.example.net/ssl/crl.pem");
+    assert!(crl.contains("BEGIN X509 CRL"), "{crl}");
+    let v = puppet::agent_at(&s, srv.port, "node2.example.net", "verify", "---\n");
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    drop(srv);
+    let check = s.run(&["check"]);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+}
+
+#[test]
+fn puppet_server_runs_its_ca_on_init_puppet() {
+    puppet_server_runs_its_ca_on(&["--puppet"], 2);
+}
+
+#[test]
+fn puppet_server_runs_its_ca_on_init_rsa_4096() {
+    puppet_server_runs_its_ca_on(&["--key-type", "rsa-4096"], 2);
 }

@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use clusterca_pki::{CaSpec, KeyType, PrivateKey, Ttl};
-use clusterca_store::{inventory, Owner, Store};
+use clusterca_pki::{CaSpec, CertificateAuthority, ChainSpec, KeyType, PrivateKey, Ttl};
+use clusterca_store::{inventory, layout, Owner, Store};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -22,6 +22,19 @@ struct Created {
     not_after: String,
     fingerprint: String,
     files: Vec<String>,
+    /// The root of a two-level CA (`--puppet`, `--chain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    root: Option<Root>,
+}
+
+/// The root of a two-level CA, in `init`'s output.
+#[derive(Serialize)]
+struct Root {
+    subject: String,
+    not_after: String,
+    fingerprint: String,
+    /// Where its private key was written.
+    key: String,
 }
 
 /// Puppet Server's files belong to `puppet:puppet` when it runs as root; do the same when
@@ -45,28 +58,129 @@ fn default_ca_name() -> String {
     format!("Puppet CA: {host}")
 }
 
+/// The CA certificate and what the JSON output says of a root.
+fn create(
+    g: &Global,
+    args: &InitArgs,
+    spec: &CaSpec,
+    key_type: KeyType,
+    now: OffsetDateTime,
+) -> Result<(CertificateAuthority, Option<Root>, Vec<String>), Failure> {
+    let key = PrivateKey::generate(key_type)?;
+    if !args.puppet && !args.chain {
+        if args.root_key_out.is_some() || args.root_name.is_some() {
+            return Err(Failure::input(
+                "--root-key-out and --root-name need --chain or --puppet",
+            ));
+        }
+        let (_store, ca) = Store::create(&g.dir, spec, key, puppet_owner(), now)?;
+        return Ok((ca, None, Vec::new()));
+    }
+    let prefix = if args.puppet {
+        "Puppet Root CA"
+    } else {
+        "Root CA"
+    };
+    let chain = ChainSpec {
+        root_name: match &args.root_name {
+            Some(name) => name.clone(),
+            None => format!("{prefix}: {}", clusterca_pki::random_hex(7)?),
+        },
+        puppet: args.puppet,
+    };
+    let root_key = PrivateKey::generate(key_type)?;
+    let new = CertificateAuthority::create_chain(spec, &chain, root_key, key, now)?;
+    let root_der = clusterca_pki::inspect::certificates(new.root_pem.as_bytes())?;
+    let root_info = root_der
+        .first()
+        .map(|der| clusterca_pki::inspect::certificate_info(der, now))
+        .transpose()?;
+    let mut extra = Vec::new();
+    if args.puppet {
+        extra.extend(
+            [
+                layout::INFRA_CRL,
+                layout::INFRA_INVENTORY,
+                layout::INFRA_SERIALS,
+            ]
+            .map(String::from),
+        );
+    }
+    let key_path = match &args.root_key_out {
+        Some(out) => {
+            refuse_inside(out, &g.dir)?;
+            clusterca_store::write_new_secret(out, &new.root_key_pem, &g.dir)?;
+            let made = Store::create_chain(&g.dir, &new, args.puppet, false, puppet_owner(), now);
+            if let Err(e) = made {
+                // The CA directory was not made: a root key for nothing is not left behind.
+                let _ = clusterca_store::remove_new_secret(out);
+                return Err(e.into());
+            }
+            out.display().to_string()
+        }
+        None => {
+            Store::create_chain(&g.dir, &new, true, true, puppet_owner(), now)?;
+            extra.push(layout::ROOT_KEY.to_owned());
+            g.dir.join(layout::ROOT_KEY).display().to_string()
+        }
+    };
+    let root = root_info.map(|info| Root {
+        subject: info.subject_oneline,
+        not_after: inventory::format_time(info.not_after_time.unwrap_or(now)),
+        fingerprint: info.fingerprint,
+        key: key_path,
+    });
+    Ok((new.ca, root, extra))
+}
+
+/// Refuses a root key path inside the CA directory: the point of `--root-key-out` is that the
+/// root key is not kept with the online CA.
+fn refuse_inside(out: &std::path::Path, dir: &std::path::Path) -> Result<(), Failure> {
+    let absolute = |p: &std::path::Path| {
+        std::path::absolute(p).map(|p| p.components().collect::<std::path::PathBuf>())
+    };
+    if let (Ok(out_abs), Ok(dir_abs)) = (absolute(out), absolute(dir)) {
+        if out_abs.starts_with(&dir_abs) {
+            return Err(Failure::input(format!(
+                "--root-key-out {}: inside the CA directory {}; keep the root key elsewhere (offline)",
+                sanitize(&out.display().to_string()),
+                sanitize(&dir.display().to_string())
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn run(g: &Global, args: &InitArgs) -> Result<Outcome, Failure> {
-    let key_type: KeyType = args.key_type.parse()?;
+    let key_type: KeyType = match &args.key_type {
+        Some(name) => name.parse()?,
+        None if args.puppet => KeyType::Rsa4096,
+        None => KeyType::EcP256,
+    };
+    if args.puppet && !key_type.is_rsa() {
+        return Err(Failure::input(format!(
+            "--puppet --key-type {key_type}: Puppet Server signs only with RSA keys (use rsa-4096, Puppet's default, rsa-3072 or rsa-2048)"
+        )));
+    }
     let ttl: Ttl = args.ttl.parse()?;
     let spec = CaSpec {
         common_name: args.ca_name.clone().unwrap_or_else(default_ca_name),
         ttl,
     };
     let now = OffsetDateTime::now_utc();
-    let key = PrivateKey::generate(key_type)?;
-    let (_store, ca) = Store::create(&g.dir, &spec, key, puppet_owner(), now)?;
+    let (ca, root, extra) = create(g, args, &spec, key_type, now)?;
     let (not_before, not_after) = ca.validity();
     let created = Created {
         dir: g.dir.display().to_string(),
         subject: ca.subject().to_owned(),
         key_type: key_type.to_string(),
-        serial_number: 1,
+        serial_number: if root.is_some() { 2 } else { 1 },
         not_before: inventory::format_time(not_before),
         not_after: inventory::format_time(not_after),
         fingerprint: clusterca_pki::fingerprint_sha256(ca.cert_der()),
         files: {
             use clusterca_store::layout::*;
-            vec![
+            let mut files = vec![
                 CA_CRT.into(),
                 CA_KEY.into(),
                 CA_PUB.into(),
@@ -75,8 +189,11 @@ pub fn run(g: &Global, args: &InitArgs) -> Result<Outcome, Failure> {
                 INVENTORY.into(),
                 format!("{SIGNED}/"),
                 format!("{REQUESTS}/"),
-            ]
+            ];
+            files.extend(extra);
+            files
         },
+        root,
     };
     if g.format == Format::Json {
         output::json(&created)?;
@@ -93,5 +210,10 @@ pub fn run(g: &Global, args: &InitArgs) -> Result<Outcome, Failure> {
     writeln!(out, "  valid until  {}", created.not_after)?;
     writeln!(out, "  fingerprint  (SHA256) {}", created.fingerprint)?;
     writeln!(out, "  files        {}", created.files.join(" "))?;
+    if let Some(root) = &created.root {
+        writeln!(out, "  signed by    {}", sanitize(&root.subject))?;
+        writeln!(out, "  root until   {}", root.not_after)?;
+        writeln!(out, "  root key     {}", sanitize(&root.key))?;
+    }
     Ok(Outcome::Clean)
 }

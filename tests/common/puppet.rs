@@ -53,6 +53,17 @@ impl Server {
     /// Starts Puppet Server with `cadir` = `<scratch>/ca` and `ssldir` = `<scratch>/ssl`
     /// (the server's certificate `puppet01.example.net`), and waits until it serves.
     pub fn start(s: &Scratch) -> Server {
+        Server::start_with(s, "")
+    }
+
+    /// [`Server::start`] with `server_conf` appended to puppet.conf's `[server]` section
+    /// (`autosign = ...`, `dns_alt_names = ...`).
+    pub fn start_with(s: &Scratch, server_conf: &str) -> Server {
+        Server::try_start(s, server_conf).unwrap_or_else(|log| panic!("{log}"))
+    }
+
+    /// [`Server::start_with`], or why it did not start (with its log).
+    pub fn try_start(s: &Scratch, server_conf: &str) -> Result<Server, String> {
         let root = s.dir.path();
         let port = free_port();
         for d in ["ps/conf.d", "ps/code", "ps/var", "ps/run", "ps/log"] {
@@ -62,7 +73,7 @@ impl Server {
         std::fs::write(
             &puppet_conf,
             format!(
-                "[main]\nssldir = {r}/ssl\nvardir = {r}/ps/var\nlogdir = {r}/ps/log\nrundir = {r}/ps/run\ncodedir = {r}/ps/code\nserver = localhost\nca_server = localhost\nca_port = {port}\nserverport = {port}\n[server]\ncadir = {r}/ca\ncertname = puppet01.example.net\n",
+                "[main]\nssldir = {r}/ssl\nvardir = {r}/ps/var\nlogdir = {r}/ps/log\nrundir = {r}/ps/run\ncodedir = {r}/ps/code\nserver = localhost\nca_server = localhost\nca_port = {port}\nserverport = {port}\n[server]\ncadir = {r}/ca\ncertname = puppet01.example.net\n{server_conf}",
                 r = root.display()
             ),
         )
@@ -134,8 +145,8 @@ impl Server {
             puppet_conf,
             log,
         };
-        server.wait_ready(Duration::from_secs(240));
-        server
+        server.wait_ready(Duration::from_secs(240))?;
+        Ok(server)
     }
 
     /// The server's log so far.
@@ -147,20 +158,25 @@ impl Server {
         text
     }
 
-    fn wait_ready(&mut self, limit: Duration) {
+    fn wait_ready(&mut self, limit: Duration) -> Result<(), String> {
         let start = Instant::now();
         loop {
             let log = self.log();
             if log.contains("Puppet Server has successfully started") {
-                return;
+                return Ok(());
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("puppetserver exited with {status} while starting:\n{log}");
+                return Err(format!(
+                    "puppetserver exited with {status} while starting:\n{log}"
+                ));
             }
-            assert!(
-                start.elapsed() < limit,
-                "puppetserver not ready after {limit:?}:\n{log}"
-            );
+            // A service that failed to start leaves the JVM running without serving.
+            if log.contains("Error during service start") || log.contains("shutting down") {
+                return Err(format!("puppetserver failed while starting:\n{log}"));
+            }
+            if start.elapsed() > limit {
+                return Err(format!("puppetserver not ready after {limit:?}:\n{log}"));
+            }
             std::thread::sleep(Duration::from_millis(250));
         }
     }
@@ -181,31 +197,37 @@ impl Server {
     /// `puppet ssl ACTION` for agent `certname`, with its own confdir and ssldir under
     /// `<scratch>/agents/<certname>`; `csr_attributes` is the YAML of csr_attributes.yaml.
     pub fn agent(&self, s: &Scratch, certname: &str, action: &str, csr_attributes: &str) -> Run {
-        let base = s.path(&format!("agents/{certname}"));
-        std::fs::create_dir_all(&base).unwrap();
-        let conf = base.join("puppet.conf");
-        let attrs = base.join("csr_attributes.yaml");
-        std::fs::write(&attrs, csr_attributes).unwrap();
-        std::fs::write(
+        agent_at(s, self.port, certname, action, csr_attributes)
+    }
+}
+
+/// `puppet ssl ACTION` for agent `certname` against the CA on `port` of localhost (Puppet
+/// Server or `clusterca serve`); see [`Server::agent`].
+pub fn agent_at(s: &Scratch, port: u16, certname: &str, action: &str, csr_attributes: &str) -> Run {
+    let base = s.path(&format!("agents/{certname}"));
+    std::fs::create_dir_all(&base).unwrap();
+    let conf = base.join("puppet.conf");
+    let attrs = base.join("csr_attributes.yaml");
+    std::fs::write(&attrs, csr_attributes).unwrap();
+    std::fs::write(
             &conf,
             format!(
                 "[main]\ncertname = {certname}\nssldir = {b}/ssl\nvardir = {b}/var\nlogdir = {b}/log\nrundir = {b}/run\nserver = localhost\nca_server = localhost\nca_port = {p}\nserverport = {p}\ncsr_attributes = {a}\n",
                 b = base.display(),
-                p = self.port,
+                p = port,
                 a = attrs.display()
             ),
         )
         .unwrap();
-        let out = Command::new("puppet")
-            .args(["ssl", action, "--confdir"])
-            .arg(&base)
-            .arg("--config")
-            .arg(&conf)
-            .args(["--waitforcert", "0"])
-            .output()
-            .expect("run puppet ssl");
-        super::finish(out)
-    }
+    let out = Command::new("puppet")
+        .args(["ssl", action, "--confdir"])
+        .arg(&base)
+        .arg("--config")
+        .arg(&conf)
+        .args(["--waitforcert", "0"])
+        .output()
+        .expect("run puppet ssl");
+    super::finish(out)
 }
 
 impl Drop for Server {

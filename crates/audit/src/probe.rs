@@ -419,7 +419,7 @@ fn judge(target: &str, p: &Presented, opts: &ProbeOptions, out: &mut Vec<Finding
 /// Probes every target `opts.connections` times, at most `opts.concurrency` connections at
 /// once. Unreachable targets and timeouts are findings.
 pub fn probe(targets: &[Target], opts: &ProbeOptions) -> Result<ProbeReport, Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = Arc::new(
         ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()

@@ -77,7 +77,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn sha256(content: &[u8]) -> String {
-    hex(ring::digest::digest(&ring::digest::SHA256, content).as_ref())
+    hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, content).as_ref())
 }
 
 /// `user` and `group` as the script's helpers take them: a name, a number or `-` (keep).

@@ -96,6 +96,29 @@ pub struct CrlSpec {
     pub revoked: Vec<CrlEntry>,
 }
 
+/// How a two-level CA looks, beside its [`CaSpec`].
+#[derive(Debug, Clone)]
+pub struct ChainSpec {
+    /// The root's common name, e.g. `Puppet Root CA: 5f2a...`.
+    pub root_name: String,
+    /// Puppet's profile: the Netscape Comment and authorityKeyIdentifier on both
+    /// certificates, and no path length on the intermediate.
+    pub puppet: bool,
+}
+
+/// A two-level CA just made by [`CertificateAuthority::create_chain`].
+#[derive(Debug)]
+pub struct NewChain {
+    /// The intermediate, which signs; its bundle is the intermediate then the root.
+    pub ca: CertificateAuthority,
+    /// The root certificate, PEM.
+    pub root_pem: String,
+    /// The root's empty CRL (number 0, valid until the root expires), PEM.
+    pub root_crl: String,
+    /// The root's private key, PKCS#8 PEM.
+    pub root_key_pem: String,
+}
+
 /// A CA certificate (or bundle, issuing CA first) with the key that signs for it.
 pub struct CertificateAuthority {
     chain_pem: String,
@@ -135,40 +158,47 @@ pub fn valid_until(now: OffsetDateTime, ttl: Ttl) -> Result<OffsetDateTime, Erro
 impl CertificateAuthority {
     /// A new self-signed CA with `key`, serial 1, valid from a day ago for `spec.ttl`.
     pub fn create(spec: &CaSpec, key: PrivateKey, now: OffsetDateTime) -> Result<Self, Error> {
-        if let Some(c) = spec
-            .common_name
-            .chars()
-            .find(|c| c.is_control() || crate::is_bidi(*c))
-        {
-            return Err(Error::CaMismatch {
-                reason: format!(
-                    "CA name {} holds the control character U+{:04X} (a name is one line of text)",
-                    crate::quote(&spec.common_name),
-                    c as u32
-                ),
-            });
-        }
-        if spec.common_name.trim().is_empty() || spec.common_name.len() > 64 {
-            return Err(Error::CaMismatch {
-                reason: format!(
-                    "CA name {} must be 1 to 64 characters (X.520 ub-common-name)",
-                    crate::quote(&spec.common_name)
-                ),
-            });
-        }
-        let now = whole_seconds(now);
-        let mut params = CertificateParams::default();
-        params.distinguished_name = DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, spec.common_name.as_str());
-        params.serial_number = Some(SerialNumber::from(1u64));
-        params.not_before = now - BACKDATE;
-        params.not_after = valid_until(now, spec.ttl)?;
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let params = ca_params(&spec.common_name, spec.ttl, 1, now, None, false)?;
         let cert = params.self_signed(key.pair()).map_err(Error::signing)?;
         Self::load(cert.pem().as_bytes(), key)
+    }
+
+    /// A new two-level CA, as `puppetserver ca setup` makes one: a self-signed root (serial 1,
+    /// `chain.root_name`, `root_key`) and the CA it signs (serial 2, `spec`, `key`), both valid
+    /// from a day ago for `spec.ttl`, each with an empty CRL (number 0). The returned CA signs
+    /// as the intermediate; its bundle is the intermediate then the root.
+    pub fn create_chain(
+        spec: &CaSpec,
+        chain: &ChainSpec,
+        root_key: PrivateKey,
+        key: PrivateKey,
+        now: OffsetDateTime,
+    ) -> Result<NewChain, Error> {
+        let params = ca_params(&chain.root_name, spec.ttl, 1, now, None, chain.puppet)?;
+        let root_pem = params
+            .self_signed(root_key.pair())
+            .map_err(Error::signing)?
+            .pem();
+        let root = Self::load(root_pem.as_bytes(), root_key)?;
+        // Puppet's intermediate has no path length; ours may sign leaves only.
+        let path_len = if chain.puppet { None } else { Some(0) };
+        let params = ca_params(&spec.common_name, spec.ttl, 2, now, path_len, chain.puppet)?;
+        let cert = params
+            .signed_by(key.pair(), &root.issuer)
+            .map_err(Error::signing)?;
+        let ca = Self::load(format!("{}{root_pem}", cert.pem()).as_bytes(), key)?;
+        let root_crl = root.crl(&CrlSpec {
+            number: 0,
+            this_update: now,
+            next_update: root.not_after,
+            revoked: Vec::new(),
+        })?;
+        Ok(NewChain {
+            ca,
+            root_pem,
+            root_crl,
+            root_key_pem: root.key_pem(),
+        })
     }
 
     /// A CA from its certificate (PEM bundle, issuing CA first) and its key. Refuses a first
@@ -401,6 +431,72 @@ fn reproducible_subject(der: &[u8]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Netscape Comment (2.16.840.1.113730.1.13), which Puppet puts in every certificate it makes.
+const OID_NETSCAPE_COMMENT: &[u64] = &[2, 16, 840, 1, 113_730, 1, 13];
+const PUPPET_COMMENT: &str = "Puppet Server Internal Certificate";
+
+/// The parameters of a CA certificate: basicConstraints (critical, CA:TRUE, `path_len`) and
+/// keyUsage keyCertSign and cRLSign (critical); with `puppet`, also Puppet's Netscape Comment
+/// and an authorityKeyIdentifier, as `puppetserver ca setup` writes them.
+fn ca_params(
+    common_name: &str,
+    ttl: Ttl,
+    serial: u64,
+    now: OffsetDateTime,
+    path_len: Option<u8>,
+    puppet: bool,
+) -> Result<CertificateParams, Error> {
+    if let Some(c) = common_name
+        .chars()
+        .find(|c| c.is_control() || crate::is_bidi(*c))
+    {
+        return Err(Error::CaMismatch {
+            reason: format!(
+                "CA name {} holds the control character U+{:04X} (a name is one line of text)",
+                crate::quote(common_name),
+                c as u32
+            ),
+        });
+    }
+    if common_name.trim().is_empty() || common_name.len() > 64 {
+        return Err(Error::CaMismatch {
+            reason: format!(
+                "CA name {} must be 1 to 64 characters (X.520 ub-common-name)",
+                crate::quote(common_name)
+            ),
+        });
+    }
+    let now = whole_seconds(now);
+    let mut params = CertificateParams::default();
+    params.distinguished_name = DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
+    params.serial_number = Some(SerialNumber::from(serial));
+    params.not_before = now - BACKDATE;
+    params.not_after = valid_until(now, ttl)?;
+    params.is_ca = IsCa::Ca(match path_len {
+        Some(n) => BasicConstraints::Constrained(n),
+        None => BasicConstraints::Unconstrained,
+    });
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    if puppet {
+        let comment = [
+            &[0x16, PUPPET_COMMENT.len() as u8],
+            PUPPET_COMMENT.as_bytes(),
+        ]
+        .concat();
+        params
+            .custom_extensions
+            .push(rcgen::CustomExtension::from_oid_content(
+                OID_NETSCAPE_COMMENT,
+                comment,
+            ));
+        params.use_authority_key_identifier_extension = true;
+    }
+    Ok(params)
 }
 
 /// The parameters of a leaf certificate with Puppet's profile.

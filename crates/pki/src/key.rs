@@ -1,4 +1,4 @@
-//! Private keys: generation (ECDSA P-256/P-384, Ed25519) and loading of every form Puppet
+//! Private keys: generation (ECDSA P-256/P-384, Ed25519, RSA 2048/3072/4096) and loading of every form Puppet
 //! and OpenSSL write (PKCS#8, PKCS#1 `RSA PRIVATE KEY`, SEC1 `EC PRIVATE KEY`; PEM or DER).
 
 use std::fmt;
@@ -21,58 +21,50 @@ pub enum KeyType {
     EcP384,
     /// Ed25519.
     Ed25519,
-    /// RSA, 2048 bits (needs the `rsa-keygen` feature).
-    #[cfg(feature = "rsa-keygen")]
+    /// RSA, 2048 bits.
     Rsa2048,
-    /// RSA, 3072 bits (needs the `rsa-keygen` feature).
-    #[cfg(feature = "rsa-keygen")]
+    /// RSA, 3072 bits.
     Rsa3072,
-    /// RSA, 4096 bits, Puppet's default (needs the `rsa-keygen` feature).
-    #[cfg(feature = "rsa-keygen")]
+    /// RSA, 4096 bits: Puppet's default, the one key type Puppet Server can sign with.
     Rsa4096,
 }
 
 impl KeyType {
     /// The names accepted by `FromStr`, in the order `--help` lists them.
-    #[cfg(not(feature = "rsa-keygen"))]
-    pub const NAMES: &'static [&'static str] = &["ec-p256", "ec-p384", "ed25519"];
-    /// The names accepted by `FromStr`, in the order `--help` lists them.
-    #[cfg(feature = "rsa-keygen")]
     pub const NAMES: &'static [&'static str] = &[
         "ec-p256", "ec-p384", "ed25519", "rsa-2048", "rsa-3072", "rsa-4096",
     ];
 
-    /// The type of a key like `info` (what `renew --rekey` makes by default), when this
-    /// build can make one.
+    /// The type of a key like `info` (what `renew --rekey` makes by default), when clusterca
+    /// can make one (not RSA of another size).
     pub fn like(info: &crate::inspect::KeyInfo) -> Option<KeyType> {
         match (info.algorithm.as_str(), info.curve.as_deref(), info.bits) {
             ("ECDSA", Some("P-256"), _) => Some(KeyType::EcP256),
             ("ECDSA", Some("P-384"), _) => Some(KeyType::EcP384),
             ("Ed25519", _, _) => Some(KeyType::Ed25519),
-            #[cfg(feature = "rsa-keygen")]
             ("RSA", _, 2048) => Some(KeyType::Rsa2048),
-            #[cfg(feature = "rsa-keygen")]
             ("RSA", _, 3072) => Some(KeyType::Rsa3072),
-            #[cfg(feature = "rsa-keygen")]
             ("RSA", _, 4096) => Some(KeyType::Rsa4096),
             _ => None,
         }
     }
 
+    /// True for the RSA types.
+    pub fn is_rsa(self) -> bool {
+        matches!(self, KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096)
+    }
+
     fn generate(self) -> Result<KeyPair, rcgen::Error> {
+        fn rsa(size: rcgen::RsaKeySize) -> Result<KeyPair, rcgen::Error> {
+            KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, size)
+        }
         let alg = match self {
             KeyType::EcP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
             KeyType::EcP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
             KeyType::Ed25519 => &rcgen::PKCS_ED25519,
-            #[cfg(feature = "rsa-keygen")]
-            rsa => {
-                let size = match rsa {
-                    KeyType::Rsa2048 => rcgen::RsaKeySize::_2048,
-                    KeyType::Rsa3072 => rcgen::RsaKeySize::_3072,
-                    _ => rcgen::RsaKeySize::_4096,
-                };
-                return KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, size);
-            }
+            KeyType::Rsa2048 => return rsa(rcgen::RsaKeySize::_2048),
+            KeyType::Rsa3072 => return rsa(rcgen::RsaKeySize::_3072),
+            KeyType::Rsa4096 => return rsa(rcgen::RsaKeySize::_4096),
         };
         KeyPair::generate_for(alg)
     }
@@ -86,18 +78,9 @@ impl FromStr for KeyType {
             "ec-p256" => Ok(KeyType::EcP256),
             "ec-p384" => Ok(KeyType::EcP384),
             "ed25519" => Ok(KeyType::Ed25519),
-            #[cfg(feature = "rsa-keygen")]
             "rsa-2048" => Ok(KeyType::Rsa2048),
-            #[cfg(feature = "rsa-keygen")]
             "rsa-3072" => Ok(KeyType::Rsa3072),
-            #[cfg(feature = "rsa-keygen")]
             "rsa-4096" => Ok(KeyType::Rsa4096),
-            #[cfg(not(feature = "rsa-keygen"))]
-            s if s.starts_with("rsa") => Err(Error::UnsupportedKey {
-                reason: format!(
-                    "generating {s} keys needs the `rsa-keygen` build feature; use ec-p256, ec-p384 or ed25519"
-                ),
-            }),
             _ => Err(Error::UnsupportedKey {
                 reason: format!("unknown key type {s:?} (use {})", Self::NAMES.join(", ")),
             }),
@@ -111,11 +94,8 @@ impl fmt::Display for KeyType {
             KeyType::EcP256 => "ec-p256",
             KeyType::EcP384 => "ec-p384",
             KeyType::Ed25519 => "ed25519",
-            #[cfg(feature = "rsa-keygen")]
             KeyType::Rsa2048 => "rsa-2048",
-            #[cfg(feature = "rsa-keygen")]
             KeyType::Rsa3072 => "rsa-3072",
-            #[cfg(feature = "rsa-keygen")]
             KeyType::Rsa4096 => "rsa-4096",
         })
     }
@@ -325,8 +305,16 @@ mod tests {
     }
 
     #[test]
-    fn rsa_generation_names_the_feature() {
-        let err = "rsa-4096".parse::<KeyType>().unwrap_err().to_string();
-        assert!(err.contains("rsa-keygen"), "{err}");
+    fn every_named_type_generates_a_key_that_loads_back() {
+        for name in KeyType::NAMES {
+            let kind: KeyType = name.parse().unwrap();
+            assert_eq!(kind.to_string(), *name);
+            let key = PrivateKey::generate(kind).unwrap();
+            assert_eq!(key.is_rsa(), kind.is_rsa(), "{name}");
+            let again = PrivateKey::from_bytes(key.to_pem().as_bytes()).unwrap();
+            assert_eq!(again.spki_der(), key.spki_der(), "{name}");
+        }
+        let err = "rsa4096".parse::<KeyType>().unwrap_err().to_string();
+        assert!(err.contains("unknown key type"), "{err}");
     }
 }

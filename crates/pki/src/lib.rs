@@ -18,7 +18,10 @@ mod reason;
 mod reissue;
 mod ttl;
 
-pub use ca::{valid_until, CaSpec, CertificateAuthority, CrlEntry, CrlSpec, IssuedCert, LeafSpec};
+pub use ca::{
+    valid_until, CaSpec, CertificateAuthority, ChainSpec, CrlEntry, CrlSpec, IssuedCert, LeafSpec,
+    NewChain,
+};
 pub use csr::{AltNamePolicy, CertRequest, CopiedExtension};
 pub use error::Error;
 pub use finding::{Finding, Severity};
@@ -92,14 +95,24 @@ pub fn json_escape_bidi(json: String) -> String {
 
 /// SHA-256 fingerprint of DER bytes in Puppet's form: uppercase hex pairs joined by colons.
 pub fn fingerprint_sha256(der: &[u8]) -> String {
-    colon_hex(ring::digest::digest(&ring::digest::SHA256, der).as_ref())
+    colon_hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der).as_ref())
 }
 
 /// SHA-1, SHA-256 and SHA-512 fingerprints of DER bytes, colon hex (Puppet's
 /// `fingerprints` object). SHA-1 here identifies, it does not secure.
 pub fn fingerprints(der: &[u8]) -> [String; 3] {
-    use ring::digest::{digest, SHA1_FOR_LEGACY_USE_ONLY, SHA256, SHA512};
+    use aws_lc_rs::digest::{digest, SHA1_FOR_LEGACY_USE_ONLY, SHA256, SHA512};
     [&SHA1_FOR_LEGACY_USE_ONLY, &SHA256, &SHA512].map(|alg| colon_hex(digest(alg, der).as_ref()))
+}
+
+/// `bytes` random bytes from the system's source, as lowercase hex (Puppet's root CA names
+/// carry 7 of them: `Puppet Root CA: 5f2a...`).
+pub fn random_hex(bytes: usize) -> Result<String, Error> {
+    let mut buf = vec![0u8; bytes];
+    aws_lc_rs::rand::fill(&mut buf).map_err(|_| Error::Signing {
+        reason: "the system's random source failed".into(),
+    })?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Uppercase hex pairs joined by colons (`AB:CD:01`).

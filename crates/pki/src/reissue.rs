@@ -88,7 +88,10 @@ fn key_bits(spki: &[u8]) -> Result<Vec<u8>, Error> {
 /// The extensions with the subject key identifier replaced by one for `spki`.
 fn with_new_key_id(extensions: &[u8], spki: &[u8]) -> Result<Vec<u8>, Error> {
     let list = contents(contents(extensions, 0xA3)?, 0x30)?;
-    let id = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &key_bits(spki)?);
+    let id = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        &key_bits(spki)?,
+    );
     let mut out = Vec::new();
     for ext in elements(list)? {
         let parts = elements(contents(ext, 0x30)?)?;

@@ -147,7 +147,7 @@ pub(crate) fn server_config(
     cfg: &Config,
     crl_pem: &[u8],
 ) -> Result<(rustls::ServerConfig, Arc<ReloadingVerifier>), Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let (cert_pem, key_pem) = identity(store, ca, cfg)?;
     let mut chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
         .collect::<Result<_, _>>()

@@ -161,6 +161,16 @@ impl Store {
             }
         };
         let ca_spki = ca.as_ref().map(|c| c.spki_der());
+        if let Some(ca) = &ca {
+            if let Some(why) = self.puppet_cannot_sign(ca) {
+                f.push(Finding::new(
+                    display(&self.shown(layout::CA_KEY)),
+                    "puppet-cannot-sign",
+                    Severity::Info,
+                    why,
+                ));
+            }
+        }
 
         // serial
         let serial_path = self.shown(layout::SERIAL);
@@ -760,6 +770,46 @@ impl Store {
 /// An I/O error that says nothing about the directory's content (EIO, ENOSPC, ...): `check`
 /// fails with it (exit 4) rather than reporting a finding. A missing or unreadable file
 /// (permissions) is a finding.
+impl Store {
+    /// Why Puppet Server could not sign with this CA, when the directory looks like Puppet
+    /// Server's (its `infra_*` files or `root_key.pem`, a path ending in `puppetserver/ca` or
+    /// `ssl/ca`, or Puppet's Netscape Comment on the CA certificate) and the CA key is not
+    /// RSA: Puppet Server 7 reads every CA key as RSA and signs with SHA256withRSA only.
+    fn puppet_cannot_sign(&self, ca: &clusterca_pki::CertificateAuthority) -> Option<String> {
+        let algorithm = clusterca_pki::inspect::spki_info(&ca.spki_der())
+            .map(|k| match k.curve {
+                Some(curve) => format!("{} {curve}", k.algorithm),
+                None => k.algorithm,
+            })
+            .ok()?;
+        if algorithm == "RSA" {
+            return None;
+        }
+        let files = [
+            layout::INFRA_CRL,
+            layout::INFRA_INVENTORY,
+            layout::INFRA_SERIALS,
+            layout::ROOT_KEY,
+        ];
+        let path = self.root().path();
+        let puppet_path = path.ends_with("puppetserver/ca") || path.ends_with("ssl/ca");
+        // The DER of the OID 2.16.840.1.113730.1.13 (Netscape Comment).
+        const NS_COMMENT: [u8; 11] = [
+            0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x86, 0xF8, 0x42, 0x01, 0x0D,
+        ];
+        let comment = ca
+            .cert_der()
+            .windows(NS_COMMENT.len())
+            .any(|w| w == NS_COMMENT);
+        if !(puppet_path || comment || files.iter().any(|f| self.root().exists(f))) {
+            return None;
+        }
+        Some(format!(
+            "the CA key is {algorithm} and this looks like Puppet Server's CA directory: Puppet Server 7 signs only with an RSA CA key (its CA service fails on this one); clusterca signs with it"
+        ))
+    }
+}
+
 fn failing_disk(e: &Error) -> bool {
     use std::io::ErrorKind::{NotFound, PermissionDenied};
     matches!(e, Error::Io { source, .. } if !matches!(source.kind(), NotFound | PermissionDenied))

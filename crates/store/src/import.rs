@@ -208,15 +208,14 @@ impl Store {
             .unwrap_or(0);
         let next_serial =
             next_serial.unwrap_or(highest_revoked.max(highest_own).saturating_add(1).max(2));
-        let store = Store::install_new(
-            dir,
-            &ca,
-            ca.key_pem(),
-            crl_pem,
+        let new = crate::NewDir {
+            crl: Some(crl_pem),
+            crl_chain: String::new(),
             next_serial,
-            String::new(),
-            owner,
-        )?;
+            inventory: String::new(),
+            extra: Vec::new(),
+        };
+        let store = Store::install_new(dir, &ca, new, owner, now)?;
         let adopted = Adopted {
             key_algorithm: key_description(&ca),
             ca,

@@ -19,6 +19,16 @@ pub const INVENTORY: &str = "inventory.txt";
 pub const SIGNED: &str = "signed";
 /// Certificate requests waiting, `NAME.pem`.
 pub const REQUESTS: &str = "requests";
+/// The root's private key of a two-level CA, where `puppetserver ca setup` keeps it (Puppet
+/// Server never reads it; `init --chain` writes it elsewhere).
+pub const ROOT_KEY: &str = "root_key.pem";
+/// Puppet's infrastructure CRL, inventory and serials (`puppetserver ca setup` writes them;
+/// Puppet Server reads them only with `enable-infra-crl`).
+pub const INFRA_CRL: &str = "infra_crl.pem";
+/// See [`INFRA_CRL`].
+pub const INFRA_INVENTORY: &str = "infra_inventory.txt";
+/// See [`INFRA_CRL`].
+pub const INFRA_SERIALS: &str = "infra_serials";
 /// The store lock (ours; Puppet Server ignores it).
 pub const LOCK: &str = "clusterca.lock";
 /// The signer lease, held for its whole life by the active `serve`.

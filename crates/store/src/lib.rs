@@ -30,7 +30,9 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clusterca_pki::{CaSpec, CertName, CertificateAuthority, IssuedCert, LeafSpec, PrivateKey};
+use clusterca_pki::{
+    CaSpec, CertName, CertificateAuthority, IssuedCert, LeafSpec, NewChain, PrivateKey,
+};
 use time::OffsetDateTime;
 
 pub use authority::Authority;
@@ -57,6 +59,18 @@ pub(crate) const CRL_LIFETIME: time::Duration = time::Duration::days(5 * 365);
 
 /// One line of `inventory.txt`: its 1-based number and the line parsed, or what is wrong.
 pub type ParsedLine = (usize, Result<InventoryLine, String>);
+
+/// What a new CA directory holds besides the CA's certificate, keys and own CRL.
+pub(crate) struct NewDir {
+    /// The CA's own CRL, PEM; `None` for a new empty one.
+    pub(crate) crl: Option<String>,
+    /// PEM appended after the CA's own CRL in `ca_crl.pem` (a root's CRL).
+    pub(crate) crl_chain: String,
+    pub(crate) next_serial: u64,
+    pub(crate) inventory: String,
+    /// More files: name, content, and whether it is secret (a key's mode).
+    pub(crate) extra: Vec<(&'static str, String, bool)>,
+}
 
 /// An opened CA directory.
 #[derive(Debug, Clone)]
@@ -89,17 +103,6 @@ impl Store {
             path: dir.to_path_buf(),
             source,
         })?;
-        let crl = ca
-            .crl(&clusterca_pki::CrlSpec {
-                number: 0,
-                this_update: now,
-                next_update: now + CRL_LIFETIME,
-                revoked: Vec::new(),
-            })
-            .map_err(|source| Error::Pki {
-                path: dir.join(layout::CA_CRL),
-                source,
-            })?;
         let (not_before, not_after) = ca.validity();
         let ca_line = InventoryLine {
             serial: 1,
@@ -107,22 +110,78 @@ impl Store {
             not_after,
             subject: ca.subject().to_owned(),
         };
-        let store = Store::install_new(dir, &ca, ca.key_pem(), crl, 2, ca_line.to_line(), owner)?;
+        let new = NewDir {
+            crl: None,
+            crl_chain: String::new(),
+            next_serial: 2,
+            inventory: ca_line.to_line(),
+            extra: Vec::new(),
+        };
+        let store = Store::install_new(dir, &ca, new, owner, now)?;
         Ok((store, ca))
+    }
+
+    /// Creates a new CA directory in `dir` (absent or empty) for the intermediate of a
+    /// two-level CA made by [`CertificateAuthority::create_chain`]: `ca_crt.pem` the
+    /// intermediate then the root, `ca_crl.pem` the intermediate's new empty CRL then the
+    /// root's, an empty inventory (both certificates are the root's serials) and the next
+    /// serial 2 (the serial rule's floor, as in every CA directory). With `puppet`, also what `puppetserver ca setup` writes beside them: Puppet's
+    /// infrastructure CRL, inventory and serials. With `root_key`, the root key as
+    /// `root_key.pem` (secret, like `ca_key.pem`), where Puppet keeps it; without, it is not
+    /// written here (the caller keeps it elsewhere). Puppet Server, started on the directory
+    /// without a host certificate, signs its own with that serial.
+    pub fn create_chain(
+        dir: &Path,
+        chain: &NewChain,
+        puppet: bool,
+        root_key: bool,
+        owner: Option<Owner>,
+        now: OffsetDateTime,
+    ) -> Result<Store, Error> {
+        refuse_existing(dir)?;
+        let mut extra = Vec::new();
+        if root_key {
+            extra.push((layout::ROOT_KEY, chain.root_key_pem.clone(), true));
+        }
+        if puppet {
+            extra.push((layout::INFRA_INVENTORY, String::new(), false));
+            extra.push((layout::INFRA_SERIALS, String::new(), false));
+        }
+        let new = NewDir {
+            crl: None,
+            crl_chain: chain.root_crl.clone(),
+            next_serial: 2,
+            inventory: String::new(),
+            extra,
+        };
+        Store::install_new(dir, &chain.ca, new, owner, now)
     }
 
     /// Writes a whole new CA directory: built in a staging directory beside `dir` and renamed
     /// into place, so a crash leaves either no CA or a whole one. Refuses a `dir` that is
     /// not absent or empty.
-    fn install_new(
+    pub(crate) fn install_new(
         dir: &Path,
         ca: &CertificateAuthority,
-        key_pem: String,
-        crl: String,
-        next_serial: u64,
-        inventory: String,
+        new: NewDir,
         owner: Option<Owner>,
+        now: OffsetDateTime,
     ) -> Result<Store, Error> {
+        let own = match new.crl {
+            Some(pem) => pem,
+            None => ca
+                .crl(&clusterca_pki::CrlSpec {
+                    number: 0,
+                    this_update: now,
+                    next_update: now + CRL_LIFETIME,
+                    revoked: Vec::new(),
+                })
+                .map_err(|source| Error::Pki {
+                    path: dir.join(layout::CA_CRL),
+                    source,
+                })?,
+        };
+        let crl = format!("{own}{}", new.crl_chain);
         // Like `mkdir -p`: the CA directory's parents may not exist yet.
         let parent_path = fsutil::parent(dir);
         std::fs::create_dir_all(parent_path).ctx("create directory", parent_path)?;
@@ -145,14 +204,24 @@ impl Store {
             mode: if owner.is_some() { 0o640 } else { 0o600 },
             owner,
         };
-        let files: [(&str, String, FileSpec); 6] = [
-            (layout::CA_KEY, key_pem, secret),
+        let mut files: Vec<(&str, String, FileSpec)> = vec![
+            (layout::CA_KEY, ca.key_pem(), secret),
             (layout::CA_CRT, ca.chain_pem().to_owned(), public),
             (layout::CA_PUB, ca.public_key_pem(), public),
-            (layout::CA_CRL, crl, public),
-            (layout::SERIAL, serial::format(next_serial), public),
-            (layout::INVENTORY, inventory, public),
+            (layout::CA_CRL, crl.clone(), public),
+            (layout::SERIAL, serial::format(new.next_serial), public),
+            (layout::INVENTORY, new.inventory, public),
         ];
+        if new
+            .extra
+            .iter()
+            .any(|(name, _, _)| *name == layout::INFRA_INVENTORY)
+        {
+            files.push((layout::INFRA_CRL, crl, public));
+        }
+        for (name, content, is_secret) in new.extra {
+            files.push((name, content, if is_secret { secret } else { public }));
+        }
         for (file, content, spec) in files {
             let mut f = staging.create_exclusive(file, spec)?;
             let path = staging.join(file);
@@ -645,6 +714,43 @@ impl Drop for StagingDir {
 }
 
 /// Refuses a CA directory `dir` that exists and is not empty.
+/// Writes a secret (a root key kept away from the CA directory) to a new file at `path`:
+/// created exclusively (an existing file or a symlink there is refused), mode 0600, written and
+/// synced with its directory before this returns. Refuses first a `dir` (the CA directory
+/// about to be created) that is not absent or empty, so nothing is written for an `init` that
+/// would fail.
+pub fn write_new_secret(path: &Path, content: &str, dir: &Path) -> Result<(), Error> {
+    refuse_existing(dir)?;
+    let (parent, name) = Dir::open_parent(path)?;
+    let spec = FileSpec {
+        mode: 0o600,
+        owner: None,
+    };
+    let mut file = parent.create_exclusive(&name, spec).map_err(|e| match e {
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
+            Error::KeyExists {
+                path: path.to_path_buf(),
+            }
+        }
+        e => e,
+    })?;
+    let written = std::io::Write::write_all(&mut file, content.as_bytes())
+        .ctx("write", path)
+        .and_then(|()| file.sync_all().ctx("fsync", path))
+        .and_then(|()| parent.sync());
+    if written.is_err() {
+        let _ = parent.remove_if_present(&name);
+    }
+    written
+}
+
+/// Removes what [`write_new_secret`] wrote, when what it was for failed.
+pub fn remove_new_secret(path: &Path) -> Result<(), Error> {
+    let (parent, name) = Dir::open_parent(path)?;
+    parent.remove_if_present(&name)?;
+    parent.sync()
+}
+
 pub(crate) fn refuse_existing(dir: &Path) -> Result<(), Error> {
     match Dir::open_parent(dir) {
         Ok((parent, name)) => refuse_existing_in(&parent, &name, dir),

@@ -1,7 +1,5 @@
-//! RSA key generation, in a build with the `rsa-keygen` feature (rcgen's aws-lc-rs backend):
-//! `cargo test --features rsa-keygen --test rsa_keygen`, which `.ci/run` runs. Without the
-//! feature the flag is refused naming it (tests/bad_input.rs).
-#![cfg(feature = "rsa-keygen")]
+//! RSA key generation (aws-lc-rs, the one crypto provider): a CA and leaves of each size,
+//! verified by openssl.
 
 mod common;
 
