@@ -299,8 +299,11 @@ fn puppet_server_column(key_type: &str, s: &Scratch) -> bool {
             host.code == 0 && list.code == 0 && list.stdout.contains("puppet01.example.net")
         }
         Err(log) => {
-            let last: Vec<&str> = log.lines().rev().take(5).collect();
-            eprintln!("{key_type}: Puppet Server did not start: {last:?}");
+            let why = log
+                .lines()
+                .find(|l| l.contains("Exception") || l.contains("ERROR"))
+                .unwrap_or("(no error in its log)");
+            eprintln!("{key_type}: Puppet Server did not start: {why}");
             false
         }
     }

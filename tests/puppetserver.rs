@@ -28,7 +28,6 @@ fn puppet_server_and_clusterca_share_one_ca_directory() {
     if !puppet::available() {
         return;
     }
-    let _one = ONE_SERVER.lock().unwrap_or_else(|e| e.into_inner());
     let s = Scratch::new();
     common::copy_puppet_fixture(&s, "ca");
     common::copy_puppet_fixture(&s, "ssl");
@@ -154,9 +153,6 @@ fn puppet_server_and_clusterca_share_one_ca_directory() {
     assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
 }
 
-/// One real Puppet Server at a time in this file: each is a JVM of up to 1 GiB on two cores.
-static ONE_SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// The highest serial of the inventory's lines.
 fn highest_inventory_serial(s: &Scratch) -> u64 {
     s.read("ca/inventory.txt")
@@ -176,7 +172,6 @@ fn puppet_server_runs_its_ca_on(init: &[&str], host_serial: u64) {
     if !puppet::available() {
         return;
     }
-    let _one = ONE_SERVER.lock().unwrap_or_else(|e| e.into_inner());
     let s = Scratch::new();
     let mut args = vec!["init", "--ca-name", "Puppet CA: puppet.example.net"];
     args.extend_from_slice(init);

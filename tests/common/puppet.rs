@@ -101,7 +101,12 @@ impl Server {
             &[
                 ("ssl-host", "127.0.0.1".into()),
                 ("ssl-port", port.to_string()),
-                ("access-log-config", format!("{r}/ps/request-logging.xml")),
+                (
+                    "access-log-config",
+                    // Jetty keeps an idle connection for 30 s, and an agent's `puppet ssl`
+                    // waits for the server's close before it exits: a short idle timeout.
+                    format!("{r}/ps/request-logging.xml\n    idle-timeout-milliseconds: 1000"),
+                ),
             ],
         );
         std::fs::copy(
@@ -125,6 +130,11 @@ impl Server {
         let child = Command::new("java")
             .args([
                 "-Xms512m",
+                "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC",
+                "-XX:+UnlockDiagnosticVMOptions",
+                "-XX:-BytecodeVerificationRemote",
+                "-Djruby.compile.mode=OFF",
                 "-Xmx1g",
                 "-Djruby.lib=/usr/share/jruby/lib",
                 "-jar",
