@@ -191,31 +191,9 @@ fn web_servers(scratches: &[(&str, Scratch)], table: &mut Table, procs: &mut Pro
             ));
         }
         std::fs::write(work.path("haproxy.cfg"), conf).unwrap();
-        let (ok, text) = run(Command::new("haproxy")
-            .arg("-c")
-            .arg("-f")
-            .arg(work.path("haproxy.cfg")));
-        if ok {
-            let child = Command::new("haproxy")
-                .arg("-db")
-                .arg("-f")
-                .arg(work.path("haproxy.cfg"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start haproxy");
-            procs.0.push(child);
-        } else {
-            eprintln!("haproxy refuses the configuration: {text}");
-        }
-        for ((key_type, s), port) in scratches.iter().zip(&ports) {
-            let works = ok && {
-                wait_listening(*port);
-                curl_ok(s, *port, "/")
-            };
-            table.set(key_type, HAPROXY, works);
-        }
+        let cfg = work.path("haproxy.cfg").display().to_string();
+        let ok = start_checked(procs, "haproxy", &["-c", "-f", &cfg], &["-db", "-f", &cfg]);
+        measure_frontends(scratches, &ports, ok, HAPROXY, table);
     }
     if common::have_program("nginx", "nginx") {
         let mut conf = format!(
@@ -234,30 +212,45 @@ fn web_servers(scratches: &[(&str, Scratch)], table: &mut Table, procs: &mut Pro
         }
         conf.push_str("}\n");
         std::fs::write(work.path("nginx.conf"), conf).unwrap();
-        let (ok, text) = run(Command::new("nginx")
-            .arg("-t")
-            .arg("-c")
-            .arg(work.path("nginx.conf")));
-        if ok {
-            let child = Command::new("nginx")
-                .arg("-c")
-                .arg(work.path("nginx.conf"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start nginx");
-            procs.0.push(child);
-        } else {
-            eprintln!("nginx refuses the configuration: {text}");
-        }
-        for ((key_type, s), port) in scratches.iter().zip(&ports) {
-            let works = ok && {
-                wait_listening(*port);
-                curl_ok(s, *port, "/")
-            };
-            table.set(key_type, NGINX, works);
-        }
+        let cfg = work.path("nginx.conf").display().to_string();
+        let ok = start_checked(procs, "nginx", &["-t", "-c", &cfg], &["-c", &cfg]);
+        measure_frontends(scratches, &ports, ok, NGINX, table);
+    }
+}
+
+/// Checks `program`'s configuration (`check` arguments), then starts it in the foreground
+/// (`start` arguments) among `procs`; whether the configuration was accepted.
+fn start_checked(procs: &mut Procs, program: &str, check: &[&str], start: &[&str]) -> bool {
+    let (ok, text) = run(Command::new(program).args(check));
+    if !ok {
+        eprintln!("{program} refuses the configuration: {text}");
+        return false;
+    }
+    let child = Command::new(program)
+        .args(start)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {program}: {e}"));
+    procs.0.push(child);
+    true
+}
+
+/// curl, verifying, to each key type's frontend on `ports`: the `column` cells.
+fn measure_frontends(
+    scratches: &[(&str, Scratch)],
+    ports: &[u16],
+    started: bool,
+    column: &'static str,
+    table: &mut Table,
+) {
+    for ((key_type, s), port) in scratches.iter().zip(ports) {
+        let works = started && {
+            wait_listening(*port);
+            curl_ok(s, *port, "/")
+        };
+        table.set(key_type, column, works);
     }
 }
 

@@ -39,6 +39,21 @@ fn extensions(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// `openssl verify` of `cert` through ca_crt.pem with every CRL of ca_crl.pem checked.
+fn verify_chain(s: &Scratch, cert: &str, extra: &[&str]) -> common::Run {
+    let mut args = vec![
+        "verify",
+        "-crl_check_all",
+        "-CRLfile",
+        "ca/ca_crl.pem",
+        "-CAfile",
+        "ca/ca_crt.pem",
+    ];
+    args.extend_from_slice(extra);
+    args.push(cert);
+    s.openssl(&args)
+}
+
 fn field<'a>(text: &'a str, name: &str) -> &'a str {
     text.lines()
         .map(str::trim)
@@ -144,17 +159,11 @@ fn init_puppet_makes_what_puppetserver_ca_setup_makes() {
         "puppet.example.net",
     ])
     .ok();
-    let v = s.openssl(&[
-        "verify",
-        "-crl_check_all",
-        "-CRLfile",
-        "ca/ca_crl.pem",
-        "-CAfile",
-        "ca/ca_crt.pem",
-        "-verify_hostname",
-        "puppet.example.net",
+    let v = verify_chain(
+        &s,
         "web1.example.net.pem",
-    ]);
+        &["-verify_hostname", "puppet.example.net"],
+    );
     assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
     assert!(s.read("ca/inventory.txt").starts_with("0x0002 "));
     s.run(&["revoke", "web1.example.net"]).ok();
@@ -200,15 +209,7 @@ fn init_chain_keeps_the_root_key_out_of_the_ca_directory() {
         .stdout;
     assert_eq!(from_key, from_cert);
     s.run(&["issue", "a.example.net"]).ok();
-    let v = s.openssl(&[
-        "verify",
-        "-crl_check_all",
-        "-CRLfile",
-        "ca/ca_crl.pem",
-        "-CAfile",
-        "ca/ca_crt.pem",
-        "a.example.net.pem",
-    ]);
+    let v = verify_chain(&s, "a.example.net.pem", &[]);
     assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
     // No Puppet look: no note.
     let check = s.run(&["check"]);
