@@ -508,12 +508,59 @@ fn cases(root: &Path) -> Vec<Case> {
             },
             sound: nothing_more,
         },
+        Case {
+            label: "init --chain",
+            base: make("initchain", &|_| {}),
+            args: words("init --dir ca2 --chain --key-type ec-p256 --root-key-out out/root.key"),
+            ca: "ca2",
+            keys: Vec::new(),
+            goal: |d| new_chain(d, "ca2", "out/root.key"),
+            sound: |d| root_key_kept(d, "ca2", "out/root.key"),
+        },
     ];
     // Each case's start is clean, but for the one that repairs.
     for c in v.iter().filter(|c| c.label != "check --repair") {
         check_clean(&c.base, "ca").unwrap_or_else(|e| panic!("{}: start: {e}", c.label));
     }
     v
+}
+
+/// A two-level CA made by `init` in `ca`: its root certificate (the bundle's second) is the
+/// one whose key is in `key`, once the CA directory exists (a CA whose root key was lost could
+/// never have its intermediate renewed).
+fn root_key_kept(dir: &Path, ca: &str, key: &str) -> Result<(), String> {
+    let Ok(bundle) = std::fs::read(dir.join(ca).join("ca_crt.pem")) else {
+        return Ok(());
+    };
+    let certs = inspect::certificates(&bundle).map_err(|e| format!("{ca}/ca_crt.pem: {e}"))?;
+    let root = certs
+        .get(1)
+        .ok_or_else(|| format!("{ca}/ca_crt.pem holds no root"))?;
+    let (_, spki) = inspect::serial_and_spki(root).map_err(|e| format!("root: {e}"))?;
+    let pem = std::fs::read(dir.join(key))
+        .map_err(|e| format!("{ca} exists but its root key {key} does not: {e}"))?;
+    let root_key = PrivateKey::from_bytes(&pem).map_err(|e| format!("{key}: {e}"))?;
+    match root_key.spki_der() == spki {
+        true => Ok(()),
+        false => Err(format!("{key} is not the key of {ca}'s root")),
+    }
+}
+
+/// `init` done: the CA directory is there with its root key, and nothing of an interrupted
+/// attempt is left beside it (a staging directory would hold copies of the keys).
+fn new_chain(dir: &Path, ca: &str, key: &str) -> Result<(), String> {
+    exists(dir, &format!("{ca}/ca_crt.pem"))?;
+    root_key_kept(dir, ca, key)?;
+    let debris: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!(".{ca}.init.")))
+        .collect();
+    match debris.is_empty() {
+        true => Ok(()),
+        false => Err(format!("left behind: {debris:?}")),
+    }
 }
 
 /// Serials recorded in `ca`'s inventory (every line) and `signed/`, as a multiset.

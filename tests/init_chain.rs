@@ -228,7 +228,7 @@ fn bad_init_combinations_write_nothing() {
     for (args, needle) in [
         (
             &["init", "--chain", "--root-key-out", "ca/root.key"][..],
-            "inside the CA directory",
+            "its directory does not exist",
         ),
         (
             &["init", "--chain", "--root-key-out", "taken.key"][..],
@@ -262,6 +262,94 @@ fn bad_init_combinations_write_nothing() {
 }
 
 #[test]
+fn the_root_key_is_never_written_into_the_ca_directory_however_it_is_named() {
+    let s = Scratch::new();
+    // --dir exists (empty), reached through `..` and through a symlink alias.
+    std::fs::create_dir_all(s.path("cj")).unwrap();
+    std::fs::create_dir_all(s.path("sub")).unwrap();
+    std::os::unix::fs::symlink(s.path("cj"), s.path("alias")).unwrap();
+    for out in ["sub/../cj/root.pem", "alias/root.pem", "./cj/root.pem"] {
+        let before = s.snapshot();
+        let run = s.run(&["init", "--dir", "cj", "--chain", "--root-key-out", out]);
+        assert_eq!(run.code, 2, "{out}: {}{}", run.stdout, run.stderr);
+        // Refused as inside, or (the alias) as a path through a symbolic link.
+        assert!(
+            run.stderr.contains("inside the CA directory") || run.stderr.contains("symbolic link"),
+            "{out}: {}",
+            run.stderr
+        );
+        assert!(s.snapshot() == before, "{out} wrote something");
+    }
+    // Spelled through the CA directory's name but outside it: fine.
+    std::fs::create_dir_all(s.path("ci")).unwrap();
+    s.run(&[
+        "init",
+        "--dir",
+        "ci",
+        "--chain",
+        "--root-key-out",
+        "ci/../cik.pem",
+    ])
+    .ok();
+    assert_eq!(s.mode("cik.pem"), 0o600);
+    // A fresh two-level CA is clean: no gap for the root's serial 1, nothing to note.
+    let check = s.run(&["check", "--dir", "ci"]).ok();
+    assert!(!check.stdout.contains("serial-gap"), "{}", check.stdout);
+    // A loose root key in the CA directory (--puppet keeps it there) is an error.
+    let p = Scratch::new();
+    p.run(&["init", "--puppet", "--key-type", "rsa-2048"]).ok();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        p.path("ca/root_key.pem"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let check = p.run(&["check"]);
+    assert_eq!(check.code, 1, "{}{}", check.stdout, check.stderr);
+    assert!(
+        check.stdout.contains("root key must be 0640"),
+        "{}",
+        check.stdout
+    );
+}
+
+/// The move of the staging directory into place fails (as when another `init` wins the race
+/// for --dir): everything staged goes, the root key and Puppet's infra_* files too.
+#[test]
+fn a_failed_init_puppet_leaves_no_staged_keys() {
+    if !common::have_program("strace", "strace") {
+        return;
+    }
+    let s = Scratch::new();
+    let out = std::process::Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-e",
+            "inject=renameat,renameat2:error=EIO",
+        ])
+        .arg(env!("CARGO_BIN_EXE_clusterca"))
+        .args(["init", "--dir", "pca", "--puppet", "--key-type", "rsa-2048"])
+        .current_dir(s.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left: Vec<String> = std::fs::read_dir(s.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
 fn check_and_import_note_an_ec_key_in_a_puppet_looking_directory() {
     let s = Scratch::new();
     s.run(&["init"]).ok();
@@ -283,6 +371,39 @@ fn check_and_import_note_an_ec_key_in_a_puppet_looking_directory() {
     assert!(check.stdout.contains("ECDSA P-256"), "{}", check.stdout);
     let json = s.run(&["--format", "json", "import"]).ok().stdout;
     assert!(json.contains("\"puppet-cannot-sign\""), "{json}");
+    // Another program's Netscape Comment is not Puppet's; a symlink is not Puppet's file.
+    let o = Scratch::new();
+    let made = o.openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "o.key",
+        "-out",
+        "o.crt",
+        "-subj",
+        "/CN=OpenSSL CA",
+        "-days",
+        "300",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-addext",
+        "nsComment=OpenSSL Generated Certificate",
+    ]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    o.run(&["import", "--cert", "o.crt", "--key", "o.key"]).ok();
+    let check = o.run(&["check"]).ok();
+    assert!(
+        !check.stdout.contains("puppet-cannot-sign"),
+        "{}",
+        check.stdout
+    );
     // An RSA CA there: nothing to say.
     let r = Scratch::new();
     r.run(&["init", "--key-type", "rsa-2048"]).ok();

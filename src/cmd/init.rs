@@ -108,13 +108,30 @@ fn create(
     }
     let key_path = match &args.root_key_out {
         Some(out) => {
-            refuse_inside(out, &g.dir)?;
-            clusterca_store::write_new_secret(out, &new.root_key_pem, &g.dir)?;
-            let made = Store::create_chain(&g.dir, &new, args.puppet, false, puppet_owner(), now);
-            if let Err(e) = made {
-                // The CA directory was not made: a root key for nothing is not left behind.
-                let _ = clusterca_store::remove_new_secret(out);
-                return Err(e.into());
+            let secret = clusterca_store::write_new_secret(out, &new.root_key_pem, &g.dir)?;
+            match Store::create_chain(&g.dir, &new, args.puppet, false, puppet_owner(), now) {
+                Ok(_) => {}
+                // The CA is in place: its root key stays, whatever failed after.
+                Err(e @ clusterca_store::Error::CreatedNotDurable { .. }) => {
+                    return Err(Failure {
+                        kind: crate::Kind::System,
+                        message: format!(
+                            "{e}; the root key is in {}",
+                            sanitize(&out.display().to_string())
+                        ),
+                    })
+                }
+                // No CA directory: a root key for nothing is not left behind.
+                Err(e) => {
+                    let mut failure = Failure::from(e);
+                    if !matches!(secret.remove(), Ok(true)) {
+                        failure.message += &format!(
+                            "; the root key written to {} could not be removed",
+                            sanitize(&out.display().to_string())
+                        );
+                    }
+                    return Err(failure);
+                }
             }
             out.display().to_string()
         }
@@ -133,24 +150,6 @@ fn create(
     Ok((new.ca, root, extra))
 }
 
-/// Refuses a root key path inside the CA directory: the point of `--root-key-out` is that the
-/// root key is not kept with the online CA.
-fn refuse_inside(out: &std::path::Path, dir: &std::path::Path) -> Result<(), Failure> {
-    let absolute = |p: &std::path::Path| {
-        std::path::absolute(p).map(|p| p.components().collect::<std::path::PathBuf>())
-    };
-    if let (Ok(out_abs), Ok(dir_abs)) = (absolute(out), absolute(dir)) {
-        if out_abs.starts_with(&dir_abs) {
-            return Err(Failure::input(format!(
-                "--root-key-out {}: inside the CA directory {}; keep the root key elsewhere (offline)",
-                sanitize(&out.display().to_string()),
-                sanitize(&dir.display().to_string())
-            )));
-        }
-    }
-    Ok(())
-}
-
 pub fn run(g: &Global, args: &InitArgs) -> Result<Outcome, Failure> {
     let key_type: KeyType = match &args.key_type {
         Some(name) => name.parse()?,
@@ -167,6 +166,12 @@ pub fn run(g: &Global, args: &InitArgs) -> Result<Outcome, Failure> {
         common_name: args.ca_name.clone().unwrap_or_else(default_ca_name),
         ttl,
     };
+    if args.root_name.as_deref() == Some(spec.common_name.as_str()) {
+        return Err(Failure::input(format!(
+            "--root-name {}: the same as the CA's name; the root and the CA it signs need different names",
+            sanitize(&spec.common_name)
+        )));
+    }
     let now = OffsetDateTime::now_utc();
     let (ca, root, extra) = create(g, args, &spec, key_type, now)?;
     let (not_before, not_after) = ca.validity();

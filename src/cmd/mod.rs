@@ -56,9 +56,10 @@ impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         let kind = match &e {
             StoreError::Busy { .. } => Kind::Busy,
-            StoreError::Io { .. } | StoreError::Unfinished { .. } | StoreError::Recorded { .. } => {
-                Kind::System
-            }
+            StoreError::Io { .. }
+            | StoreError::Unfinished { .. }
+            | StoreError::Recorded { .. }
+            | StoreError::CreatedNotDurable { .. } => Kind::System,
             _ => Kind::Input,
         };
         Failure {

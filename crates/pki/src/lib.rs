@@ -126,3 +126,39 @@ pub fn colon_hex(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// Whether the cryptography runs in AWS-LC's FIPS module (a build with the `fips` feature).
+pub fn fips_mode() -> bool {
+    aws_lc_rs::try_fips_mode().is_ok()
+}
+
+#[cfg(test)]
+mod provider_tests {
+    /// The `fips` feature puts every operation in AWS-LC's FIPS module, self-tests passed;
+    /// the default build does not.
+    #[test]
+    fn fips_mode_is_the_feature() {
+        assert_eq!(super::fips_mode(), cfg!(feature = "fips"));
+        // And it still signs: a CA and a leaf (RSA, which FIPS keeps).
+        let key = crate::PrivateKey::generate(crate::KeyType::Rsa2048).unwrap();
+        let ca = crate::CertificateAuthority::create(
+            &crate::CaSpec {
+                common_name: "FIPS CA".into(),
+                ttl: crate::Ttl::from_secs(86_400),
+            },
+            key,
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        let spec = crate::LeafSpec::new(
+            "a.example.net".parse().unwrap(),
+            [],
+            crate::Ttl::from_secs(3_600),
+        );
+        let leaf_key = crate::PrivateKey::generate(crate::KeyType::EcP256).unwrap();
+        let leaf = ca
+            .issue(&spec, &leaf_key, 2, time::OffsetDateTime::now_utc())
+            .unwrap();
+        assert!(crate::inspect::signed_by(&leaf.der, &ca.spki_der()).unwrap());
+    }
+}

@@ -430,7 +430,8 @@ impl Store {
                 .union(&recorded.signed)
                 .copied()
                 .collect();
-            let gaps = gap_ranges(&used, 1, next.max(floor));
+            // Serial 1 is the CA's own (or unused, under a root): leaves start at 2.
+            let gaps = gap_ranges(&used, serial::FIRST_LEAF, next.max(floor));
             if !gaps.is_empty() {
                 f.push(Finding::new(display(&inv_path), "serial-gap", Severity::Info,
                     format!("serials {} were reserved but never recorded (an interrupted issuance, or files from other tools); harmless", gaps.join(", "))));
@@ -697,12 +698,24 @@ impl Store {
     /// Modes no looser than Puppet's: keys 0640 at most, everything else not writable by
     /// group or others.
     fn check_modes(&self, f: &mut Vec<Finding>) -> Result<(), Error> {
-        let checks: [(&str, u32, Severity, &str); 8] = [
+        let checks: [(&str, u32, Severity, &str); 10] = [
             (
                 "ca_key.pem",
                 0o137,
                 Severity::Error,
                 "the CA key must be 0640 or tighter",
+            ),
+            (
+                layout::ROOT_KEY,
+                0o137,
+                Severity::Error,
+                "the root key must be 0640 or tighter",
+            ),
+            (
+                layout::INFRA_CRL,
+                0o022,
+                Severity::Warning,
+                "writable by group or others",
             ),
             (
                 "ca_crt.pem",
@@ -767,9 +780,6 @@ impl Store {
     }
 }
 
-/// An I/O error that says nothing about the directory's content (EIO, ENOSPC, ...): `check`
-/// fails with it (exit 4) rather than reporting a finding. A missing or unreadable file
-/// (permissions) is a finding.
 impl Store {
     /// Why Puppet Server could not sign with this CA, when the directory looks like Puppet
     /// Server's (its `infra_*` files or `root_key.pem`, a path ending in `puppetserver/ca` or
@@ -791,17 +801,22 @@ impl Store {
             layout::INFRA_SERIALS,
             layout::ROOT_KEY,
         ];
-        let path = self.root().path();
+        // By its absolute name (`--dir .` inside Puppet's cadir too); a heuristic for a note.
+        let path = std::fs::canonicalize(self.root().path())
+            .unwrap_or_else(|_| self.root().path().to_path_buf());
         let puppet_path = path.ends_with("puppetserver/ca") || path.ends_with("ssl/ca");
-        // The DER of the OID 2.16.840.1.113730.1.13 (Netscape Comment).
-        const NS_COMMENT: [u8; 11] = [
-            0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x86, 0xF8, 0x42, 0x01, 0x0D,
-        ];
-        let comment = ca
-            .cert_der()
-            .windows(NS_COMMENT.len())
-            .any(|w| w == NS_COMMENT);
-        if !(puppet_path || comment || files.iter().any(|f| self.root().exists(f))) {
+        // Puppet's Netscape Comment, by its value (an IA5String in the extension).
+        const COMMENT: &[u8] = b"Puppet Server Internal Certificate";
+        let comment = ca.cert_der().windows(COMMENT.len()).any(|w| w == COMMENT);
+        // Puppet's files, as regular files (a planted symlink is `check`'s error, not a sign).
+        let puppet_file = files.iter().any(|f| {
+            self.root()
+                .entry(f)
+                .ok()
+                .flatten()
+                .is_some_and(|e| e.is_file())
+        });
+        if !(puppet_path || comment || puppet_file) {
             return None;
         }
         Some(format!(
@@ -810,6 +825,9 @@ impl Store {
     }
 }
 
+/// An I/O error that says nothing about the directory's content (EIO, ENOSPC, ...): `check`
+/// fails with it (exit 4) rather than reporting a finding. A missing or unreadable file
+/// (permissions) is a finding.
 fn failing_disk(e: &Error) -> bool {
     use std::io::ErrorKind::{NotFound, PermissionDenied};
     matches!(e, Error::Io { source, .. } if !matches!(source.kind(), NotFound | PermissionDenied))

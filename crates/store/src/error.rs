@@ -79,6 +79,14 @@ pub enum Error {
         /// The failure.
         source: Box<Error>,
     },
+    /// A new CA directory was moved into place, but the last step (syncing its parent,
+    /// opening it) failed: it exists, and may not survive a crash.
+    CreatedNotDurable {
+        /// The new CA directory.
+        dir: PathBuf,
+        /// What failed.
+        source: Box<Error>,
+    },
     /// A combination of arguments that cannot work.
     Usage {
         /// Why.
@@ -189,6 +197,11 @@ impl fmt::Display for Error {
             ),
             Error::NotSigned { name } => write!(f, "{name} has no signed certificate"),
             Error::Usage { reason } => f.write_str(reason),
+            Error::CreatedNotDurable { dir, source } => write!(
+                f,
+                "created {}, but then: {source} (it may not survive a crash; run `clusterca check`)",
+                dir.display()
+            ),
             Error::Recorded { what, source } => write!(f, "{source}; {what}"),
             Error::Unknown { name } => {
                 write!(f, "{name} has no signed certificate and no certificate request")

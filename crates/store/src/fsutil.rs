@@ -251,9 +251,15 @@ impl Dir {
     pub fn mkdir(&self, name: &str, mode: u32, owner: Option<Owner>) -> Result<Dir, Error> {
         rustix::fs::mkdirat(&*self.fd, name, Mode::from_raw_mode(0o700))
             .map_err(|e| self.exists_error(e, "create directory", name))?;
-        let dir = self.sub(name)?;
-        set_meta(dir.fd(), &dir.path, mode, owner)?;
-        Ok(dir)
+        // The directory is ours from here: if it cannot be opened or given its owner and mode,
+        // it goes again (it is empty), so a failure leaves nothing behind.
+        let made = self
+            .sub(name)
+            .and_then(|dir| set_meta(dir.fd(), &dir.path, mode, owner).map(|()| dir));
+        if made.is_err() {
+            let _ = self.remove_dir(name);
+        }
+        made
     }
 
     /// Opens `name` for reading, refusing a symlink and anything but a regular file (a FIFO,
@@ -354,6 +360,15 @@ impl Dir {
                 st.st_ctime,
                 st.st_ctime_nsec as i64,
             ]))),
+            Err(rustix::io::Errno::NOENT) => Ok(None),
+            Err(e) => Err(std::io::Error::from(e)).ctx("stat", &self.join(name)),
+        }
+    }
+
+    /// The device and inode at `name` (not following a symlink), `None` when nothing is there.
+    pub fn identity(&self, name: &str) -> Result<Option<(u64, u64)>, Error> {
+        match rustix::fs::statat(&*self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(Some((st.st_dev, st.st_ino))),
             Err(rustix::io::Errno::NOENT) => Ok(None),
             Err(e) => Err(std::io::Error::from(e)).ctx("stat", &self.join(name)),
         }

@@ -49,7 +49,7 @@ pub const REQUIRED_FILES: [&str; 5] = [CA_CRT, CA_KEY, CA_CRL, INVENTORY, SERIAL
 
 /// Entries that must be what they are (a directory, a regular file): `check` reports a
 /// symlink or anything else in their place, and the store refuses to use it.
-pub const GUARDED: [(&str, Kind); 14] = [
+pub const GUARDED: [(&str, Kind); 18] = [
     (CA_CRT, Kind::File),
     (CA_KEY, Kind::File),
     (CA_PUB, Kind::File),
@@ -64,6 +64,10 @@ pub const GUARDED: [(&str, Kind); 14] = [
     (SIGNED_MAX, Kind::File),
     (ALT_NAMES_ALLOW, Kind::File),
     (SERVE, Kind::Dir),
+    (ROOT_KEY, Kind::File),
+    (INFRA_CRL, Kind::File),
+    (INFRA_INVENTORY, Kind::File),
+    (INFRA_SERIALS, Kind::File),
 ];
 
 /// What a guarded entry must be.

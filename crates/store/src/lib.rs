@@ -233,6 +233,21 @@ impl Store {
         }
         // rename(2) replaces an empty directory; a non-empty one (a racing init) fails.
         parent.rename(&staging_name, &name).map_err(|e| match e {
+            // Another init won the race: the same refusal as if it had been there first.
+            Error::Io { source, .. }
+                if matches!(
+                    source.kind(),
+                    std::io::ErrorKind::DirectoryNotEmpty | std::io::ErrorKind::AlreadyExists
+                ) =>
+            {
+                refuse_existing_in(&parent, &name, dir)
+                    .err()
+                    .unwrap_or(Error::Io {
+                        op: "move new CA into",
+                        path: dir.to_path_buf(),
+                        source,
+                    })
+            }
             Error::Io { source, .. } => Error::Io {
                 op: "move new CA into",
                 path: dir.to_path_buf(),
@@ -241,8 +256,15 @@ impl Store {
             e => e,
         })?;
         std::mem::forget(guard);
-        parent.sync()?;
-        Ok(Store::at(parent.sub(&name)?, owner))
+        // The CA is in place from here: a failure now is not "nothing was made".
+        parent
+            .sync()
+            .and_then(|()| parent.sub(&name))
+            .map(|root| Store::at(root, owner))
+            .map_err(|source| Error::CreatedNotDurable {
+                dir: dir.to_path_buf(),
+                source: Box::new(source),
+            })
     }
 
     fn at(root: Dir, owner: Option<Owner>) -> Store {
@@ -705,7 +727,7 @@ impl Drop for StagingDir {
             for sub in [layout::SIGNED, layout::REQUESTS] {
                 let _ = staging.remove_dir(sub);
             }
-            for file in layout::REQUIRED_FILES.iter().chain([&layout::CA_PUB]) {
+            for file in NEW_DIR_FILES {
                 let _ = staging.remove_if_present(file);
             }
             let _ = self.parent.remove_dir(&self.name);
@@ -713,42 +735,110 @@ impl Drop for StagingDir {
     }
 }
 
+/// Every file `install_new` may write into a staging directory (its guard removes them all).
+const NEW_DIR_FILES: [&str; 10] = [
+    layout::CA_KEY,
+    layout::CA_CRT,
+    layout::CA_PUB,
+    layout::CA_CRL,
+    layout::SERIAL,
+    layout::INVENTORY,
+    layout::ROOT_KEY,
+    layout::INFRA_CRL,
+    layout::INFRA_INVENTORY,
+    layout::INFRA_SERIALS,
+];
+
 /// Refuses a CA directory `dir` that exists and is not empty.
+/// A secret file just written by [`write_new_secret`]: its directory handle and identity, so
+/// that it can be taken back without following its path again.
+#[derive(Debug)]
+pub struct NewSecret {
+    parent: Dir,
+    name: String,
+    id: (u64, u64),
+}
+
+impl NewSecret {
+    /// Removes the file, when what it was written for failed: through the directory handle
+    /// it was created in, and only if the name still holds the file written (same device and
+    /// inode). Says whether it was removed.
+    pub fn remove(self) -> Result<bool, Error> {
+        match self.parent.identity(&self.name)? {
+            Some(id) if id == self.id => {
+                self.parent.remove_if_present(&self.name)?;
+                self.parent.sync()?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
 /// Writes a secret (a root key kept away from the CA directory) to a new file at `path`:
 /// created exclusively (an existing file or a symlink there is refused), mode 0600, written and
 /// synced with its directory before this returns. Refuses first a `dir` (the CA directory
-/// about to be created) that is not absent or empty, so nothing is written for an `init` that
-/// would fail.
-pub fn write_new_secret(path: &Path, content: &str, dir: &Path) -> Result<(), Error> {
+/// about to be created) that is not absent or empty, and a `path` whose directory is `dir`
+/// (by device and inode, however either is spelled), so nothing is written for an `init`
+/// that would fail or keep the secret in the CA directory.
+pub fn write_new_secret(path: &Path, content: &str, dir: &Path) -> Result<NewSecret, Error> {
     refuse_existing(dir)?;
-    let (parent, name) = Dir::open_parent(path)?;
+    let (parent, name) = Dir::open_parent(path).map_err(|e| {
+        if e.is_not_found() {
+            Error::Usage {
+                reason: format!(
+                    "{}: its directory does not exist",
+                    quote(&path.display().to_string())
+                ),
+            }
+        } else {
+            e
+        }
+    })?;
+    let here = parent.stat()?;
+    if let Ok(target) = std::fs::metadata(dir) {
+        use std::os::unix::fs::MetadataExt;
+        if (target.dev(), target.ino()) == (here.st_dev, here.st_ino) {
+            return Err(Error::Usage {
+                reason: format!(
+                    "{}: inside the CA directory {}; keep the root key elsewhere (offline)",
+                    quote(&path.display().to_string()),
+                    quote(&dir.display().to_string())
+                ),
+            });
+        }
+    }
     let spec = FileSpec {
         mode: 0o600,
         owner: None,
     };
     let mut file = parent.create_exclusive(&name, spec).map_err(|e| match e {
         Error::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
-            Error::KeyExists {
-                path: path.to_path_buf(),
+            Error::Usage {
+                reason: format!(
+                    "{}: already exists; refusing to overwrite a private key",
+                    quote(&path.display().to_string())
+                ),
             }
         }
         e => e,
     })?;
+    let id = rustix::fs::fstat(&file)
+        .map(|st| (st.st_dev, st.st_ino))
+        .map_err(std::io::Error::from)
+        .ctx("stat", path)?;
+    let secret = NewSecret { parent, name, id };
     let written = std::io::Write::write_all(&mut file, content.as_bytes())
         .ctx("write", path)
         .and_then(|()| file.sync_all().ctx("fsync", path))
-        .and_then(|()| parent.sync());
-    if written.is_err() {
-        let _ = parent.remove_if_present(&name);
+        .and_then(|()| secret.parent.sync());
+    match written {
+        Ok(()) => Ok(secret),
+        Err(e) => {
+            let _ = secret.remove();
+            Err(e)
+        }
     }
-    written
-}
-
-/// Removes what [`write_new_secret`] wrote, when what it was for failed.
-pub fn remove_new_secret(path: &Path) -> Result<(), Error> {
-    let (parent, name) = Dir::open_parent(path)?;
-    parent.remove_if_present(&name)?;
-    parent.sync()
 }
 
 pub(crate) fn refuse_existing(dir: &Path) -> Result<(), Error> {
