@@ -371,7 +371,7 @@ fn check_and_import_note_an_ec_key_in_a_puppet_looking_directory() {
     assert!(check.stdout.contains("ECDSA P-256"), "{}", check.stdout);
     let json = s.run(&["--format", "json", "import"]).ok().stdout;
     assert!(json.contains("\"puppet-cannot-sign\""), "{json}");
-    // Another program's Netscape Comment is not Puppet's; a symlink is not Puppet's file.
+    // Another program's Netscape Comment is not Puppet's.
     let o = Scratch::new();
     let made = o.openssl(&[
         "req",
