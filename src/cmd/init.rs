@@ -68,11 +68,6 @@ fn create(
 ) -> Result<(CertificateAuthority, Option<Root>, Vec<String>), Failure> {
     let key = PrivateKey::generate(key_type)?;
     if !args.puppet && !args.chain {
-        if args.root_key_out.is_some() || args.root_name.is_some() {
-            return Err(Failure::input(
-                "--root-key-out and --root-name need --chain or --puppet",
-            ));
-        }
         let (_store, ca) = Store::create(&g.dir, spec, key, puppet_owner(), now)?;
         return Ok((ca, None, Vec::new()));
     }
@@ -160,6 +155,11 @@ pub fn run(g: &Global, args: &InitArgs) -> Result<Outcome, Failure> {
         return Err(Failure::input(format!(
             "--puppet --key-type {key_type}: Puppet Server signs only with RSA keys (use rsa-4096, Puppet's default, rsa-3072 or rsa-2048)"
         )));
+    }
+    if !args.puppet && !args.chain && (args.root_key_out.is_some() || args.root_name.is_some()) {
+        return Err(Failure::input(
+            "--root-key-out and --root-name need --chain or --puppet",
+        ));
     }
     let ttl: Ttl = args.ttl.parse()?;
     let spec = CaSpec {
