@@ -216,8 +216,15 @@ pub struct ServeArgs {
     pub admins: Vec<String>,
 
     /// Wait as the standby when another server is the active signer (else exit 3).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shared")]
     pub standby: bool,
+
+    /// Sign active/active beside other `serve --shared` on the same CA directory (local disk,
+    /// or shared storage with coherent POSIX locks: NFSv4, CephFS, GFS2). Every member answers
+    /// `running`; put them all in the load balancer's CA pool, round robin. Refused beside a
+    /// `serve` without it (exit 3).
+    #[arg(long)]
+    pub shared: bool,
 
     /// Connections served at once.
     #[arg(long, default_value_t = 512, value_name = "N")]

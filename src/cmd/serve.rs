@@ -62,6 +62,7 @@ pub fn run(g: &Global, args: &ServeArgs) -> Result<Outcome, Failure> {
         autosign: Autosign::parse(&args.autosign),
         admins: args.admins.clone(),
         standby: args.standby,
+        shared: args.shared,
         lock_timeout: super::parse_timeout(&g.lock_timeout)?,
         max_connections: args.max_connections,
         body_limit: 64 * 1024,

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use clusterca_pki::{CertName, CertRequest, Reason, Ttl};
-use clusterca_store::{inventory, Error as StoreError};
+use clusterca_store::{inventory, Error as StoreError, GroupDone, GroupOp, GroupResult};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
@@ -104,7 +104,7 @@ fn standby() -> Resp {
 /// A failed store call as an HTTP answer. What the caller can act on (a refused request, a
 /// name's state) is told in Puppet's way; everything about the server itself (its paths, its
 /// lock holder, an I/O error, the CLI's advice) goes to the log only.
-fn store_error(e: StoreError) -> Resp {
+fn store_error(e: &StoreError) -> Resp {
     match e {
         StoreError::Pki { source, .. } => text(StatusCode::BAD_REQUEST, source.to_string()),
         e @ (StoreError::AlreadySigned { .. }
@@ -454,9 +454,12 @@ pub(crate) async fn handle(
                 crate::Autosign::Exec(_) => state.policies.acquire().await.ok(),
                 _ => None,
             };
-            blocking(move || submit(&st, &name, &body))
-                .await
-                .unwrap_or_else(internal)
+            let op = match blocking(move || submission(&st, &name, &body)).await {
+                Some(Ok(op)) => op,
+                Some(Err(refusal)) => return refusal,
+                None => return internal(),
+            };
+            submitted(state.batcher.run(op).await)
         }
         Route::GetStatus(name) => {
             let found =
@@ -466,13 +469,26 @@ pub(crate) async fn handle(
                     Some(s) => json(StatusCode::OK, &s),
                     None => text(StatusCode::NOT_FOUND, "Invalid certificate subject."),
                 },
-                Some(Err(e)) => store_error(e),
+                Some(Err(e)) => store_error(&e),
                 None => internal(),
             }
         }
-        Route::SetStatus(name) => blocking(move || set_status(&st, &name, &body))
-            .await
-            .unwrap_or_else(internal),
+        Route::SetStatus(name) => {
+            let wanted = blocking({
+                let name = name.clone();
+                move || set_status(&st, &name, &body)
+            })
+            .await;
+            match wanted {
+                Some(Ok(op)) => match state.batcher.run(op).await {
+                    Some(Ok(_)) => empty(StatusCode::NO_CONTENT),
+                    Some(Err(e)) => sign_refusal(&name, &e),
+                    None => internal(),
+                },
+                Some(Err(resp)) => resp,
+                None => internal(),
+            }
+        }
         Route::DeleteStatus(name) => blocking(move || delete(&st, &name))
             .await
             .unwrap_or_else(internal),
@@ -490,7 +506,7 @@ pub(crate) async fn handle(
                         .collect();
                     json(StatusCode::OK, &list)
                 }
-                Some(Err(e)) => store_error(e),
+                Some(Err(e)) => store_error(&e),
                 None => internal(),
             }
         }
@@ -516,22 +532,23 @@ fn internal() -> Resp {
     )
 }
 
-/// `PUT certificate_request/{name}`: file it, then autosign if configured.
-fn submit(st: &State, name: &CertName, body: &[u8]) -> Resp {
-    let req = match CertRequest::parse(body) {
-        Ok(r) => r,
-        Err(e) => {
-            return text(
-                StatusCode::BAD_REQUEST,
-                format!("Invalid certificate request: {e}"),
-            )
-        }
-    };
+/// `PUT certificate_request/{name}`, up to the group commit: the request parsed and checked,
+/// and the autosign decision (an executable may run up to 30 s, here on a blocking thread).
+/// A refusal is the answer.
+fn submission(st: &State, name: &CertName, body: &[u8]) -> Result<GroupOp, Resp> {
+    let req = CertRequest::parse(body).map_err(|e| {
+        text(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid certificate request: {e}"),
+        )
+    })?;
     // The store refuses in Puppet's words: a CN that is not the name, or a name that already
-    // has a requested, signed or revoked certificate.
-    if let Err(e) = st.auth.submit(name, &req) {
-        return store_error(e);
-    }
+    // has a requested, signed or revoked certificate. Asked now to answer at once, and again
+    // under the lock in the group commit (another server may have filed it meanwhile).
+    st.auth
+        .store()
+        .check_submittable(name, &req)
+        .map_err(|e| store_error(&e))?;
     // An admin is made by an admin: a name given in --admin, or a request for pp_cli_auth,
     // waits for one whatever the autosign setting says.
     let never = if st.cfg.admins.iter().any(|a| a == name.as_str()) {
@@ -541,41 +558,55 @@ fn submit(st: &State, name: &CertName, body: &[u8]) -> Resp {
     } else {
         None
     };
-    if let Some(reason) = never {
-        if st.cfg.autosign != crate::Autosign::Off {
-            crate::log(serde_json::json!({"event": "autosign-refused",
-                "name": name.as_str(), "message": reason}));
+    let autosign = match never {
+        Some(reason) => {
+            if st.cfg.autosign != crate::Autosign::Off {
+                crate::log(serde_json::json!({"event": "autosign-refused",
+                    "name": name.as_str(), "message": reason}));
+            }
+            false
         }
-    } else if st.cfg.autosign.allows(name.as_str(), &req.pem) {
-        let signed = st.auth.sign(
-            std::slice::from_ref(name),
-            Ttl::LEAF_DEFAULT,
-            OffsetDateTime::now_utc(),
-        );
-        match signed {
-            Ok(c) => crate::log(
-                serde_json::json!({"event": "autosigned", "name": name.as_str(),
-                "serial": c.first().map(|c| c.serial)}),
-            ),
-            // The request stays queued for an admin, as Puppet leaves a refused autosign.
-            Err(e) => crate::log(serde_json::json!({"event": "autosign-refused",
-                "name": name.as_str(), "message": e.to_string()})),
-        }
-    }
-    empty(StatusCode::OK)
+        None => st.cfg.autosign.allows(name.as_str(), &req.pem),
+    };
+    Ok(GroupOp::Submit {
+        name: name.clone(),
+        req,
+        autosign,
+        ttl: Ttl::LEAF_DEFAULT,
+    })
 }
 
-/// `PUT certificate_status/{name}` with `{"desired_state":"signed"|"revoked"}`.
-fn set_status(st: &State, name: &CertName, body: &[u8]) -> Resp {
-    let body = match json_object(body) {
-        Ok(b) => b,
-        Err(refusal) => return text(StatusCode::BAD_REQUEST, refusal),
-    };
+/// The answer to `PUT certificate_request` once its group is committed.
+fn submitted(result: Option<GroupResult>) -> Resp {
+    match result {
+        Some(Ok(GroupDone::Signed(c))) => {
+            crate::log(
+                serde_json::json!({"event": "autosigned", "name": c.name.as_str(),
+                "serial": c.serial}),
+            );
+            empty(StatusCode::OK)
+        }
+        Some(Ok(GroupDone::Queued { autosign_refused })) => {
+            // The request stays queued for an admin, as Puppet leaves a refused autosign.
+            if let Some(message) = autosign_refused {
+                crate::log(serde_json::json!({"event": "autosign-refused", "message": message}));
+            }
+            empty(StatusCode::OK)
+        }
+        Some(Err(e)) => store_error(&e),
+        None => internal(),
+    }
+}
+
+/// `PUT certificate_status/{name}` with `{"desired_state":"signed"|"revoked"}`: a signing is
+/// returned as the op for the group commit, anything else is answered here.
+fn set_status(st: &State, name: &CertName, body: &[u8]) -> Result<GroupOp, Resp> {
+    let body = json_object(body).map_err(|refusal| text(StatusCode::BAD_REQUEST, refusal))?;
     let Some(desired_state) = body.get("desired_state").and_then(|v| v.as_str()) else {
-        return text(
+        return Err(text(
             StatusCode::BAD_REQUEST,
             format!("Must specify desired state of 'signed' or 'revoked' for host {name}."),
-        );
+        ));
     };
     let now = OffsetDateTime::now_utc();
     let names = std::slice::from_ref(name);
@@ -584,22 +615,22 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Resp {
             // The precondition of every signing path (Authority::sign), asked first so that
             // a missing request is a 404 whatever else the body says.
             if let Err(e) = st.auth.store().require_requests(names) {
-                return sign_refusal(name, e);
+                return Err(sign_refusal(name, &e));
             }
             // Given, cert_ttl must be a number in range (null included: not a lifetime).
             let ttl = match body.get("cert_ttl").map(|v| cert_ttl(st, v, now)) {
                 None => Ttl::LEAF_DEFAULT,
                 Some(Ok(t)) => t,
-                Some(Err(msg)) => return text(StatusCode::BAD_REQUEST, msg),
+                Some(Err(msg)) => return Err(text(StatusCode::BAD_REQUEST, msg)),
             };
-            match st.auth.sign(names, ttl, now) {
-                Ok(_) => empty(StatusCode::NO_CONTENT),
-                Err(e) => sign_refusal(name, e),
-            }
+            Ok(GroupOp::Sign {
+                name: name.clone(),
+                ttl,
+            })
         }
         "revoked" => {
             let revoked = st.auth.revoke(names, &[], Reason::KeyCompromise, false, now);
-            match revoked {
+            Err(match revoked {
                 Ok(_) => {
                     st.reload_crl(true);
                     empty(StatusCode::NO_CONTENT)
@@ -608,18 +639,18 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Resp {
                     StatusCode::CONFLICT,
                     format!("Cannot revoke certificate for host {name} without a signed certificate"),
                 ),
-                Err(e) => store_error(e),
-            }
+                Err(e) => store_error(&e),
+            })
         }
-        other => text(
+        other => Err(text(
             StatusCode::BAD_REQUEST,
             format!("State {} invalid; Must specify desired state of 'signed' or 'revoked' for host {name}.", clusterca_store::quote(other)),
-        ),
+        )),
     }
 }
 
 /// Puppet's answers to a signing the store refused.
-fn sign_refusal(name: &CertName, e: StoreError) -> Resp {
+fn sign_refusal(name: &CertName, e: &StoreError) -> Resp {
     match e {
         StoreError::NoRequest { .. } => text(StatusCode::NOT_FOUND, "Invalid certificate subject."),
         StoreError::AlreadySigned { .. } => text(
@@ -627,7 +658,7 @@ fn sign_refusal(name: &CertName, e: StoreError) -> Resp {
             format!("No certificate request for {name} to sign"),
         ),
         StoreError::Pki { source, .. } => text(StatusCode::CONFLICT, source.to_string()),
-        e => store_error(e),
+        e => store_error(&e),
     }
 }
 
@@ -680,7 +711,7 @@ fn renewal(st: &State, client: Option<&Client>) -> Resp {
             format!("Certificate present, but not renewable: {source}"),
         ),
         Err(e @ StoreError::NotSigned { .. }) => text(StatusCode::FORBIDDEN, e.to_string()),
-        Err(e) => store_error(e),
+        Err(e) => store_error(&e),
     }
 }
 
@@ -715,7 +746,7 @@ fn delete(st: &State, name: &CertName) -> Resp {
             text(StatusCode::NOT_FOUND, "Invalid certificate subject.")
         }
         Ok(_) => empty(StatusCode::NO_CONTENT),
-        Err(e) => store_error(e),
+        Err(e) => store_error(&e),
     }
 }
 
@@ -765,7 +796,7 @@ fn clean(st: &State, body: &[u8]) -> Resp {
             ),
         ),
         Err(e @ StoreError::Unknown { .. }) => text(StatusCode::NOT_FOUND, e.to_string()),
-        Err(e) => store_error(e),
+        Err(e) => store_error(&e),
     }
 }
 

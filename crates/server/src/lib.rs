@@ -1,7 +1,11 @@
 //! clusterca-server: Puppet Server's CA HTTP API (`/puppet-ca/v1`) over the clusterca store, as
-//! the single active signer.
+//! the single active signer or as one of several active/active signers (`--shared`).
 //!
-//! One process at a time is *active*: it holds the signer lease, an exclusive OFD lock on
+//! With `shared`, every server on the CA directory signs: each holds the lease *shared* (an
+//! OFD read lock, so an exclusive server cannot start beside them) and every change goes
+//! through the store lock, where everything another server may have changed (the serial, the
+//! requests, signed certificates, the CRL) is read again. Without it, one process at a time is
+//! *active*: it holds the signer lease, an exclusive OFD lock on
 //! `clusterca.lease` in the CA directory, for its whole life. Another `serve` on the same
 //! directory is a *standby*: it serves health checks (`standby`) and read-only GETs, and a
 //! thread blocked on the lease makes it active the moment the kernel releases the lock (the
@@ -12,6 +16,7 @@
 
 mod api;
 mod autosign;
+mod batch;
 mod tls;
 
 use std::collections::{HashMap, HashSet};
@@ -49,6 +54,9 @@ pub struct Config {
     pub admins: Vec<String>,
     /// Wait as standby when another server holds the lease (else: exit).
     pub standby: bool,
+    /// Sign beside other `shared` servers on the same CA directory (active/active): hold the
+    /// lease shared, never stand by.
+    pub shared: bool,
     /// How long a request waits for the store lock.
     pub lock_timeout: Duration,
     /// Connections served at once; more wait in the kernel's accept queue.
@@ -80,7 +88,8 @@ pub struct Config {
 pub enum Error {
     /// The CA directory.
     Store(clusterca_store::Error),
-    /// Another `serve` holds the lease and `standby` was not asked for.
+    /// Another `serve` holds the lease and `standby` was not asked for (or, with `shared`, an
+    /// exclusive `serve` holds it).
     LeaseHeld {
         /// The lease file.
         path: PathBuf,
@@ -95,9 +104,14 @@ impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Error::Store(e) => write!(f, "{e}"),
+            Error::LeaseHeld { path, holder } if holder.contains("--shared") => write!(
+                f,
+                "CA servers run active/active on this directory: {} held by {holder} (start this one with --shared too, or stop them)",
+                path.display()
+            ),
             Error::LeaseHeld { path, holder } => write!(
                 f,
-                "another CA server is the active signer: {} held by {holder} (start with --standby to wait as its standby)",
+                "another CA server is the active signer: {} held by {holder} (start with --standby to wait as its standby; --shared servers cannot run beside it)",
                 path.display()
             ),
             Error::Setup(e) => write!(f, "{e}"),
@@ -131,6 +145,8 @@ pub(crate) struct State {
     /// When the CRL was last signed again on our own (an attempt), to retry at most every
     /// CRL_RETRY.
     crl_refreshed: Mutex<Option<std::time::Instant>>,
+    /// Signings and filings waiting for the next group commit.
+    pub(crate) batcher: batch::Batcher,
 }
 
 /// How soon a failed CRL refresh (the store busy, a disk error) is tried again.
@@ -197,8 +213,10 @@ impl State {
             }
             *tried = Some(std::time::Instant::now());
         }
-        match self.auth.refresh_crl(now) {
-            Ok(u) => {
+        // Due is decided again under the store lock: of several servers, one re-signs.
+        match self.auth.refresh_crl_if_due(self.cfg.crl_refresh, now) {
+            Ok(None) => self.reload_crl(false),
+            Ok(Some(u)) => {
                 log(
                     serde_json::json!({"event": "crl-refreshed", "crl_number": u.crl_number,
                     "next_update": clusterca_store::inventory::format_time(u.next_update)}),
@@ -495,8 +513,12 @@ pub fn run(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> Resu
 async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> Result<(), Error> {
     let store = Store::open(&cfg.dir)?;
     // The lease first: a second server must not even issue its own certificate unseen.
-    let lease = store.try_lease()?;
-    if lease.is_none() && !cfg.standby {
+    let lease = if cfg.shared {
+        store.share_lease()?
+    } else {
+        store.try_lease()?
+    };
+    if lease.is_none() && (!cfg.standby || cfg.shared) {
         return Err(Error::LeaseHeld {
             path: store.shown(clusterca_store::layout::LEASE),
             holder: store.lease_holder(),
@@ -531,7 +553,10 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
         policies: tokio::sync::Semaphore::new(POLICIES),
         issuers,
         crl_refreshed: Mutex::new(None),
+        batcher: batch::Batcher::default(),
     });
+    let committer = state.clone();
+    std::thread::spawn(move || batch::committer(committer));
     for (admin, covered) in autosign_covers(&cfg) {
         log(serde_json::json!({"event": "warning", "message": format!(
             "the autosign setting {covered} admin name {admin}; serve never autosigns it (an admin signs it)"
@@ -539,7 +564,11 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
     }
     log(serde_json::json!({
         "time": now_rfc3339(), "event": "listening", "address": addr.to_string(),
-        "role": if lease.is_some() { "active" } else { "standby" },
+        "role": match (lease.is_some(), cfg.shared) {
+            (true, true) => "shared",
+            (true, false) => "active",
+            (false, _) => "standby",
+        },
         "dir": cfg.dir.display().to_string(),
     }));
     // The lease guard lives as long as the process; a standby's waiter thread takes it.

@@ -11,8 +11,8 @@ use clusterca_pki::{
 use time::OffsetDateTime;
 
 use crate::{
-    CaRenewed, CrlUpdate, Error, IssueJob, IssuedFiles, Refused, RenewJob, RenewOutcome, Signer,
-    Store,
+    CaRenewed, CrlUpdate, Error, GroupOp, GroupResult, IssueJob, IssuedFiles, Refused, RenewJob,
+    RenewOutcome, Signer, Store,
 };
 
 /// A CA directory opened with its CA, ready to sign.
@@ -199,6 +199,36 @@ impl Authority {
     pub fn refresh_crl(&self, now: OffsetDateTime) -> Result<CrlUpdate, Error> {
         self.signer()?
             .revoke_serials(&self.ca, &[], Reason::KeyCompromise, self.crl_lifetime, now)
+    }
+
+    /// Signs the CRL again (same entries) if its nextUpdate, read under the lock, is within
+    /// `within`; `None` when another signer did it first.
+    pub fn refresh_crl_if_due(
+        &self,
+        within: Ttl,
+        now: OffsetDateTime,
+    ) -> Result<Option<CrlUpdate>, Error> {
+        self.signer()?
+            .refresh_crl_if_due(&self.ca, within, self.crl_lifetime, now)
+    }
+
+    /// Files and signs the API requests of `ops` as one group commit (`serve`'s batches): one
+    /// lock, one policy read, serials reserved together, signatures in parallel, one record
+    /// (see [`Signer::group`]). Each op has its own result; an error of the whole group (the
+    /// lock, I/O) is every op's.
+    pub fn commit_group(&self, ops: &[GroupOp], now: OffsetDateTime) -> Vec<GroupResult> {
+        let all = (|| -> Result<Vec<GroupResult>, Error> {
+            let policy = self.policy()?;
+            let mut signer = self.signer()?;
+            Ok(signer.group(&self.ca, ops, &policy, now))
+        })();
+        match all {
+            Ok(each) => each,
+            Err(e) => {
+                let e = std::sync::Arc::new(e);
+                ops.iter().map(|_| Err(e.clone())).collect()
+            }
+        }
     }
 
     /// Drops expired and repeated entries from the CRL and signs it again.

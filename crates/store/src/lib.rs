@@ -44,7 +44,7 @@ pub use import::{Adopted, ImportFiles, Input};
 pub use inventory::InventoryLine;
 pub use issue::{IssueJob, IssuedFiles};
 pub use renew::{CaRenewed, RenewJob, RenewOutcome, Renewed};
-pub use requests::Refused;
+pub use requests::{GroupDone, GroupOp, GroupResult, Refused};
 pub use revoke::CrlUpdate;
 pub use status::{CertState, CertStatus, EmptyObject, Fingerprints};
 
@@ -477,8 +477,18 @@ impl Store {
         lock::acquire_blocking(&self.root, layout::LEASE, &holder_line(), self.owner)
     }
 
-    /// Who holds the signer lease, as it wrote itself into the file.
+    /// Holds the signer lease shared (`serve --shared`): beside other shared holders, never
+    /// beside an exclusive one. `Ok(None)` when an exclusive `serve` holds it.
+    pub fn share_lease(&self) -> Result<Option<lock::LockGuard>, Error> {
+        lock::try_acquire_shared(&self.root, layout::LEASE)
+    }
+
+    /// Who holds the signer lease, as it wrote itself into the file (shared holders write
+    /// nothing: they are named as such).
     pub fn lease_holder(&self) -> String {
+        if lock::held_shared(&self.root, layout::LEASE) {
+            return "one or more `serve --shared` signers".into();
+        }
         lock::holder_of(&self.root, layout::LEASE)
     }
 

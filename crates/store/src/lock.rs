@@ -118,6 +118,31 @@ pub fn try_acquire(
     }
 }
 
+/// Takes a *shared* (read) lock on `name` in `dir` if no exclusive lock is held now: any number
+/// of shared holders may hold it together (`serve --shared`), and an exclusive holder (a
+/// non-shared `serve`) excludes them all. `None` when an exclusive holder has it. A shared
+/// holder writes nothing into the file: the others may be reading it.
+pub fn try_acquire_shared(dir: &Dir, name: &str) -> Result<Option<LockGuard>, Error> {
+    let path = &dir.join(name);
+    let file = open_lock_file(dir, name)?;
+    let lock = whole_file(libc::F_RDLCK as libc::c_short);
+    match fcntl(&file, FcntlArg::F_OFD_SETLK(&lock)) {
+        Ok(_) => Ok(Some(LockGuard { _file: file })),
+        Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EACCES) => Ok(None),
+        Err(e) => Err(std::io::Error::from(e)).ctx("lock", path),
+    }
+}
+
+/// Whether the lock on `name` in `dir` is held shared now (by `serve --shared` servers).
+pub fn held_shared(dir: &Dir, name: &str) -> bool {
+    let Ok(Some(file)) = dir.open_lock_readonly(name) else {
+        return false;
+    };
+    let mut probe = whole_file(libc::F_WRLCK as libc::c_short);
+    fcntl(&file, FcntlArg::F_OFD_GETLK(&mut probe)).is_ok()
+        && probe.l_type == libc::F_RDLCK as libc::c_short
+}
+
 /// Takes the lock on `name` in `dir`, blocking this thread for as long as another holds it.
 pub fn acquire_blocking(
     dir: &Dir,

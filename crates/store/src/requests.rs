@@ -119,6 +119,46 @@ impl Store {
 /// A request `sign --all` left in the queue, and why.
 pub type Refused = (CertName, Error);
 
+/// One API request of a group commit (`serve` gathers concurrent ones into one).
+#[derive(Debug, Clone)]
+pub enum GroupOp {
+    /// `PUT certificate_request`: file `req` under `name`; with `autosign`, sign it at once
+    /// for `ttl` instead (filed only if the policy or the signing refuses it).
+    Submit {
+        /// The certname of the path.
+        name: CertName,
+        /// The request, parsed.
+        req: CertRequest,
+        /// The server's autosign setting said yes.
+        autosign: bool,
+        /// The lifetime of an autosigned certificate.
+        ttl: Ttl,
+    },
+    /// `PUT certificate_status` to `signed`: sign the queued request of `name` for `ttl`.
+    Sign {
+        /// The certname.
+        name: CertName,
+        /// The lifetime.
+        ttl: Ttl,
+    },
+}
+
+/// What a group commit did with one op (durable when it is returned).
+#[derive(Debug)]
+pub enum GroupDone {
+    /// Filed in `requests/`, waiting for an admin; `autosign_refused` says why autosigning
+    /// did not happen when it was asked for.
+    Queued {
+        /// Why the autosign was refused (the policy, a failed signing).
+        autosign_refused: Option<String>,
+    },
+    /// Signed: a submission autosigned, or a queued request.
+    Signed(IssuedCert),
+}
+
+/// One op's result: an error of the whole group is shared by every op.
+pub type GroupResult = Result<GroupDone, std::sync::Arc<Error>>;
+
 impl Signer<'_> {
     /// Files `req` under `requests/<name>.pem`, as Puppet's `PUT certificate_request` does:
     /// refused when the name already has a request or a signed certificate, or when the CN
@@ -132,6 +172,167 @@ impl Signer<'_> {
             req.pem.as_bytes(),
             store.public_spec(),
         )
+    }
+
+    /// The group commit of `ops` (see [`GroupOp`]), under this lock. Every op is checked as
+    /// the single-request path checks it (a name filed or signed meanwhile by another server
+    /// is refused here, under the lock; a name twice in the group is refused the second
+    /// time). Then the signings are one batch (serials reserved together, signed in parallel,
+    /// one record: [`Signer::record`]'s guarantees) and the requests to file are written and
+    /// made durable together. An autosigned request is never written to `requests/`: its
+    /// certificate is what is made durable; a refused autosign files it instead, as Puppet
+    /// leaves a refused autosign queued.
+    pub fn group(
+        &mut self,
+        ca: &CertificateAuthority,
+        ops: &[GroupOp],
+        policy: &AltNamePolicy,
+        now: OffsetDateTime,
+    ) -> Vec<GroupResult> {
+        use std::sync::Arc;
+        let store = self.store;
+        let mut out: Vec<Option<GroupResult>> = (0..ops.len()).map(|_| None).collect();
+        let mut seen = std::collections::HashSet::new();
+        // (op index, spec, request) to sign; (op index, why autosign was refused) to file.
+        let mut to_sign: Vec<(usize, LeafSpec, CertRequest)> = Vec::new();
+        let mut to_file: Vec<(usize, Option<String>)> = Vec::new();
+        let signed = store.signed_dir();
+        for (i, op) in ops.iter().enumerate() {
+            let done = match op {
+                GroupOp::Submit {
+                    name,
+                    req,
+                    autosign,
+                    ttl,
+                } => {
+                    if !seen.insert(name) {
+                        Err(Error::AlreadyFiled {
+                            name: name.to_string(),
+                            state: "requested",
+                        })
+                    } else if let Err(e) = store.check_submittable(name, req) {
+                        Err(e)
+                    } else if *autosign {
+                        match name.check_dns().and_then(|()| policy.check(name, req)) {
+                            Ok(()) => {
+                                let spec = LeafSpec::new(name.clone(), req.alt_names.clone(), *ttl);
+                                to_sign.push((i, spec, req.clone()));
+                            }
+                            Err(e) => to_file.push((i, Some(e.to_string()))),
+                        }
+                        continue;
+                    } else {
+                        to_file.push((i, None));
+                        continue;
+                    }
+                }
+                GroupOp::Sign { name, ttl } => {
+                    let already = match &signed {
+                        Ok(dir) => dir.exists(&layout::pem(name)),
+                        Err(_) => false,
+                    };
+                    if !seen.insert(name) || already {
+                        Err(Error::AlreadySigned {
+                            name: name.to_string(),
+                        })
+                    } else {
+                        match store.checked_request(name, policy) {
+                            Ok(req) => {
+                                let spec = LeafSpec::new(name.clone(), req.alt_names.clone(), *ttl);
+                                to_sign.push((i, spec, req));
+                                continue;
+                            }
+                            Err(e) => Err(e),
+                        }
+                    }
+                }
+            };
+            out[i] = Some(done.map_err(Arc::new));
+        }
+        if !to_sign.is_empty() {
+            let signing =
+                self.sign_reserved(to_sign.len(), crate::BatchKind::Requests, |k, serial| {
+                    let (_, spec, req) = &to_sign[k];
+                    ca.sign_request(spec, req, serial, now)
+                        .map_err(|source| Error::Pki {
+                            path: store.signed_shown(&spec.name),
+                            source,
+                        })
+                });
+            match signing {
+                Ok(issued) => {
+                    for ((i, _, _), cert) in to_sign.iter().zip(issued) {
+                        out[*i] = Some(Ok(GroupDone::Signed(cert)));
+                    }
+                }
+                Err(e) => {
+                    // Not issued (before the commit point) or not known to be durable
+                    // (after it: the next signer finishes it from the journal): no answer
+                    // says "signed". A refused autosign is filed instead, as ever.
+                    let message = e.to_string();
+                    let shared = Arc::new(e);
+                    let not_issued = !matches!(*shared, Error::Unfinished { .. });
+                    for (i, _, _) in &to_sign {
+                        match &ops[*i] {
+                            GroupOp::Submit { .. } if not_issued => {
+                                to_file.push((*i, Some(message.clone())))
+                            }
+                            _ => out[*i] = Some(Err(shared.clone())),
+                        }
+                    }
+                }
+            }
+        }
+        if !to_file.is_empty() {
+            let filed = (|| {
+                store.ensure_dirs()?;
+                let dir = store.requests_dir()?;
+                let spec = store.public_spec();
+                let staged = to_file
+                    .iter()
+                    .map(|(i, _)| match &ops[*i] {
+                        GroupOp::Submit { name, req, .. } => {
+                            dir.stage_unsynced(&layout::pem(name), req.pem.as_bytes(), spec)
+                        }
+                        // Only submissions are filed.
+                        GroupOp::Sign { .. } => Err(Error::Unsafe {
+                            path: store.shown(layout::REQUESTS),
+                            reason: "a signing cannot be filed".into(),
+                        }),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                fsutil::sync_staged(&staged.iter().collect::<Vec<_>>())?;
+                for s in staged {
+                    s.commit()?;
+                }
+                dir.sync()
+            })();
+            match filed {
+                Ok(()) => {
+                    for (i, why) in to_file {
+                        out[i] = Some(Ok(GroupDone::Queued {
+                            autosign_refused: why,
+                        }));
+                    }
+                }
+                Err(e) => {
+                    let e = Arc::new(e);
+                    for (i, _) in to_file {
+                        out[i] = Some(Err(e.clone()));
+                    }
+                }
+            }
+        }
+        out.into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| {
+                    Err(Arc::new(Error::Unsafe {
+                        path: store.shown(layout::REQUESTS),
+                        reason: "an op of the group was left without a result".into(),
+                    }))
+                })
+            })
+            .collect()
     }
 
     /// Signs every queued request of `names` that passes `policy` and returns the others with

@@ -40,6 +40,8 @@ struct CrlState {
     duplicates: Vec<u64>,
     number: u64,
     rest_pem: String,
+    /// The CA's own CRL's nextUpdate (none for a CA that never had a CRL).
+    next_update: Option<OffsetDateTime>,
 }
 
 impl Store {
@@ -54,6 +56,7 @@ impl Store {
                 duplicates: Vec::new(),
                 number: 0,
                 rest_pem: String::new(),
+                next_update: None,
             });
         }
         let crls = inspect::crls(&bytes).map_err(|source| Error::Pki {
@@ -106,6 +109,7 @@ impl Store {
             duplicates,
             number,
             rest_pem,
+            next_update: info.next_update_time,
         })
     }
 
@@ -283,6 +287,23 @@ impl Signer<'_> {
         update.revoked = revoked;
         update.already = already;
         Ok(update)
+    }
+
+    /// Signs the CRL again (same entries) only if its nextUpdate, read now under the lock, is
+    /// within `within`: of several servers that found it due, only the first re-signs it.
+    /// `None` when it was not (any more) due.
+    pub fn refresh_crl_if_due(
+        &mut self,
+        ca: &CertificateAuthority,
+        within: Ttl,
+        next_update: Ttl,
+        now: OffsetDateTime,
+    ) -> Result<Option<CrlUpdate>, Error> {
+        let state = self.store.crl_state()?;
+        match state.next_update {
+            Some(next) if next - now > within.duration() => Ok(None),
+            _ => self.write_crl(ca, &state, next_update, now).map(Some),
+        }
     }
 
     /// `crl --prune`, as `puppetserver ca prune --remove-expired --remove-duplicates`: drops
