@@ -57,6 +57,7 @@ impl Batcher {
 pub(crate) fn committer(state: Arc<State>) {
     loop {
         let (ops, answers): (Vec<GroupOp>, Vec<_>) = state.batcher.take().into_iter().unzip();
+        let started = std::time::Instant::now();
         let results = state
             .auth
             .commit_group(&ops, time::OffsetDateTime::now_utc());
@@ -64,7 +65,10 @@ pub(crate) fn committer(state: Arc<State>) {
             crate::log(serde_json::json!({"event": "recovered", "message": note}));
         }
         if ops.len() > 1 {
-            crate::log(serde_json::json!({"event": "group-commit", "ops": ops.len()}));
+            crate::log(
+                serde_json::json!({"event": "group-commit", "ops": ops.len(),
+                "ms": (started.elapsed().as_secs_f64() * 1e5).round() / 100.0}),
+            );
         }
         for (tx, result) in answers.into_iter().zip(results) {
             // A client that went away does not take its answer: its op stays done.

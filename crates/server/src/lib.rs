@@ -556,7 +556,10 @@ async fn serve(cfg: Config, ready: impl FnOnce(SocketAddr) + Send + 'static) -> 
         batcher: batch::Batcher::default(),
     });
     let committer = state.clone();
-    std::thread::spawn(move || batch::committer(committer));
+    std::thread::Builder::new()
+        .name("committer".into())
+        .spawn(move || batch::committer(committer))
+        .map_err(|e| Error::Setup(format!("cannot start the committer thread: {e}")))?;
     for (admin, covered) in autosign_covers(&cfg) {
         log(serde_json::json!({"event": "warning", "message": format!(
             "the autosign setting {covered} admin name {admin}; serve never autosigns it (an admin signs it)"

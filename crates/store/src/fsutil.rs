@@ -627,8 +627,12 @@ pub fn parent(path: &Path) -> &Path {
     }
 }
 
-/// Batches up to this size are synced file by file; larger ones with one `syncfs`.
-pub const SMALL_BATCH: usize = 16;
+/// Batches up to this size are synced file by file; larger ones with one `syncfs`. A single
+/// issuance (its certificate, the serial and the journal: three files) never
+/// waits for other writers' data; a group of three certificates or more (a `serve` group
+/// commit under load) takes one `syncfs`, which on this project's 2-core VM is cheaper than
+/// four fsyncs (measured: API signings with 8 clients 602/s with 16 here, 748/s with 4).
+pub const SMALL_BATCH: usize = 4;
 
 /// Makes `staged` files (all on one filesystem) durable: the group commit of a batch (see
 /// [`sync_files`]).
