@@ -22,13 +22,12 @@ pub fn run(g: &Global, args: &CheckArgs) -> Result<Outcome, Failure> {
     let store = Store::open(&g.dir)?;
     // --repair checks again under the lock it repaired under; a plain check takes none.
     let now = OffsetDateTime::now_utc();
-    let (repaired, mut findings) = if args.repair {
-        store.repair(super::parse_timeout(&g.lock_timeout)?, now)?
+    let warn = time::Duration::days(i64::from(args.warn_days));
+    let (repaired, findings) = if args.repair {
+        store.repair_lifecycle(super::parse_timeout(&g.lock_timeout)?, now, Some(warn))?
     } else {
-        (Vec::new(), store.check(now)?)
+        (Vec::new(), store.check_lifecycle(now, warn)?)
     };
-    findings
-        .extend(store.lifecycle_findings(now, time::Duration::days(i64::from(args.warn_days)))?);
     let outcome = if findings.iter().any(|f| f.severity > Severity::Info) {
         Outcome::Findings
     } else {

@@ -29,8 +29,14 @@ pub fn run(g: &Global, args: &ListArgs) -> Result<Outcome, Failure> {
         // What `renew --expiring-within` would renew: the expired ones included, the revoked
         // ones not.
         Some(w) => store.renewable(Some(w), now)?,
-        None => store
+        // Fingerprints are in the JSON only.
+        None if g.format == Format::Json => store
             .statuses(now)?
+            .into_iter()
+            .filter(|s| args.all || s.state == CertState::Requested)
+            .collect(),
+        None => store
+            .statuses_brief(now)?
             .into_iter()
             .filter(|s| args.all || s.state == CertState::Requested)
             .collect(),
@@ -39,7 +45,7 @@ pub fn run(g: &Global, args: &ListArgs) -> Result<Outcome, Failure> {
         output::json(&statuses)?;
         return Ok(Outcome::Clean);
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if statuses.is_empty() {
         let what = match (&args.expiring, args.all) {
             (Some(w), _) => format!("certificates expiring within {}", sanitize(w)),
@@ -47,6 +53,7 @@ pub fn run(g: &Global, args: &ListArgs) -> Result<Outcome, Failure> {
             (None, false) => "pending requests (try --all)".to_owned(),
         };
         writeln!(out, "No {what} to list")?;
+        out.flush()?;
         return Ok(Outcome::Clean);
     }
     let width = statuses
@@ -74,6 +81,7 @@ pub fn run(g: &Global, args: &ListArgs) -> Result<Outcome, Failure> {
             sanitize(&s.subject_alt_names.join(", "))
         )?;
     }
+    out.flush()?;
     Ok(Outcome::Clean)
 }
 

@@ -580,6 +580,74 @@ fn describe_certificate(
     })
 }
 
+/// What a listing of many certificates shows of each: less than [`CertInfo`] (no
+/// fingerprints, names as text or key details), for `list` of a CA of 100,000.
+#[derive(Debug, Clone)]
+pub struct CertBrief {
+    /// Serial number, decimal.
+    pub serial_decimal: String,
+    /// notBefore.
+    pub not_before: OffsetDateTime,
+    /// notAfter.
+    pub not_after: OffsetDateTime,
+    /// Every subjectAltName, prefixed (`DNS:`, `IP:`, ...).
+    pub subject_alt_names: Vec<String>,
+    /// The DNS subjectAltNames, without prefix.
+    pub dns_alt_names: Vec<String>,
+}
+
+/// The [`CertBrief`] of the certificate `der`.
+pub fn certificate_brief(der: &[u8]) -> Result<CertBrief, Error> {
+    let (rest, cert) = X509Certificate::from_der(der).map_err(|e| malformed("certificate", e))?;
+    if !rest.is_empty() {
+        return Err(malformed(
+            "certificate",
+            "trailing bytes after the certificate",
+        ));
+    }
+    let (subject_alt_names, dns_alt_names) = match cert
+        .subject_alternative_name()
+        .map_err(|e| malformed("certificate", e))?
+    {
+        Some(san) => general_names(&san.value.general_names),
+        None => (Vec::new(), Vec::new()),
+    };
+    let validity = cert.validity();
+    Ok(CertBrief {
+        serial_decimal: serial_strings(&cert.tbs_certificate.serial).1,
+        not_before: validity.not_before.to_datetime(),
+        not_after: validity.not_after.to_datetime(),
+        subject_alt_names,
+        dns_alt_names,
+    })
+}
+
+/// [`certificate_info`] and, given `issuer_spki_der`, whether the certificate carries a valid
+/// signature by that key: one parse for both (`check` reads every certificate of a CA so).
+pub fn certificate_info_signed_by(
+    der: &[u8],
+    now: OffsetDateTime,
+    issuer_spki_der: Option<&[u8]>,
+) -> Result<(CertInfo, Option<bool>), Error> {
+    let (rest, cert) = X509Certificate::from_der(der).map_err(|e| malformed("certificate", e))?;
+    if !rest.is_empty() {
+        return Err(malformed(
+            "certificate",
+            "trailing bytes after the certificate",
+        ));
+    }
+    let info = describe_certificate(&cert, der, now)?;
+    let signed = match issuer_spki_der {
+        None => None,
+        Some(spki) => {
+            let (_, spki) =
+                SubjectPublicKeyInfo::from_der(spki).map_err(|e| malformed("public key", e))?;
+            Some(cert.verify_signature(Some(&spki)).is_ok())
+        }
+    };
+    Ok((info, signed))
+}
+
 /// Whether the certificate `der` carries a valid signature by the key in `issuer_spki_der`.
 /// `Err` when the certificate does not parse.
 pub fn signed_by(der: &[u8], issuer_spki_der: &[u8]) -> Result<bool, Error> {

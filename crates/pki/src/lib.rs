@@ -117,12 +117,14 @@ pub fn random_hex(bytes: usize) -> Result<String, Error> {
 
 /// Uppercase hex pairs joined by colons (`AB:CD:01`).
 pub fn colon_hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(bytes.len() * 3);
     for (i, b) in bytes.iter().enumerate() {
         if i > 0 {
             out.push(':');
         }
-        out.push_str(&format!("{b:02X}"));
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
     }
     out
 }

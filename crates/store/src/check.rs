@@ -32,6 +32,8 @@ struct Scan {
     stale_requests: Vec<String>,
     /// `clusterca.signed-max` when it contradicts `signed/`.
     stale_cache: bool,
+    /// The certificates of `signed/`, for the lifecycle findings.
+    leaves: Vec<crate::expiry::Leaf>,
 }
 
 fn display(p: &Path) -> String {
@@ -44,6 +46,19 @@ impl Store {
         Ok(self.scan(now)?.findings)
     }
 
+    /// [`Store::check`] and what expires within `warn` of `now` (the CA certificate, the
+    /// CRL, each certificate), from one reading of every file.
+    pub fn check_lifecycle(
+        &self,
+        now: OffsetDateTime,
+        warn: time::Duration,
+    ) -> Result<Vec<Finding>, Error> {
+        let scan = self.scan(now)?;
+        let mut f = scan.findings;
+        f.extend(self.lifecycle_findings(now, warn, &scan.leaves)?);
+        Ok(f)
+    }
+
     /// Fixes what is safe to fix, under the store lock, then checks again under that same
     /// lock (so a signer waiting beside it cannot make the result stale). Returns what it
     /// did, one line per action, and the findings left.
@@ -51,6 +66,17 @@ impl Store {
         &self,
         timeout: Duration,
         now: OffsetDateTime,
+    ) -> Result<(Vec<String>, Vec<Finding>), Error> {
+        self.repair_lifecycle(timeout, now, None)
+    }
+
+    /// [`Store::repair`], with the lifecycle findings of [`Store::check_lifecycle`] for
+    /// `warn` in the findings left.
+    pub fn repair_lifecycle(
+        &self,
+        timeout: Duration,
+        now: OffsetDateTime,
+        warn: Option<time::Duration>,
     ) -> Result<(Vec<String>, Vec<Finding>), Error> {
         let mut signer = self.lock(timeout)?;
         let journal = self.shown(crate::journal::JOURNAL_FILE);
@@ -135,9 +161,13 @@ impl Store {
                 serial::format(scan.floor)
             ));
         }
-        let after = self.scan(now)?.findings;
+        let after = self.scan(now)?;
+        let mut findings = after.findings;
+        if let Some(warn) = warn {
+            findings.extend(self.lifecycle_findings(now, warn, &after.leaves)?);
+        }
         drop(signer);
-        Ok((done, after))
+        Ok((done, findings))
     }
 
     fn scan(&self, now: OffsetDateTime) -> Result<Scan, Error> {
@@ -264,65 +294,48 @@ impl Store {
             Err(e) => return Err(e),
         };
         let mut signed_serials: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+        let mut leaves = Vec::new();
         let mut missing_lines = Vec::new();
         let mut entries = match &signed_dir {
             Some(d) => d.names()?,
             None => Vec::new(),
         };
         entries.sort();
-        for entry in entries {
+        // Each file read once, parsed once and its signature checked, in parallel; the
+        // findings are then made in name order, as one pass would.
+        let read: Vec<SignedEntry> = {
+            use rayon::prelude::*;
+            entries
+                .par_iter()
+                .filter_map(|entry| signed_dir.as_ref().map(|dir| (entry, dir)))
+                .map(|(entry, dir)| read_signed_entry(dir, entry, ca_spki.as_deref(), now))
+                .collect::<Result<_, _>>()?
+        };
+        for entry in read {
             let Some(dir) = &signed_dir else { break };
-            let file = entry.to_string_lossy().into_owned();
+            let (file, name, info, signed) = match entry {
+                SignedEntry::Temp(file) => {
+                    f.push(Finding::new(
+                        display(&dir.join(&file)),
+                        "stale-temp-file",
+                        Severity::Info,
+                        "left by an interrupted write; `check --repair` removes it",
+                    ));
+                    temp_files.push((dir.clone(), file));
+                    continue;
+                }
+                SignedEntry::Finding(path, rule, severity, message) => {
+                    f.push(Finding::new(display(&path), rule, severity, message));
+                    continue;
+                }
+                SignedEntry::Cert {
+                    file,
+                    name,
+                    info,
+                    signed,
+                } => (file, name, *info, signed),
+            };
             let path = dir.join(&file);
-            if file.starts_with('.') && file.contains(".tmp.") {
-                temp_files.push((dir.clone(), file));
-                f.push(Finding::new(
-                    display(&path),
-                    "stale-temp-file",
-                    Severity::Info,
-                    "left by an interrupted write; `check --repair` removes it",
-                ));
-                continue;
-            }
-            let Some(stem) = file.strip_suffix(".pem") else {
-                f.push(Finding::new(
-                    display(&path),
-                    "unexpected-file",
-                    Severity::Warning,
-                    "not a .pem file",
-                ));
-                continue;
-            };
-            let name = match stem.parse::<CertName>() {
-                Ok(n) => n,
-                Err(e) => {
-                    f.push(Finding::new(
-                        display(&path),
-                        "invalid-certname",
-                        Severity::Error,
-                        e.to_string(),
-                    ));
-                    continue;
-                }
-            };
-            let (der, info) = match crate::read_cert_file(dir, &file, now) {
-                Ok(cert) => cert,
-                Err(e) if failing_disk(&e) => return Err(e),
-                Err(e) => {
-                    let msg = match e {
-                        Error::Pki { source, .. } => source.to_string(),
-                        Error::Corrupt { reason, .. } => reason,
-                        other => other.to_string(),
-                    };
-                    f.push(Finding::new(
-                        display(&path),
-                        "unparseable-certificate",
-                        Severity::Error,
-                        msg,
-                    ));
-                    continue;
-                }
-            };
             let cn = info
                 .subject_oneline
                 .strip_prefix("/CN=")
@@ -335,8 +348,8 @@ impl Store {
                     format!("filed as {name} but its subject is {}", info.subject),
                 ));
             }
-            if let Some(spki) = &ca_spki {
-                if !inspect::signed_by(&der, spki).unwrap_or(false) {
+            if ca_spki.is_some() {
+                if signed != Some(true) {
                     f.push(Finding::new(
                         display(&path),
                         "foreign-certificate",
@@ -358,6 +371,13 @@ impl Store {
                 .entry(serial)
                 .or_default()
                 .push(name.to_string());
+            if let Some(not_after) = info.not_after_time {
+                leaves.push(crate::expiry::Leaf {
+                    name: name.clone(),
+                    serial,
+                    not_after,
+                });
+            }
             // (Not when the inventory was not read: it is reported as unsafe instead.)
             if !by_serial.contains_key(&serial) && !unsafe_entries.contains(&layout::INVENTORY) {
                 f.push(Finding::new(
@@ -473,6 +493,7 @@ impl Store {
             temp_files,
             stale_requests,
             stale_cache,
+            leaves,
         })
     }
 
@@ -828,6 +849,83 @@ impl Store {
 /// An I/O error that says nothing about the directory's content (EIO, ENOSPC, ...): `check`
 /// fails with it (exit 4) rather than reporting a finding. A missing or unreadable file
 /// (permissions) is a finding.
+/// One entry of `signed/` as `check` reads it (see `read_signed_entry`).
+enum SignedEntry {
+    /// A temporary file left by an interrupted write.
+    Temp(String),
+    /// A finding about the entry itself (path, rule, severity, message): it is not read on.
+    Finding(std::path::PathBuf, &'static str, Severity, String),
+    /// A certificate file, parsed, with whether the CA signed it (when the CA is known).
+    Cert {
+        file: String,
+        name: CertName,
+        info: Box<inspect::CertInfo>,
+        signed: Option<bool>,
+    },
+}
+
+/// Reads, parses and checks the signature of one `signed/` entry. `Err` only for a failing
+/// disk, which stops the check.
+fn read_signed_entry(
+    dir: &Dir,
+    entry: &std::ffi::OsStr,
+    ca_spki: Option<&[u8]>,
+    now: OffsetDateTime,
+) -> Result<SignedEntry, Error> {
+    let file = entry.to_string_lossy().into_owned();
+    let path = dir.join(&file);
+    if file.starts_with('.') && file.contains(".tmp.") {
+        return Ok(SignedEntry::Temp(file));
+    }
+    let Some(stem) = file.strip_suffix(".pem") else {
+        return Ok(SignedEntry::Finding(
+            path,
+            "unexpected-file",
+            Severity::Warning,
+            "not a .pem file".into(),
+        ));
+    };
+    let name = match stem.parse::<CertName>() {
+        Ok(n) => n,
+        Err(e) => {
+            return Ok(SignedEntry::Finding(
+                path,
+                "invalid-certname",
+                Severity::Error,
+                e.to_string(),
+            ))
+        }
+    };
+    let read = crate::read_cert_der(dir, &file).and_then(|der| {
+        inspect::certificate_info_signed_by(&der, now, ca_spki).map_err(|source| Error::Pki {
+            path: path.clone(),
+            source,
+        })
+    });
+    match read {
+        Ok((info, signed)) => Ok(SignedEntry::Cert {
+            file,
+            name,
+            info: Box::new(info),
+            signed,
+        }),
+        Err(e) if failing_disk(&e) => Err(e),
+        Err(e) => {
+            let msg = match e {
+                Error::Pki { source, .. } => source.to_string(),
+                Error::Corrupt { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            Ok(SignedEntry::Finding(
+                path,
+                "unparseable-certificate",
+                Severity::Error,
+                msg,
+            ))
+        }
+    }
+}
+
 fn failing_disk(e: &Error) -> bool {
     use std::io::ErrorKind::{NotFound, PermissionDenied};
     matches!(e, Error::Io { source, .. } if !matches!(source.kind(), NotFound | PermissionDenied))

@@ -4,7 +4,15 @@
 use clusterca_pki::{inspect, Finding, Severity};
 use time::{Duration, OffsetDateTime};
 
-use crate::{layout, CertState, Error, Store};
+use crate::{layout, Error, Store};
+
+/// A certificate of `signed/` as `check` read it: what its lifecycle findings need.
+#[derive(Debug)]
+pub(crate) struct Leaf {
+    pub(crate) name: clusterca_pki::CertName,
+    pub(crate) serial: u64,
+    pub(crate) not_after: OffsetDateTime,
+}
 
 fn days(d: Duration) -> i64 {
     d.whole_days()
@@ -25,10 +33,11 @@ impl Store {
     /// warning; `ca-expired`, an error), the CRL's nextUpdate (`crl-expiring`, a warning), and
     /// each signed certificate (`cert-expiring` and `cert-expired`, notes). Files that do not
     /// parse are left to `check`, which reports them.
-    pub fn lifecycle_findings(
+    pub(crate) fn lifecycle_findings(
         &self,
         now: OffsetDateTime,
         warn: Duration,
+        leaves: &[Leaf],
     ) -> Result<Vec<Finding>, Error> {
         let mut f = Vec::new();
         let ca_path = self.shown(layout::CA_CRT).display().to_string();
@@ -78,38 +87,37 @@ impl Store {
                 )));
             }
         }
-        let statuses = beside_check(self.statuses(now))?;
-        for s in statuses {
-            let Some(left) = s.seconds_left else { continue };
-            let subject = self.signed_shown(&match s.name.parse() {
-                Ok(n) => n,
-                Err(_) => continue,
-            });
-            match s.state {
-                CertState::Expired => f.push(Finding::new(
-                    subject.display().to_string(),
+        let revoked = beside_check(self.revoked_serials())?;
+        for leaf in leaves {
+            if revoked.contains(&leaf.serial.to_string()) {
+                continue;
+            }
+            let subject = self.signed_shown(&leaf.name).display().to_string();
+            let not_after = crate::inventory::format_time(leaf.not_after);
+            let left = (leaf.not_after - now).whole_seconds();
+            if left <= 0 {
+                f.push(Finding::new(
+                    subject,
                     "cert-expired",
                     Severity::Info,
                     format!(
-                        "{} (serial {}) expired at {}",
-                        s.name,
-                        s.serial_number.unwrap_or_default(),
-                        s.not_after.unwrap_or_default()
+                        "{} (serial {}) expired at {not_after}",
+                        leaf.name, leaf.serial
                     ),
-                )),
-                CertState::Signed if left <= warn.whole_seconds() => f.push(Finding::new(
-                    subject.display().to_string(),
+                ));
+            } else if left <= warn.whole_seconds() {
+                f.push(Finding::new(
+                    subject,
                     "cert-expiring",
                     Severity::Info,
                     format!(
                         "{} (serial {}) expires in {} days; `clusterca renew {}` replaces it",
-                        s.name,
-                        s.serial_number.unwrap_or_default(),
+                        leaf.name,
+                        leaf.serial,
                         left / 86_400,
-                        s.name
+                        leaf.name
                     ),
-                )),
-                _ => {}
+                ));
             }
         }
         Ok(f)

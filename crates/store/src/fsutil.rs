@@ -265,16 +265,22 @@ impl Dir {
     /// Opens `name` for reading, refusing a symlink and anything but a regular file (a FIFO,
     /// a device): `O_NOFOLLOW|O_NONBLOCK`, so a FIFO planted in the file's place cannot hang us.
     pub fn open_regular(&self, name: &str) -> Result<File, Error> {
+        self.open_regular_sized(name).map(|(file, _)| file)
+    }
+
+    /// [`Dir::open_regular`], with the file's size when it was opened.
+    fn open_regular_sized(&self, name: &str) -> Result<(File, u64), Error> {
         let fd = self.openat(name, OFlags::RDONLY | OFlags::NONBLOCK, 0)?;
         let file = File::from(fd);
-        if !file.metadata().ctx("stat", &self.join(name))?.is_file() {
+        let meta = file.metadata().ctx("stat", &self.join(name))?;
+        if !meta.is_file() {
             return Err(Error::Corrupt {
                 path: self.join(name),
                 line: None,
                 reason: "not a regular file".into(),
             });
         }
-        Ok(file)
+        Ok((file, meta.len()))
     }
 
     /// Opens the regular file `name`, with one link, for reading and appending
@@ -329,7 +335,8 @@ impl Dir {
     /// Reads at most `cap` bytes of `name`; a longer file is [`Error::Corrupt`]. Refuses
     /// symlinks and anything that is not a regular file (a FIFO, a device).
     pub fn read_bounded(&self, name: &str, cap: u64) -> Result<Vec<u8>, Error> {
-        read_capped(self.open_regular(name)?, &self.join(name), cap)
+        let (file, len) = self.open_regular_sized(name)?;
+        read_sized(file, &self.join(name), cap, len)
     }
 
     /// Reads a file of the store, refusing one larger than [`MAX_STORE_FILE`].
@@ -681,8 +688,15 @@ pub const MAX_PEM: u64 = 1 << 20;
 pub const MAX_CRL: u64 = 64 << 20;
 
 pub(crate) fn read_capped(file: File, path: &Path, cap: u64) -> Result<Vec<u8>, Error> {
+    read_sized(file, path, cap, 0)
+}
+
+/// [`read_capped`] of a file that was `len` bytes when opened: the buffer is made for that
+/// (the file may still grow or shrink; the cap holds either way), so that a small file takes
+/// one read and one more for its end.
+fn read_sized(file: File, path: &Path, cap: u64, len: u64) -> Result<Vec<u8>, Error> {
     use std::io::Read;
-    let mut buf = Vec::new();
+    let mut buf = Vec::with_capacity(usize::try_from(len.min(cap)).unwrap_or(0) + 64);
     file.take(cap + 1).read_to_end(&mut buf).ctx("read", path)?;
     if buf.len() as u64 > cap {
         return Err(Error::Corrupt {

@@ -625,7 +625,13 @@ impl Store {
     /// The certnames filed under `signed/` and `requests/`, each with its status, sorted by
     /// name. Files whose names are not valid certnames are skipped: no path is built from them.
     pub fn statuses(&self, now: OffsetDateTime) -> Result<Vec<CertStatus>, Error> {
-        status::collect(self, now)
+        status::collect(self, now, status::Detail::Full)
+    }
+
+    /// [`Store::statuses`] without fingerprints (`fingerprint` and `fingerprints` are empty):
+    /// what a text listing shows, read faster.
+    pub fn statuses_brief(&self, now: OffsetDateTime) -> Result<Vec<CertStatus>, Error> {
+        status::collect(self, now, status::Detail::Brief)
     }
 
     /// The signed certificates that are not revoked and, with `within`, expire within it (the
@@ -694,23 +700,31 @@ pub(crate) fn read_cert_file(
     file: &str,
     now: OffsetDateTime,
 ) -> Result<(Vec<u8>, clusterca_pki::inspect::CertInfo), Error> {
+    let der = read_cert_der(dir, file)?;
+    let info =
+        clusterca_pki::inspect::certificate_info(&der, now).map_err(|source| Error::Pki {
+            path: dir.join(file),
+            source,
+        })?;
+    Ok((der, info))
+}
+
+/// The DER of the first certificate in the PEM file `file` of `dir`.
+pub(crate) fn read_cert_der(dir: &Dir, file: &str) -> Result<Vec<u8>, Error> {
     let bytes = dir.read_bounded(file, fsutil::MAX_PEM)?;
     let path = dir.join(file);
-    let pki = |source| Error::Pki {
-        path: path.clone(),
-        source,
-    };
-    let der = clusterca_pki::inspect::certificates(&bytes)
-        .map_err(pki)?
+    clusterca_pki::inspect::certificates(&bytes)
+        .map_err(|source| Error::Pki {
+            path: path.clone(),
+            source,
+        })?
         .into_iter()
         .next()
         .ok_or_else(|| Error::Corrupt {
-            path: path.clone(),
+            path,
             line: None,
             reason: "no CERTIFICATE block".into(),
-        })?;
-    let info = clusterca_pki::inspect::certificate_info(&der, now).map_err(pki)?;
-    Ok((der, info))
+        })
 }
 
 /// What a lock holder writes into the lock file: `pid N on HOST since TIME`.
