@@ -246,3 +246,59 @@ fn serial_gaps_are_info_only() {
         report.findings[0].message
     );
 }
+
+#[test]
+fn check_reads_each_certificate_once_and_still_finds_a_foreign_one() {
+    if !common::have_program("strace", "strace") {
+        return;
+    }
+    let s = ready();
+    let names: Vec<String> = (0..40).map(|i| format!("n{i}.example.net")).collect();
+    let mut args = vec!["issue"];
+    args.extend(names.iter().map(String::as_str));
+    s.run(&args).ok();
+    // One certificate signed by another CA, filed under a name of its own.
+    let other = Scratch::new();
+    other.run(&["init"]).ok();
+    other.run(&["issue", "stray.example.net"]).ok();
+    std::fs::copy(
+        other.path("ca/signed/stray.example.net.pem"),
+        s.path("ca/signed/stray.example.net.pem"),
+    )
+    .unwrap();
+    let trace = s.path("trace.txt").display().to_string();
+    let out = std::process::Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=open,openat,openat2", "-o", &trace])
+        .arg(env!("CARGO_BIN_EXE_clusterca"))
+        .args(["--format", "json", "check", "--warn-days", "36500"])
+        .current_dir(s.dir.path())
+        .output()
+        .unwrap();
+    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
+    let found = rules(&report);
+    assert!(
+        found.contains(&("foreign-certificate", "error")),
+        "{found:?}"
+    );
+    // The lifecycle notes come from the same reading: every certificate expires within
+    // 36,500 days.
+    let expiring = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "cert-expiring")
+        .count();
+    let files = common::names_in(&s.path("ca/signed")).len();
+    assert_eq!(expiring, files, "{found:?}");
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    for name in names
+        .iter()
+        .map(String::as_str)
+        .chain(["stray.example.net"])
+    {
+        let opens = trace
+            .lines()
+            .filter(|l| l.contains(&format!("\"{name}.pem\"")))
+            .count();
+        assert_eq!(opens, 1, "{name}.pem opened {opens} times:\n{trace}");
+    }
+}
