@@ -135,6 +135,11 @@ struct Authority {
     revoked: HashSet<(String, String)>,
     /// The CRL number of each issuer's CRL given with `--crl`: a node's older CRL is stale.
     crl_numbers: std::collections::HashMap<String, u128>,
+    /// Signature checks done, by certificate fingerprint (see [`Authority::issued`]).
+    verified: std::sync::Mutex<HashMap<String, bool>>,
+    /// Signature checks made (tests count them).
+    #[cfg(test)]
+    checks: AtomicUsize,
 }
 
 /// The node of a file: the ssldir above a Puppet ssldir subdirectory, else its directory.
@@ -297,6 +302,9 @@ impl Authority {
             }
         }
         Ok(Authority {
+            verified: Default::default(),
+            #[cfg(test)]
+            checks: AtomicUsize::new(0),
             cas,
             revoked,
             crl_numbers,
@@ -310,11 +318,29 @@ impl Authority {
             .any(|(subject, _)| subject.as_slice() == issuer_raw)
     }
 
-    /// Whether a CA of the bundle issued `der` (issuer = its subject, signed by its key).
-    fn issued(&self, der: &[u8], issuer_raw: &[u8]) -> bool {
-        self.cas.iter().any(|(subject, spki)| {
+    /// Whether a CA of the bundle issued `der` (issuer = its subject, signed by its key). The
+    /// answer is kept by the certificate's fingerprint: a certificate copied to every member
+    /// of a cluster is verified once, not once a copy.
+    fn issued(&self, der: &[u8], fingerprint: &str, issuer_raw: &[u8]) -> bool {
+        let cached = self
+            .verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(fingerprint)
+            .copied();
+        if let Some(known) = cached {
+            return known;
+        }
+        #[cfg(test)]
+        self.checks.fetch_add(1, Ordering::Relaxed);
+        let issued = self.cas.iter().any(|(subject, spki)| {
             subject.as_slice() == issuer_raw && inspect::signed_by(der, spki).unwrap_or(false)
-        })
+        });
+        self.verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(fingerprint.to_owned(), issued);
+        issued
     }
 }
 
@@ -349,7 +375,8 @@ fn judge_cert(
         // A SHA-1 signature cannot be checked (ring refuses SHA-1): it is reported as such
         // below, not as a foreign certificate, when the issuer name is the CA's.
         let unverifiable = sha1 && auth.named_issuer(&c.issuer_raw);
-        if !auth.cas.is_empty() && !unverifiable && !auth.issued(der, &c.issuer_raw) {
+        if !auth.cas.is_empty() && !unverifiable && !auth.issued(der, &c.fingerprint, &c.issuer_raw)
+        {
             out.push((
                 "foreign-issuer",
                 Severity::Error,
@@ -485,7 +512,8 @@ fn scan_file(entry: &Entry, opts: &AuditOptions, auth: &Authority) -> Scanned {
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| PKI_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
-    let objects = match inspect::parse_with_der(&bytes, opts.now) {
+    // A key is matched by the public key its file stores (derived only where it stores none).
+    let objects = match inspect::parse_with_der_keys(&bytes, opts.now, inspect::KeyPublic::Stored) {
         Ok(o) => o,
         Err(e) => {
             if promised {
@@ -685,6 +713,67 @@ mod tests {
             Path::new("fleet/web1/ssl")
         );
         assert_eq!(node_of(Path::new("pki/web1.pem")), Path::new("pki"));
+    }
+
+    #[test]
+    fn a_certificate_copied_to_every_member_is_verified_once() {
+        use clusterca_pki::{CaSpec, CertificateAuthority, KeyType, LeafSpec, PrivateKey, Ttl};
+        let now = time::OffsetDateTime::now_utc();
+        let spec = CaSpec {
+            common_name: "Test CA".into(),
+            ttl: Ttl::from_secs(86_400 * 30),
+        };
+        let ca_key = PrivateKey::generate(KeyType::EcP256).unwrap();
+        let ca = CertificateAuthority::create(&spec, ca_key, now).unwrap();
+        let key = PrivateKey::generate(KeyType::EcP256).unwrap();
+        let spec = LeafSpec::new(
+            "puppet.example.net".parse().unwrap(),
+            [],
+            Ttl::from_secs(86_400),
+        );
+        let cert = ca.issue(&spec, &key, 2, now).unwrap();
+        let other = PrivateKey::generate(KeyType::EcP256).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        for member in 0..12 {
+            let dir = tmp.path().join(format!("m{member}"));
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::write(dir.join("puppet.pem"), &cert.pem).unwrap();
+            // The last member holds a key that is not the certificate's.
+            let k = if member == 11 { &other } else { &key };
+            std::fs::write(dir.join("puppet.key.pem"), k.to_pem()).unwrap();
+            std::fs::set_permissions(
+                dir.join("puppet.key.pem"),
+                std::os::unix::fs::PermissionsExt::from_mode(0o600),
+            )
+            .unwrap();
+        }
+        let opts = AuditOptions {
+            expect_names: Vec::new(),
+            ca: clusterca_pki::inspect::certificates(ca.chain_pem().as_bytes()).unwrap(),
+            crls: Vec::new(),
+            warn_days: 0,
+            follow_links: false,
+            key_owners: Vec::new(),
+            now,
+        };
+        let auth = Authority::new(&opts).unwrap();
+        let (entries, _) = walk(&[tmp.path().to_owned()], false).unwrap();
+        let scanned: Vec<Scanned> = entries.iter().map(|e| scan_file(e, &opts, &auth)).collect();
+        assert_eq!(scanned.iter().map(|s| s.certs.len()).sum::<usize>(), 12);
+        assert_eq!(
+            auth.checks.load(Ordering::Relaxed),
+            1,
+            "one check for 12 copies"
+        );
+        let report = audit(&[tmp.path().to_owned()], &opts, &|_, _| {}).unwrap();
+        let rules: Vec<_> = report
+            .findings
+            .iter()
+            .map(|f| (f.rule, f.node.clone()))
+            .collect();
+        assert_eq!(rules.len(), 1, "{rules:?}");
+        assert_eq!(rules[0].0, "key-mismatch");
+        assert!(rules[0].1.ends_with("m11"), "{rules:?}");
     }
 
     #[test]

@@ -94,6 +94,53 @@ pub(crate) fn rsa_spki_of_private(der: &[u8], pkcs8: bool) -> Option<Vec<u8>> {
     Some(tlv(0x30, &[alg, tlv(0x03, &bits)].concat()))
 }
 
+/// The SubjectPublicKeyInfo of a P-256 or P-384 private key (SEC1 `ECPrivateKey`, or PKCS#8
+/// holding one) from the public key the key file stores beside the private scalar (RFC 5915's
+/// `publicKey`, which OpenSSL, AWS-LC and rcgen write): no scalar multiplication. `None` when
+/// the file holds no public key, names no curve or two different ones, or stores it
+/// compressed: then the caller derives it.
+pub(crate) fn ec_spki_of_private(der: &[u8], pkcs8: bool) -> Option<Vec<u8>> {
+    let (outer_curve, sec1) = if pkcs8 {
+        let parts = elements(contents(der, 0x30)?)?;
+        let alg = elements(contents(parts.get(1)?, 0x30)?)?;
+        if *alg.first()? != OID_EC_PUBLIC_KEY {
+            return None;
+        }
+        (Some(*alg.get(1)?), contents(parts.get(2)?, 0x04)?)
+    } else {
+        (None, der)
+    };
+    let fields = elements(contents(sec1, 0x30)?)?;
+    if *fields.first()? != [0x02, 0x01, 0x01] {
+        return None;
+    }
+    let (mut inner_curve, mut public) = (None, None);
+    for f in fields.get(2..)? {
+        match f.first()? {
+            0xA0 => inner_curve = Some(contents(f, 0xA0)?),
+            0xA1 => public = Some(contents(f, 0xA1)?),
+            _ => return None,
+        }
+    }
+    let curve = match (outer_curve, inner_curve) {
+        (Some(a), Some(b)) if a != b => return None,
+        (Some(c), _) | (None, Some(c)) => c,
+        (None, None) => return None,
+    };
+    let point_len = match curve {
+        c if c == OID_P256 => 65,
+        c if c == OID_P384 => 97,
+        _ => return None,
+    };
+    let bits = public?;
+    match contents(bits, 0x03)? {
+        [0, 0x04, point @ ..] if point.len() + 1 == point_len => {}
+        _ => return None,
+    }
+    let alg = tlv(0x30, &[OID_EC_PUBLIC_KEY, curve].concat());
+    Some(tlv(0x30, &[alg.as_slice(), bits].concat()))
+}
+
 /// `rsaEncryption` (1.2.840.113549.1.1.1), DER-encoded OBJECT IDENTIFIER.
 pub(crate) const OID_RSA_ENCRYPTION: &[u8] = &[
     0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01,
@@ -138,6 +185,62 @@ mod tests {
         assert!(key(&[]).is_none());
         assert!(key(&[0x00, 0x01]).is_none());
         assert!(key(&[0x00, 0xC1, 0x02]).is_some());
+    }
+
+    /// The private key of `pem` (one block), DER.
+    fn block(pem: &str) -> Vec<u8> {
+        crate::inspect::pem_sections(pem.as_bytes())
+            .unwrap()
+            .remove(0)
+            .1
+    }
+
+    #[test]
+    fn the_stored_ec_public_key_is_the_derived_one_and_absent_ones_are_derived() {
+        use std::process::Command;
+        for (kind, curve) in [
+            (crate::KeyType::EcP256, "prime256v1"),
+            (crate::KeyType::EcP384, "secp384r1"),
+        ] {
+            // Our own PKCS#8 (AWS-LC writes the public key inside).
+            let key = crate::PrivateKey::generate(kind).unwrap();
+            let der = block(&key.to_pem());
+            assert_eq!(ec_spki_of_private(&der, true).unwrap(), key.spki_der());
+            // OpenSSL's SEC1 and PKCS#8, with and without the public key.
+            let tmp = tempfile::tempdir().unwrap();
+            let sh = |script: &str| {
+                let out = Command::new("sh")
+                    .args(["-ec", script])
+                    .current_dir(tmp.path())
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            };
+            sh(&format!(
+                "openssl ecparam -name {curve} -genkey -noout -out sec1.pem
+                 openssl ec -in sec1.pem -no_public -out bare.pem 2>/dev/null
+                 openssl pkcs8 -topk8 -nocrypt -in sec1.pem -out p8.pem
+                 openssl ec -in sec1.pem -pubout -out pub.pem 2>/dev/null"
+            ));
+            let read = |f: &str| std::fs::read_to_string(tmp.path().join(f)).unwrap();
+            let spki = block(&read("pub.pem"));
+            assert_eq!(
+                ec_spki_of_private(&block(&read("sec1.pem")), false).unwrap(),
+                spki
+            );
+            assert_eq!(
+                ec_spki_of_private(&block(&read("p8.pem")), true).unwrap(),
+                spki
+            );
+            assert!(ec_spki_of_private(&block(&read("bare.pem")), false).is_none());
+            // The wrong form, or no EC key at all: none (the caller derives).
+            assert!(ec_spki_of_private(&block(&read("sec1.pem")), true).is_none());
+            assert!(ec_spki_of_private(&[0x30, 0x00], false).is_none());
+        }
     }
 
     #[test]

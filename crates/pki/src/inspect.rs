@@ -206,7 +206,7 @@ fn malformed(what: &'static str, reason: impl ToString) -> Error {
     }
 }
 
-fn pem_sections(bytes: &[u8]) -> Result<Vec<(SectionKind, Vec<u8>)>, Error> {
+pub(crate) fn pem_sections(bytes: &[u8]) -> Result<Vec<(SectionKind, Vec<u8>)>, Error> {
     <(SectionKind, Vec<u8>)>::pem_slice_iter(bytes)
         .map(|s| {
             s.map_err(|e| match e {
@@ -251,6 +251,26 @@ pub fn parse(bytes: &[u8], now: OffsetDateTime) -> Result<Vec<Object>, Error> {
 /// Like [`parse`], each object with its DER, for callers that verify signatures or compare
 /// names byte for byte. Private keys come with an empty DER: key material never leaves here.
 pub fn parse_with_der(bytes: &[u8], now: OffsetDateTime) -> Result<Vec<(Object, Vec<u8>)>, Error> {
+    parse_with_der_keys(bytes, now, KeyPublic::Derive)
+}
+
+/// Where the public key of a private key found by [`parse_with_der_keys`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPublic {
+    /// Derived from the private key, which the crypto library loads (and so checks).
+    Derive,
+    /// Read from the key file where it stores one (RSA's modulus and exponent; the public
+    /// point of an EC key, RFC 5915), derived only where it does not: `audit`'s key match,
+    /// which compares public keys and need not load every private key.
+    Stored,
+}
+
+/// [`parse_with_der`], with the public keys of private keys taken as `public` says.
+pub fn parse_with_der_keys(
+    bytes: &[u8],
+    now: OffsetDateTime,
+    public: KeyPublic,
+) -> Result<Vec<(Object, Vec<u8>)>, Error> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(malformed("input", "it is empty"));
     }
@@ -262,7 +282,7 @@ pub fn parse_with_der(bytes: &[u8], now: OffsetDateTime) -> Result<Vec<(Object, 
         let sections = pem_sections(bytes)?;
         let mut objects = Vec::with_capacity(sections.len());
         for (kind, der) in sections {
-            if let Some(o) = section_object(kind, &der, now)? {
+            if let Some(o) = section_object(kind, &der, now, public)? {
                 objects.push(keep(o, der));
             }
         }
@@ -283,7 +303,7 @@ pub fn parse_with_der(bytes: &[u8], now: OffsetDateTime) -> Result<Vec<(Object, 
         SectionKind::PublicKey,
     ]
     .into_iter()
-    .find_map(|kind| section_object(kind, bytes, now).ok().flatten())
+    .find_map(|kind| section_object(kind, bytes, now, public).ok().flatten())
     .map(|o| vec![keep(o, bytes.to_vec())])
     .ok_or_else(|| {
         malformed(
@@ -297,6 +317,7 @@ fn section_object(
     kind: SectionKind,
     der: &[u8],
     now: OffsetDateTime,
+    public: KeyPublic,
 ) -> Result<Option<Object>, Error> {
     Ok(Some(match kind {
         SectionKind::Certificate => Object::Certificate(Box::new(certificate_info(der, now)?)),
@@ -311,16 +332,29 @@ fn section_object(
             Object::PublicKey(key_info(&spki))
         }
         SectionKind::PrivateKey | SectionKind::RsaPrivateKey | SectionKind::EcPrivateKey => {
-            let spki = match PrivateKey::from_section(kind, der) {
-                Some(Ok(k)) => k.spki_der(),
-                // An RSA key the crypto library refuses (under 2048 bits) is still described,
-                // so that it is reported as weak rather than as unreadable.
-                Some(Err(e)) => {
-                    crate::der::rsa_spki_of_private(der, kind == SectionKind::PrivateKey)
-                        .filter(|spki| spki_info(spki).is_ok_and(|k| k.bits < 2048))
-                        .ok_or(e)?
+            let pkcs8 = kind == SectionKind::PrivateKey;
+            let stored = match (public, kind) {
+                (KeyPublic::Derive, _) => None,
+                (KeyPublic::Stored, SectionKind::RsaPrivateKey) => {
+                    crate::der::rsa_spki_of_private(der, false)
                 }
-                None => return Ok(None),
+                (KeyPublic::Stored, SectionKind::EcPrivateKey) => {
+                    crate::der::ec_spki_of_private(der, false)
+                }
+                (KeyPublic::Stored, _) => crate::der::ec_spki_of_private(der, true)
+                    .or_else(|| crate::der::rsa_spki_of_private(der, true)),
+            };
+            let spki = match stored {
+                Some(spki) => spki,
+                None => match PrivateKey::from_section(kind, der) {
+                    Some(Ok(k)) => k.spki_der(),
+                    // An RSA key the crypto library refuses (under 2048 bits) is still
+                    // described, so that it is reported as weak rather than as unreadable.
+                    Some(Err(e)) => crate::der::rsa_spki_of_private(der, pkcs8)
+                        .filter(|spki| spki_info(spki).is_ok_and(|k| k.bits < 2048))
+                        .ok_or(e)?,
+                    None => return Ok(None),
+                },
             };
             let format = match kind {
                 SectionKind::PrivateKey => "pkcs8",
