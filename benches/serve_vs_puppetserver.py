@@ -1,149 +1,83 @@
 #!/usr/bin/env python3
-"""CSR signings per second through the CA API: `clusterca serve` with an ECDSA CA and with
-Puppet's RSA-4096 CA, beside the real Puppet Server 7 (Debian's `puppetserver`) with the same
-RSA-4096 CA, the same number of concurrent clients, measured in the same run.
+"""CSR signings per second through the CA API: `clusterca serve` with an ECDSA P-256 CA and
+with Puppet's RSA-4096 CA, beside the real Puppet Server 7 (Debian's `puppetserver`) on the
+same RSA-4096 CA with the same clients, and beside the in-process RSA-4096 signing floor on
+all cores (`sign_floor`: the CA key signing and nothing else), measured in the same run.
 
-Each client is one `curl` process that submits its CSRs (`PUT certificate_request/NAME`,
-autosign on) and then fetches each signed certificate (`GET certificate/NAME`) over one
-kept-alive TLS connection, as agents do in the steps of `puppet ssl bootstrap`. The time is
-from the first request to the last certificate fetched; every answer must be 200.
+Each client keeps one TLS connection and, for each of its agents, sends `PUT
+certificate_request/NAME` (autosign on) and then `GET certificate/NAME`, as agents do in the
+steps of `puppet ssl bootstrap`; the clients are the `storm` load generator
+(crates/server/examples/storm.rs, one Rust thread) in `sign` mode. Every answer must be 200.
+The clusterca rows are measured at 8, 16 and 64 clients; Puppet Server at 64 (its best).
 
-    python3 benches/serve_vs_puppetserver.py [CLIENTS] [CSRS_PER_CLIENT]
+    python3 benches/serve_vs_puppetserver.py [SIGNINGS] [--puppetserver-signings N]
 
-Needs: apt-get install puppetserver ruby-puppetserver-ca-cli curl openssl
+Needs: apt-get install puppetserver (its row is skipped, and said so, without it)
 """
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
+import json
 
+from bootstrap_storm import FIXTURE, build_storm, puppetserver, single
 from peer import ROOT, build, run
-from sign_vs_puppetserver import FIXTURE, start_puppetserver
 
-CLIENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 8
-EACH = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+CLIENTS = [8, 16, 64]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def make_csrs(d, prefix, count):
-    """CSRs sharing one P-256 key, two shells at a time; returns the names."""
-    os.makedirs(d, exist_ok=True)
-    key = os.path.join(d, "agent.key")
-    if not os.path.exists(key):
-        run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key], d)
-    names = [f"{prefix}{i}.example.net" for i in range(count)]
-    lines = [f"openssl req -new -key agent.key -subj /CN={n} -out {n}.csr" for n in names]
-    half = len(lines) // 2
-    procs = [subprocess.Popen(["sh", "-e"], cwd=d, stdin=subprocess.PIPE, text=True) for _ in range(2)]
-    procs[0].communicate("\n".join(lines[:half]) + "\n")
-    procs[1].communicate("\n".join(lines[half:]) + "\n")
-    assert all(p.returncode == 0 for p in procs)
-    return names
-
-
-def load(base_url, cacert, csr_dir, names):
-    """CLIENTS curl processes, each PUT then GET for its share of `names`; returns seconds."""
-    shares = [names[c::CLIENTS] for c in range(CLIENTS)]
-    cmds = []
-    for share in shares:
-        args = []
-        for phase in ["put", "get"]:
-            for n in share:
-                if args:
-                    args.append("--next")
-                args += ["-s", "-o", "/dev/null", "-w", "%{http_code}\\n", "--cacert", cacert]
-                if phase == "put":
-                    args += ["-X", "PUT", "-H", "Content-Type: text/plain", "--data-binary",
-                             f"@{os.path.join(csr_dir, n + '.csr')}",
-                             f"{base_url}/puppet-ca/v1/certificate_request/{n}"]
-                else:
-                    args += [f"{base_url}/puppet-ca/v1/certificate/{n}"]
-        cmds.append(["curl"] + args)
-    t = time.perf_counter()
-    procs = [subprocess.Popen(c, stdout=subprocess.PIPE, text=True) for c in cmds]
-    outs = [p.communicate()[0] for p in procs]
-    secs = time.perf_counter() - t
-    codes = "".join(outs).split()
-    bad = [c for c in codes if c != "200"]
-    assert not bad and len(codes) == 2 * len(names), f"non-200 answers: {sorted(set(bad))[:5]} ({len(bad)})"
-    return secs
-
-
-def wait_healthy(url, cacert, proc):
-    for _ in range(300):
-        r = subprocess.run(["curl", "-s", "--cacert", cacert, url], capture_output=True, text=True)
-        if r.stdout.strip() == "running":
-            return
-        if proc.poll() is not None:
-            sys.exit("the server exited while starting")
-        time.sleep(0.1)
-    sys.exit("the server did not become healthy")
-
-
-def clusterca(exe, work, label, ca_setup):
-    d = os.path.join(work, label)
-    os.makedirs(d)
-    ca_setup(d)
-    port = free_port()
-    proc = subprocess.Popen([exe, "serve", "--dir", "ca", "--listen", f"127.0.0.1:{port}",
-                             "--cert", "localhost", "--alt-name", "IP:127.0.0.1",
-                             "--autosign", "true",
-                             # All clients share 127.0.0.1; Puppet Server has no such cap.
-                             "--max-connections-per-address", "0"],
-                            cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        cacert = os.path.join(d, "ca", "ca_crt.pem")
-        wait_healthy(f"https://localhost:{port}/status/v1/simple/ca", cacert, proc)
-        names = make_csrs(os.path.join(work, "csrs"), f"{label}-", CLIENTS * EACH)
-        secs = load(f"https://localhost:{port}", cacert, os.path.join(work, "csrs"), names)
-    finally:
-        proc.terminate()
-        proc.wait()
-    run([exe, "check", "--dir", "ca"], d)
-    return secs
-
-
-def puppet_ca(exe, d):
-    """The committed `puppetserver ca setup` directory, with the key mode Puppet gave it."""
-    shutil.copytree(os.path.join(FIXTURE, "ca"), os.path.join(d, "ca"))
-    os.chmod(os.path.join(d, "ca", "ca_key.pem"), 0o640)
-    run([exe, "import", "--dir", "ca"], d)
+def floor(work):
+    """The in-process RSA-4096 signing rate of the fixture's CA key on every core."""
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "clusterca-pki", "--example",
+                    "sign_floor"], cwd=ROOT, check=True)
+    exe = os.path.join(ROOT, "target", "release", "examples", "sign_floor")
+    out = subprocess.run([exe, os.path.join(FIXTURE, "ca"), "400"], capture_output=True,
+                         text=True, check=True).stdout
+    return json.loads(out)
 
 
 def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    n = int(args[0]) if args else 4_000
+    ps_n = 1_000
+    if "--puppetserver-signings" in sys.argv:
+        ps_n = int(sys.argv[sys.argv.index("--puppetserver-signings") + 1])
     exe = build()
+    gen = build_storm()
+    os.sync()
     work = tempfile.mkdtemp(prefix="clusterca-serve-bench-")
-    n = CLIENTS * EACH
     try:
-        ec = clusterca(exe, work, "ec", lambda d: run([exe, "init", "--dir", "ca"], d))
-        rsa = clusterca(exe, work, "rsa", lambda d: puppet_ca(exe, d))
-
-        pdir = os.path.join(work, "puppetserver")
-        shutil.copytree(os.path.join(FIXTURE, "ca"), os.path.join(pdir, "ca"))
-        shutil.copytree(os.path.join(FIXTURE, "ssl"), os.path.join(pdir, "ssl"))
-        proc, conf, port = start_puppetserver(pdir, autosign=True)
-        try:
-            names = make_csrs(os.path.join(work, "csrs"), "ps-", n)
-            cacert = os.path.join(pdir, "ssl", "certs", "ca.pem")
-            ps = load(f"https://localhost:{port}", cacert, os.path.join(work, "csrs"), names)
-        finally:
-            proc.terminate()
-            proc.wait()
-
-        print(f"CSR signings through the CA API, {CLIENTS} concurrent clients x {EACH} CSRs "
-              f"(PUT certificate_request with autosign, then GET certificate):")
-        print(f"  clusterca serve, ECDSA P-256 CA:     {ec:7.2f} s  {n / ec:7.0f} signings/s")
-        print(f"  clusterca serve, Puppet's RSA-4096:  {rsa:7.2f} s  {n / rsa:7.0f} signings/s")
-        print(f"  Puppet Server 7.9.5, same RSA-4096:  {ps:7.2f} s  {n / ps:7.0f} signings/s")
-        print(f"  ratio (same RSA-4096 CA): clusterca is {ps / rsa:.1f}x faster")
+        rows = []
+        for c in CLIENTS:
+            rows.append((f"clusterca serve, ECDSA P-256 CA, {c} clients",
+                         single(exe, gen, work, f"ec{c}", False, "sign", n, c)))
+        for c in CLIENTS:
+            rows.append((f"clusterca serve, Puppet's RSA-4096 CA, {c} clients",
+                         single(exe, gen, work, f"rsa{c}", True, "sign", n // 4, c)))
+        best_rsa = max(r["per_second"] for label, r in rows if "RSA" in label)
+        fl = floor(work)
+        ps = None
+        if shutil.which("puppetserver"):
+            ps = puppetserver(gen, work, "sign", ps_n, 64)
+        else:
+            print("Puppet Server not installed (apt-get install puppetserver): its row is skipped")
+        print("CSR signings through the CA API (PUT certificate_request with autosign, then GET "
+              "certificate, one kept-alive connection a client):")
+        for label, r in rows:
+            print(f"  {label:<46} {r['agents']:>6} in {r['seconds']:6.2f} s  "
+                  f"{r['per_second']:7.0f} signings/s  p50 {r['p50_ms']:6.1f} ms  "
+                  f"server CPU {1000 * r['server_cpu'] / r['agents']:5.2f} ms each")
+        print(f"  in-process RSA-4096 floor, {fl['threads']} threads, no I/O:"
+              f"{'':<10}{fl['per_second']:7.0f} signatures/s")
+        print(f"  clusterca's best RSA-4096 rate is {100 * best_rsa / fl['per_second']:.0f}% of the floor")
+        if ps:
+            print(f"  Puppet Server 7, same RSA-4096 CA, 64 clients:  {ps['agents']:>6} in "
+                  f"{ps['seconds']:6.2f} s  {ps['per_second']:7.0f} signings/s  "
+                  f"p50 {ps['p50_ms']:6.1f} ms  server CPU {1000 * ps['server_cpu'] / ps['agents']:5.2f} ms each")
+            rsa64 = [r for label, r in rows if "RSA" in label and "64 clients" in label][0]
+            print(f"  ratio (same RSA-4096 CA, 64 clients): clusterca is "
+                  f"{rsa64['per_second'] / ps['per_second']:.1f}x Puppet Server")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

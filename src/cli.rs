@@ -95,10 +95,10 @@ pub enum Command {
     )]
     List(ListArgs),
 
-    /// Queue a CSR under requests/NAME.pem.
+    /// Queue CSRs under requests/NAME.pem, or sign them at once (--sign).
     #[command(
-        long_about = "File a certificate signing request (PEM or DER) under requests/NAME.pem, as an agent's `PUT certificate_request` does. NAME defaults to the CSR's CN and must equal it; it must be a valid lowercase certname; the CSR's signature must verify; a name that already has a request or a signed certificate is refused.",
-        after_long_help = "EXAMPLES:\n  clusterca submit node1.csr\n  clusterca submit node1.csr --name node1.example.net"
+        long_about = "File certificate signing requests (PEM or DER) under requests/NAME.pem, as an agent's `PUT certificate_request` does. NAME is the CSR's CN (or --name, for a single file) and must be a valid lowercase certname; the CSR's signature must verify; a name that already has a request or a signed certificate, or that is given twice, is refused. All the files are one group commit, as `serve` commits concurrent requests: one lock, made durable together. With --sign each request is signed at once under the alt-name policy of `sign` (alt-names.allow) instead of being filed, as `serve --autosign true` does; one the policy refuses is filed for an admin and reported. A refused file does not hold up the others; the exit code is that of the first refusal (2 for bad input, 4 for I/O).",
+        after_long_help = "EXAMPLES:\n  clusterca submit node1.csr\n  clusterca submit node1.csr --name node1.example.net\n  clusterca submit --sign csrs/*.csr"
     )]
     Submit(SubmitArgs),
 
@@ -473,13 +473,22 @@ pub struct ProbeArgs {
 
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
-    /// The CSR file (PEM or DER).
-    #[arg(value_name = "CSR-FILE")]
-    pub csr: PathBuf,
+    /// The CSR files (PEM or DER).
+    #[arg(value_name = "CSR-FILE", required = true)]
+    pub csrs: Vec<PathBuf>,
 
-    /// The certname to file it under [default: the CSR's CN].
+    /// The certname to file a single CSR under [default: the CSR's CN].
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+
+    /// Sign each request at once under the alt-name policy (as `serve --autosign true`);
+    /// one the policy refuses is filed instead.
+    #[arg(long)]
+    pub sign: bool,
+
+    /// Lifetime of the certificates --sign makes.
+    #[arg(long, default_value = "5y", value_name = "TTL", requires = "sign")]
+    pub ttl: String,
 }
 
 #[derive(Debug, Args)]

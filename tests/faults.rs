@@ -335,6 +335,36 @@ fn cases(root: &Path) -> Vec<Case> {
             sound: nothing_more,
         },
         Case {
+            // The batched API path (`serve`'s group commit): two requests autosigned and one
+            // the alt-name policy refuses, filed instead, in one group.
+            label: "submit --sign 3",
+            base: make("group", &|d| {
+                csr(d, "g1.example.net");
+                csr(d, "g2.example.net");
+                openssl(
+                    d,
+                    "req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout g3.key -out g3.csr -subj /CN=g3.example.net -addext subjectAltName=DNS:g3.example.net,DNS:elsewhere.example.org",
+                );
+            }),
+            args: words("submit g1.example.net.csr g2.example.net.csr g3.csr --sign --dir ca"),
+            ca: "ca",
+            keys: Vec::new(),
+            goal: |d| {
+                // Each autosigned request ends signed, or (its signing failed before it was
+                // recorded) queued for an admin: one of the two, never both, never neither.
+                for n in ["g1", "g2"] {
+                    let signed = exists(d, &format!("ca/signed/{n}.example.net.pem")).is_ok();
+                    let queued = exists(d, &format!("ca/requests/{n}.example.net.pem")).is_ok();
+                    if signed == queued {
+                        return Err(format!("{n}: signed {signed}, queued {queued}"));
+                    }
+                }
+                exists(d, "ca/requests/g3.example.net.pem")?;
+                absent(d, "ca/signed/g3.example.net.pem")
+            },
+            sound: nothing_more,
+        },
+        Case {
             label: "sign --all",
             base: make("signall", &|d| {
                 for n in names("req", 3) {

@@ -54,7 +54,13 @@ impl From<PkiError> for Failure {
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
-        let kind = match &e {
+        Failure::from(&e)
+    }
+}
+
+impl From<&StoreError> for Failure {
+    fn from(e: &StoreError) -> Self {
+        let kind = match e {
             StoreError::Busy { .. } => Kind::Busy,
             StoreError::Io { .. }
             | StoreError::Unfinished { .. }

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use clusterca_pki::{CertName, CertRequest, Ttl};
-use clusterca_store::{inventory, Authority};
+use clusterca_store::{inventory, Authority, GroupDone, GroupOp};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -21,42 +21,135 @@ struct Signed {
     certificate: String,
 }
 
+/// `--format json` output of `submit`: one object per request.
+#[derive(Serialize)]
+struct Submitted {
+    name: String,
+    /// `requested` or `signed`.
+    state: &'static str,
+    /// requests/NAME.pem or signed/NAME.pem.
+    file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    serial_number: Option<u64>,
+    /// Why --sign did not sign it (it was filed instead).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused: Option<String>,
+}
+
 pub fn submit(g: &Global, args: &SubmitArgs) -> Result<Outcome, Failure> {
-    let bytes = super::read_input(&args.csr)?;
-    let req = CertRequest::parse(&bytes)
-        .map_err(|e| Failure::input(format!("{}: {e}", args.csr.display())))?;
-    let name: CertName = match &args.name {
-        Some(n) => n.parse()?,
-        None => req
-            .common_name
-            .as_deref()
-            .ok_or_else(|| {
-                Failure::input(format!(
-                    "{}: the request has no CN; pass --name",
-                    args.csr.display()
-                ))
-            })?
-            .parse()?,
-    };
+    if args.name.is_some() && args.csrs.len() > 1 {
+        return Err(Failure::input(
+            "--name files a single CSR; with several, each is filed under its CN",
+        ));
+    }
+    let ttl: Ttl = args.ttl.parse()?;
+    // Every file read and parsed before the lock: a bad one refuses the command, nothing
+    // filed.
+    let mut ops = Vec::with_capacity(args.csrs.len());
+    for file in &args.csrs {
+        let bytes = super::read_input(file)?;
+        let req = CertRequest::parse(&bytes)
+            .map_err(|e| Failure::input(format!("{}: {e}", file.display())))?;
+        let name: CertName = match &args.name {
+            Some(n) => n.parse()?,
+            None => req
+                .common_name
+                .as_deref()
+                .ok_or_else(|| {
+                    Failure::input(format!(
+                        "{}: the request has no CN; pass --name",
+                        file.display()
+                    ))
+                })?
+                .parse()?,
+        };
+        ops.push(GroupOp::Submit {
+            name,
+            req,
+            autosign: args.sign,
+            ttl,
+        });
+    }
     let timeout = super::parse_timeout(&g.lock_timeout)?;
     let auth = Authority::open(&g.dir, timeout)?;
-    let submitted = auth.submit(&name, &req);
+    let results = auth.commit_group(&ops, OffsetDateTime::now_utc());
     super::print_notes(auth.store());
-    submitted?;
-    let path = auth.store().request_shown(&name);
-    if g.format == Format::Json {
-        output::json(
-            &serde_json::json!({ "name": name.as_str(), "request": path.display().to_string() }),
-        )?;
-    } else {
-        writeln!(
-            std::io::stdout(),
-            "submitted {} as {}",
-            sanitize(name.as_str()),
-            sanitize(&path.display().to_string())
-        )?;
+    let mut done = Vec::new();
+    let mut failure = None;
+    for (op, result) in ops.iter().zip(results) {
+        let GroupOp::Submit { name, .. } = op else {
+            continue;
+        };
+        match result {
+            Ok(GroupDone::Signed(c)) => done.push(Submitted {
+                name: name.to_string(),
+                state: "signed",
+                file: auth.store().signed_shown(name).display().to_string(),
+                serial_number: Some(c.serial),
+                refused: None,
+            }),
+            Ok(GroupDone::Queued { autosign_refused }) => done.push(Submitted {
+                name: name.to_string(),
+                state: "requested",
+                file: auth.store().request_shown(name).display().to_string(),
+                serial_number: None,
+                refused: autosign_refused,
+            }),
+            Err(e) => {
+                let f = Failure::from(&*e);
+                // One file: its error is the command's (one line); several: each named.
+                if args.csrs.len() > 1 {
+                    eprintln!(
+                        "clusterca: {}: {}",
+                        sanitize(name.as_str()),
+                        sanitize(&f.message)
+                    );
+                }
+                failure.get_or_insert(f);
+            }
+        }
     }
-    Ok(Outcome::Clean)
+    if g.format == Format::Json {
+        output::json(&done)?;
+    } else {
+        let mut out = std::io::stdout().lock();
+        for d in &done {
+            match (&d.serial_number, &d.refused) {
+                (Some(serial), _) => writeln!(
+                    out,
+                    "signed {} (serial 0x{serial:04X}) as {}",
+                    sanitize(&d.name),
+                    sanitize(&d.file)
+                )?,
+                (None, Some(why)) => writeln!(
+                    out,
+                    "submitted {} as {} (not signed: {})",
+                    sanitize(&d.name),
+                    sanitize(&d.file),
+                    sanitize(why)
+                )?,
+                (None, None) => writeln!(
+                    out,
+                    "submitted {} as {}",
+                    sanitize(&d.name),
+                    sanitize(&d.file)
+                )?,
+            }
+        }
+    }
+    match failure {
+        // The others were printed; the exit code is the first refusal's.
+        Some(f) if args.csrs.len() > 1 => Err(Failure {
+            message: format!(
+                "{} of {} requests refused (each named above)",
+                args.csrs.len() - done.len(),
+                args.csrs.len()
+            ),
+            ..f
+        }),
+        Some(f) => Err(f),
+        None => Ok(Outcome::Clean),
+    }
 }
 
 pub fn sign(g: &Global, args: &SignArgs) -> Result<Outcome, Failure> {
