@@ -108,19 +108,57 @@ async fn exchange(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or("no status")?;
+    let chunked = head
+        .lines()
+        .any(|l| l.starts_with("transfer-encoding:") && l.contains("chunked"));
+    if chunked {
+        // Puppet Server (Jetty) answers in chunks: size line, data, CRLF, ..., a 0 chunk.
+        let mut body = Vec::new();
+        let mut at = head_end;
+        loop {
+            let line_end = loop {
+                if let Some(i) = buf[at..].windows(2).position(|w| w == b"\r\n") {
+                    break at + i;
+                }
+                fill(tls, &mut buf, &mut chunk).await?;
+            };
+            let size_text = String::from_utf8_lossy(&buf[at..line_end]).into_owned();
+            let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+                .map_err(|_| format!("bad chunk size {size_text:?}"))?;
+            at = line_end + 2;
+            while buf.len() < at + size + 2 {
+                fill(tls, &mut buf, &mut chunk).await?;
+            }
+            body.extend_from_slice(&buf[at..at + size]);
+            at += size + 2;
+            if size == 0 {
+                return Ok((status, body));
+            }
+        }
+    }
     let length: usize = head
         .lines()
         .find_map(|l| l.strip_prefix("content-length:"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
     while buf.len() < head_end + length {
-        let n = tls.read(&mut chunk).await.map_err(|e| e.to_string())?;
-        if n == 0 {
-            return Err("connection closed in the body".into());
-        }
-        buf.extend_from_slice(&chunk[..n]);
+        fill(tls, &mut buf, &mut chunk).await?;
     }
     Ok((status, buf[head_end..head_end + length].to_vec()))
+}
+
+/// Reads more of the answer into `buf`.
+async fn fill(
+    tls: &mut TlsStream<TcpStream>,
+    buf: &mut Vec<u8>,
+    chunk: &mut [u8],
+) -> Result<(), String> {
+    let n = tls.read(chunk).await.map_err(|e| e.to_string())?;
+    if n == 0 {
+        return Err("connection closed in the answer".into());
+    }
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(())
 }
 
 struct Run {
