@@ -3,8 +3,11 @@
 //! else (no files, no network): what no signer on this machine can beat with that CA key.
 //!
 //! ```text
-//! sign_floor CA-DIR [N]
+//! sign_floor CA-DIR [N] [--verify]
 //! ```
+//!
+//! With `--verify`, the other floor: checking N certificates' signatures against that CA on
+//! every core (what `check` must do for each certificate of `signed/`).
 //!
 //! Prints one JSON object: signatures, seconds, threads, signatures per second.
 
@@ -13,8 +16,13 @@ use std::time::Instant;
 use clusterca_pki::{CertRequest, CertificateAuthority, LeafSpec, PrivateKey, Ttl};
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let dir = std::path::PathBuf::from(args.next().expect("usage: sign_floor CA-DIR [N]"));
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    let verify = all.iter().any(|a| a == "--verify");
+    let mut args = all.into_iter().filter(|a| a != "--verify");
+    let dir = std::path::PathBuf::from(
+        args.next()
+            .expect("usage: sign_floor CA-DIR [N] [--verify]"),
+    );
     let n: u64 = args.next().map_or(400, |v| v.parse().expect("N"));
     let key = PrivateKey::from_bytes(&std::fs::read(dir.join("ca_key.pem")).expect("ca_key.pem"))
         .expect("CA key");
@@ -43,13 +51,20 @@ fn main() {
     );
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
     let now = time::OffsetDateTime::now_utc();
+    let leaf = ca.sign_request(&spec, &req, 2, now).expect("sign");
+    let spki = ca.spki_der();
     let start = Instant::now();
     std::thread::scope(|scope| {
         for t in 0..threads {
-            let (ca, req, spec) = (&ca, &req, &spec);
+            let (ca, req, spec, leaf, spki) = (&ca, &req, &spec, &leaf, &spki);
             scope.spawn(move || {
                 for i in (t..n).step_by(threads as usize) {
-                    ca.sign_request(spec, req, 2 + i, now).expect("sign");
+                    if verify {
+                        let ok = clusterca_pki::inspect::signed_by(&leaf.der, spki);
+                        assert!(ok.expect("parses"), "the CA signed it");
+                    } else {
+                        ca.sign_request(spec, req, 2 + i, now).expect("sign");
+                    }
                 }
             });
         }
