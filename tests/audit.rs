@@ -529,3 +529,63 @@ fn a_progress_line_only_on_a_terminal() {
     assert!(tty.contains("audit ["), "{tty:?}");
     assert!(tty.contains(" files"), "{tty:?}");
 }
+
+#[test]
+fn a_key_whose_private_half_is_damaged_is_found_with_check_keys() {
+    // A reviewer's case: an OpenSSL P-256 key next to its certificate, one bit of the private
+    // scalar flipped. The stored public key still matches, so the default audit (which
+    // compares the stored public key, as documented) passes it; --check-keys loads the key and
+    // finds it.
+    let s = Scratch::new();
+    s.run(&["init", "--dir", "ca"]).ok();
+    std::fs::create_dir_all(s.path("node")).unwrap();
+    s.openssl(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-out",
+        "sec1.pem",
+    ]);
+    s.openssl(&[
+        "pkcs8", "-topk8", "-nocrypt", "-in", "sec1.pem", "-outform", "DER", "-out", "key.der",
+    ]);
+    s.openssl(&[
+        "req",
+        "-new",
+        "-key",
+        "sec1.pem",
+        "-subj",
+        "/CN=n.example.net",
+        "-out",
+        "n.csr",
+    ]);
+    s.run(&["submit", "--dir", "ca", "--sign", "n.csr"]).ok();
+    std::fs::copy(s.path("ca/signed/n.example.net.pem"), s.path("node/n.pem")).unwrap();
+    // PKCS#8 of a P-256 key: the 32-byte scalar starts at byte 36.
+    let mut der = std::fs::read(s.path("key.der")).unwrap();
+    der[36 + 4] ^= 0x01;
+    std::fs::write(s.path("node/n.key"), &der).unwrap();
+    std::fs::set_permissions(s.path("node/n.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let audit = |extra: &[&str]| {
+        let mut args = vec!["audit", "node", "--ca", "ca/ca_crt.pem", "--format", "json"];
+        args.extend_from_slice(extra);
+        let run = s.run(&args);
+        let report: Report = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
+        (run.code, report)
+    };
+    let (code, report) = audit(&[]);
+    assert_eq!(code, 0, "{report:?}");
+    assert_eq!(report.keys, 1, "{report:?}");
+    let (code, report) = audit(&["--check-keys"]);
+    assert_eq!(code, 1, "{report:?}");
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.rule == "unparseable" || f.rule == "key-mismatch"),
+        "{report:?}"
+    );
+}

@@ -302,3 +302,50 @@ fn check_reads_each_certificate_once_and_still_finds_a_foreign_one() {
         assert_eq!(opens, 1, "{name}.pem opened {opens} times:\n{trace}");
     }
 }
+
+#[test]
+fn a_signed_file_holding_more_than_its_certificate_and_a_fifo_among_requests_are_found() {
+    // A reviewer's cases: a foreign certificate appended to a signed/ file (agents get the
+    // whole file), junk after one, and a FIFO named like a request (it stops `list`).
+    let s = ready();
+    s.run(&["issue", "p1.example.net", "p4.example.net"]).ok();
+    let other = Scratch::new();
+    other.run(&["init"]).ok();
+    other.run(&["issue", "foreign.example.net"]).ok();
+    let foreign = other.read("ca/signed/foreign.example.net.pem");
+    let mut p1 = s.read("ca/signed/p1.example.net.pem");
+    p1.push_str(&foreign);
+    std::fs::write(s.path("ca/signed/p1.example.net.pem"), p1).unwrap();
+    let mut p4 = s.read("ca/signed/p4.example.net.pem");
+    p4.push_str("junk\n");
+    std::fs::write(s.path("ca/signed/p4.example.net.pem"), p4).unwrap();
+    std::fs::create_dir_all(s.path("ca/requests")).unwrap();
+    nix::unistd::mkfifo(
+        &s.path("ca/requests/fifo.example.net.pem"),
+        nix::sys::stat::Mode::S_IRWXU,
+    )
+    .unwrap();
+    std::fs::write(
+        s.path("ca/requests/junk.example.net.pem"),
+        "not a request\n",
+    )
+    .unwrap();
+    let (code, report) = check(&s, false);
+    assert_eq!(code, 1);
+    let found: Vec<(&str, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.subject.as_str()))
+        .collect();
+    for (rule, subject) in [
+        ("extra-content", "ca/signed/p1.example.net.pem"),
+        ("extra-content", "ca/signed/p4.example.net.pem"),
+        ("unsafe-entry", "ca/requests/fifo.example.net.pem"),
+        ("unparseable-request", "ca/requests/junk.example.net.pem"),
+    ] {
+        assert!(
+            found.contains(&(rule, subject)),
+            "{rule} {subject}: {found:?}"
+        );
+    }
+}

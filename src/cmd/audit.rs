@@ -101,6 +101,7 @@ pub fn audit(g: &Global, args: &AuditArgs) -> Result<Outcome, Failure> {
         follow_links: args.follow,
         key_owners,
         now: OffsetDateTime::now_utc(),
+        derive_keys: args.check_keys,
     };
     let progress = output::Progress::new("audit", "files");
     let run = || clusterca_audit::audit(&args.paths, &opts, &|d, t| progress.update(d, t));

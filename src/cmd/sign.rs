@@ -88,13 +88,22 @@ pub fn submit(g: &Global, args: &SubmitArgs) -> Result<Outcome, Failure> {
                 serial_number: Some(c.serial),
                 refused: None,
             }),
-            Ok(GroupDone::Queued { autosign_refused }) => done.push(Submitted {
-                name: name.to_string(),
-                state: "requested",
-                file: auth.store().request_shown(name).display().to_string(),
-                serial_number: None,
-                refused: autosign_refused,
-            }),
+            Ok(GroupDone::Queued {
+                autosign_refused,
+                store_error,
+            }) => {
+                // Filed, but not signed because the store failed (I/O): exit 4 once told.
+                if let Some(e) = store_error {
+                    failure.get_or_insert(Failure::from(&*e));
+                }
+                done.push(Submitted {
+                    name: name.to_string(),
+                    state: "requested",
+                    file: auth.store().request_shown(name).display().to_string(),
+                    serial_number: None,
+                    refused: autosign_refused,
+                })
+            }
             Err(e) => {
                 let f = Failure::from(&*e);
                 // One file: its error is the command's (one line); several: each named.
@@ -139,6 +148,13 @@ pub fn submit(g: &Global, args: &SubmitArgs) -> Result<Outcome, Failure> {
     }
     match failure {
         // The others were printed; the exit code is the first refusal's.
+        Some(f) if done.len() == args.csrs.len() => Err(Failure {
+            message: format!(
+                "{}; the requests are filed for an admin (`clusterca sign`)",
+                f.message
+            ),
+            ..f
+        }),
         Some(f) if args.csrs.len() > 1 => Err(Failure {
             message: format!(
                 "{} of {} requests refused (each named above)",

@@ -55,6 +55,9 @@ pub struct AuditOptions {
     pub key_owners: Vec<u32>,
     /// The time to judge expiry at.
     pub now: OffsetDateTime,
+    /// Derive each private key's public key (loading the key) instead of reading the one its
+    /// file stores.
+    pub derive_keys: bool,
 }
 
 /// One problem found, on one file of one node.
@@ -512,8 +515,14 @@ fn scan_file(entry: &Entry, opts: &AuditOptions, auth: &Authority) -> Scanned {
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| PKI_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
-    // A key is matched by the public key its file stores (derived only where it stores none).
-    let objects = match inspect::parse_with_der_keys(&bytes, opts.now, inspect::KeyPublic::Stored) {
+    // A key is matched by the public key its file stores (derived only where it stores none,
+    // or with --check-keys).
+    let public = if opts.derive_keys {
+        inspect::KeyPublic::Derive
+    } else {
+        inspect::KeyPublic::Stored
+    };
+    let objects = match inspect::parse_with_der_keys(&bytes, opts.now, public) {
         Ok(o) => o,
         Err(e) => {
             if promised {
@@ -755,6 +764,7 @@ mod tests {
             follow_links: false,
             key_owners: Vec::new(),
             now,
+            derive_keys: false,
         };
         let auth = Authority::new(&opts).unwrap();
         let (entries, _) = walk(&[tmp.path().to_owned()], false).unwrap();

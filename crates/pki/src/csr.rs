@@ -259,12 +259,20 @@ fn supported_key(spki_der: &[u8]) -> Result<(), Error> {
         ("Ed25519", _) => (true, "Ed25519".to_owned()),
         (other, _) => (false, other.to_owned()),
     };
-    if ok {
-        return Ok(());
+    if !ok {
+        return Err(bad(format!(
+            "its key is {name}; supported: RSA 2048 to 8192 bits, ECDSA P-256 or P-384, Ed25519"
+        )));
     }
-    Err(bad(format!(
-        "its key is {name}; supported: RSA 2048 to 8192 bits, ECDSA P-256 or P-384, Ed25519"
-    )))
+    // The key must also be in the form a certificate carries it in (what signing will do
+    // with it): not, say, Ed25519 with parameters or RSA without its NULL. Refused here, a
+    // request whose key cannot be signed never reaches a batch.
+    rcgen::SubjectPublicKeyInfo::from_der(spki_der).map_err(|e| {
+        bad(format!(
+            "its {name} key is not encoded as certificates carry it ({e}); its algorithm parameters are wrong"
+        ))
+    })?;
+    Ok(())
 }
 
 impl CertRequest {

@@ -456,7 +456,7 @@ pub(crate) async fn handle(
             };
             let op = match blocking(move || submission(&st, &name, &body)).await {
                 Some(Ok(op)) => op,
-                Some(Err(refusal)) => return refusal,
+                Some(Err(refusal)) => return *refusal,
                 None => return internal(),
             };
             submitted(state.batcher.run(op).await)
@@ -485,7 +485,7 @@ pub(crate) async fn handle(
                     Some(Err(e)) => sign_refusal(&name, &e),
                     None => internal(),
                 },
-                Some(Err(resp)) => resp,
+                Some(Err(resp)) => *resp,
                 None => internal(),
             }
         }
@@ -535,12 +535,12 @@ fn internal() -> Resp {
 /// `PUT certificate_request/{name}`, up to the group commit: the request parsed and checked,
 /// and the autosign decision (an executable may run up to 30 s, here on a blocking thread).
 /// A refusal is the answer.
-fn submission(st: &State, name: &CertName, body: &[u8]) -> Result<GroupOp, Resp> {
+fn submission(st: &State, name: &CertName, body: &[u8]) -> Result<GroupOp, Box<Resp>> {
     let req = CertRequest::parse(body).map_err(|e| {
-        text(
+        Box::new(text(
             StatusCode::BAD_REQUEST,
             format!("Invalid certificate request: {e}"),
-        )
+        ))
     })?;
     // The store refuses in Puppet's words: a CN that is not the name, or a name that already
     // has a requested, signed or revoked certificate. Asked now to answer at once, and again
@@ -548,7 +548,7 @@ fn submission(st: &State, name: &CertName, body: &[u8]) -> Result<GroupOp, Resp>
     st.auth
         .store()
         .check_submittable(name, &req)
-        .map_err(|e| store_error(&e))?;
+        .map_err(|e| Box::new(store_error(&e)))?;
     // An admin is made by an admin: a name given in --admin, or a request for pp_cli_auth,
     // waits for one whatever the autosign setting says.
     let never = if st.cfg.admins.iter().any(|a| a == name.as_str()) {
@@ -586,8 +586,14 @@ fn submitted(result: Option<GroupResult>) -> Resp {
             );
             empty(StatusCode::OK)
         }
-        Some(Ok(GroupDone::Queued { autosign_refused })) => {
+        Some(Ok(GroupDone::Queued {
+            autosign_refused,
+            store_error,
+        })) => {
             // The request stays queued for an admin, as Puppet leaves a refused autosign.
+            if let Some(e) = store_error {
+                crate::log(serde_json::json!({"event": "error", "message": e.to_string()}));
+            }
             if let Some(message) = autosign_refused {
                 crate::log(serde_json::json!({"event": "autosign-refused", "message": message}));
             }
@@ -600,13 +606,14 @@ fn submitted(result: Option<GroupResult>) -> Resp {
 
 /// `PUT certificate_status/{name}` with `{"desired_state":"signed"|"revoked"}`: a signing is
 /// returned as the op for the group commit, anything else is answered here.
-fn set_status(st: &State, name: &CertName, body: &[u8]) -> Result<GroupOp, Resp> {
-    let body = json_object(body).map_err(|refusal| text(StatusCode::BAD_REQUEST, refusal))?;
+fn set_status(st: &State, name: &CertName, body: &[u8]) -> Result<GroupOp, Box<Resp>> {
+    let body =
+        json_object(body).map_err(|refusal| Box::new(text(StatusCode::BAD_REQUEST, refusal)))?;
     let Some(desired_state) = body.get("desired_state").and_then(|v| v.as_str()) else {
-        return Err(text(
+        return Err(Box::new(text(
             StatusCode::BAD_REQUEST,
             format!("Must specify desired state of 'signed' or 'revoked' for host {name}."),
-        ));
+        )));
     };
     let now = OffsetDateTime::now_utc();
     let names = std::slice::from_ref(name);
@@ -615,13 +622,13 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Result<GroupOp, Resp>
             // The precondition of every signing path (Authority::sign), asked first so that
             // a missing request is a 404 whatever else the body says.
             if let Err(e) = st.auth.store().require_requests(names) {
-                return Err(sign_refusal(name, &e));
+                return Err(Box::new(sign_refusal(name, &e)));
             }
             // Given, cert_ttl must be a number in range (null included: not a lifetime).
             let ttl = match body.get("cert_ttl").map(|v| cert_ttl(st, v, now)) {
                 None => Ttl::LEAF_DEFAULT,
                 Some(Ok(t)) => t,
-                Some(Err(msg)) => return Err(text(StatusCode::BAD_REQUEST, msg)),
+                Some(Err(msg)) => return Err(Box::new(text(StatusCode::BAD_REQUEST, msg))),
             };
             Ok(GroupOp::Sign {
                 name: name.clone(),
@@ -630,7 +637,7 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Result<GroupOp, Resp>
         }
         "revoked" => {
             let revoked = st.auth.revoke(names, &[], Reason::KeyCompromise, false, now);
-            Err(match revoked {
+            Err(Box::new(match revoked {
                 Ok(_) => {
                     st.reload_crl(true);
                     empty(StatusCode::NO_CONTENT)
@@ -640,12 +647,12 @@ fn set_status(st: &State, name: &CertName, body: &[u8]) -> Result<GroupOp, Resp>
                     format!("Cannot revoke certificate for host {name} without a signed certificate"),
                 ),
                 Err(e) => store_error(&e),
-            })
+            }))
         }
-        other => Err(text(
+        other => Err(Box::new(text(
             StatusCode::BAD_REQUEST,
             format!("State {} invalid; Must specify desired state of 'signed' or 'revoked' for host {name}.", clusterca_store::quote(other)),
-        )),
+        ))),
     }
 }
 
@@ -658,7 +665,7 @@ fn sign_refusal(name: &CertName, e: &StoreError) -> Resp {
             format!("No certificate request for {name} to sign"),
         ),
         StoreError::Pki { source, .. } => text(StatusCode::CONFLICT, source.to_string()),
-        e => store_error(&e),
+        e => store_error(e),
     }
 }
 

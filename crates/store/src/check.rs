@@ -333,7 +333,19 @@ impl Store {
                     name,
                     info,
                     signed,
-                } => (file, name, *info, signed),
+                    extra,
+                } => {
+                    // What else the file holds is served with it (`GET certificate`).
+                    if let Some(what) = extra {
+                        f.push(Finding::new(
+                            display(&dir.join(&file)),
+                            "extra-content",
+                            Severity::Error,
+                            what,
+                        ));
+                    }
+                    (file, name, *info, signed)
+                }
             };
             let path = dir.join(&file);
             let cn = info
@@ -348,15 +360,13 @@ impl Store {
                     format!("filed as {name} but its subject is {}", info.subject),
                 ));
             }
-            if ca_spki.is_some() {
-                if signed != Some(true) {
-                    f.push(Finding::new(
-                        display(&path),
-                        "foreign-certificate",
-                        Severity::Error,
-                        format!("not signed by this CA (issuer {})", info.issuer),
-                    ));
-                }
+            if ca_spki.is_some() && signed != Some(true) {
+                f.push(Finding::new(
+                    display(&path),
+                    "foreign-certificate",
+                    Severity::Error,
+                    format!("not signed by this CA (issuer {})", info.issuer),
+                ));
             }
             let Ok(serial) = info.serial_decimal.parse::<u64>() else {
                 f.push(Finding::new(
@@ -640,6 +650,47 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Vec<String>, Error> {
         let mut stale = Vec::new();
+        // Every request file must be a regular file that parses: anything else stops `list`
+        // (and the CA API's status list) until it is removed.
+        if let Ok(Some(requests)) = self.sub_if_present(layout::REQUESTS) {
+            let mut entries = requests.names()?;
+            entries.sort();
+            for entry in entries {
+                let file = entry.to_string_lossy().into_owned();
+                if file.starts_with('.') && file.contains(".tmp.") {
+                    continue;
+                }
+                let path = requests.join(&file);
+                match requests.entry(&file)? {
+                    Some(e) if !e.is_file() => f.push(Finding::new(
+                        display(&path),
+                        "unsafe-entry",
+                        Severity::Error,
+                        format!(
+                            "is {}, not a request file: never followed; remove it",
+                            e.kind()
+                        ),
+                    )),
+                    Some(_) if file.ends_with(".pem") => {
+                        let parsed = requests
+                            .read_bounded(&file, crate::fsutil::MAX_PEM)
+                            .map_err(|e| e.to_string())
+                            .and_then(|b| {
+                                clusterca_pki::CertRequest::parse(&b).map_err(|e| e.to_string())
+                            });
+                        if let Err(why) = parsed {
+                            f.push(Finding::new(
+                                display(&path),
+                                "unparseable-request",
+                                Severity::Error,
+                                format!("{why}; remove the file"),
+                            ));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
         let (Ok(Some(signed)), Ok(Some(_))) = (
             self.sub_if_present(layout::SIGNED),
             self.sub_if_present(layout::REQUESTS),
@@ -861,6 +912,8 @@ enum SignedEntry {
         name: CertName,
         info: Box<inspect::CertInfo>,
         signed: Option<bool>,
+        /// What else the file holds (see `extra_content`).
+        extra: Option<String>,
     },
 }
 
@@ -896,18 +949,26 @@ fn read_signed_entry(
             ))
         }
     };
-    let read = crate::read_cert_der(dir, &file).and_then(|der| {
-        inspect::certificate_info_signed_by(&der, now, ca_spki).map_err(|source| Error::Pki {
-            path: path.clone(),
-            source,
+    let mut extra = None;
+    let read = dir
+        .read_bounded(&file, crate::fsutil::MAX_PEM)
+        .and_then(|bytes| {
+            extra = extra_content(&bytes);
+            crate::first_cert_der(&bytes, path.clone())
         })
-    });
+        .and_then(|der| {
+            inspect::certificate_info_signed_by(&der, now, ca_spki).map_err(|source| Error::Pki {
+                path: path.clone(),
+                source,
+            })
+        });
     match read {
         Ok((info, signed)) => Ok(SignedEntry::Cert {
             file,
             name,
             info: Box::new(info),
             signed,
+            extra,
         }),
         Err(e) if failing_disk(&e) => Err(e),
         Err(e) => {
@@ -924,6 +985,30 @@ fn read_signed_entry(
             ))
         }
     }
+}
+
+/// What a `signed/` file holds besides its one certificate, if anything: more certificate
+/// blocks, or anything but whitespace before or after the block. Agents get the whole file
+/// (`GET certificate`), so a certificate appended by someone else would reach them.
+fn extra_content(bytes: &[u8]) -> Option<String> {
+    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+    const END: &[u8] = b"-----END CERTIFICATE-----";
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let blocks = bytes.windows(BEGIN.len()).filter(|w| *w == BEGIN).count();
+    if blocks > 1 {
+        return Some(format!(
+            "holds {blocks} certificates; a signed/ file holds one (agents would get them all): keep the CA's own and remove the rest"
+        ));
+    }
+    let start = find(bytes, BEGIN)?;
+    let end = find(bytes, END).map_or(bytes.len(), |e| e + END.len());
+    let outside = |part: &[u8]| part.iter().any(|b| !b.is_ascii_whitespace());
+    if outside(&bytes[..start]) || outside(bytes.get(end..).unwrap_or_default()) {
+        return Some(
+            "holds bytes outside its certificate block (agents would get them too): rewrite it with the certificate alone".into(),
+        );
+    }
+    None
 }
 
 fn failing_disk(e: &Error) -> bool {

@@ -597,6 +597,11 @@ impl Staged {
         Ok(())
     }
 
+    /// The name it gets in [`Staged::commit`].
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
     /// The temporary name the content has until [`Staged::commit`].
     pub fn temp_name(&self) -> &str {
         &self.temp
@@ -648,7 +653,7 @@ pub fn sync_staged(staged: &[&Staged]) -> Result<(), Error> {
     sync_files(&files)
 }
 
-/// Makes the files `(directory, name)` (all on one filesystem) durable. A small batch fsyncs
+/// Makes the files `(directory, name)` durable. A small batch fsyncs
 /// each file, so a single issuance never waits for unrelated dirty data; a large one makes one
 /// `syncfs(2)` call instead of one fsync per file (which also flushes whatever else is dirty
 /// on that filesystem).
@@ -668,12 +673,19 @@ pub fn sync_files(files: &[(&Dir, &str)]) -> Result<(), Error> {
         }
         return Ok(());
     }
-    let Some((first, _)) = files.first() else {
-        return Ok(());
-    };
-    nix::unistd::syncfs(first.fd())
-        .map_err(std::io::Error::from)
-        .ctx("syncfs", first.path())
+    // One syncfs per filesystem the files are on (`signed/` may be a mount of its own).
+    let mut synced = Vec::new();
+    for (dir, _) in files {
+        let dev = dir.stat()?.st_dev;
+        if synced.contains(&dev) {
+            continue;
+        }
+        nix::unistd::syncfs(dir.fd())
+            .map_err(std::io::Error::from)
+            .ctx("syncfs", dir.path())?;
+        synced.push(dev);
+    }
+    Ok(())
 }
 
 /// The most the store reads of one of its own files (`inventory.txt` of a few million

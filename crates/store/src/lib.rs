@@ -712,8 +712,12 @@ pub(crate) fn read_cert_file(
 /// The DER of the first certificate in the PEM file `file` of `dir`.
 pub(crate) fn read_cert_der(dir: &Dir, file: &str) -> Result<Vec<u8>, Error> {
     let bytes = dir.read_bounded(file, fsutil::MAX_PEM)?;
-    let path = dir.join(file);
-    clusterca_pki::inspect::certificates(&bytes)
+    first_cert_der(&bytes, dir.join(file))
+}
+
+/// The DER of the first certificate in `bytes`, the PEM file `path`.
+pub(crate) fn first_cert_der(bytes: &[u8], path: PathBuf) -> Result<Vec<u8>, Error> {
+    clusterca_pki::inspect::certificates(bytes)
         .map_err(|source| Error::Pki {
             path: path.clone(),
             source,
@@ -974,6 +978,40 @@ impl Signer<'_> {
         Ok(issued)
     }
 
+    /// [`Signer::sign_reserved`] for signed requests, where one request that cannot be signed
+    /// holds up no other: `sign` runs for each index with its serial, those that fail are
+    /// returned with their errors (their serials are left unused: gaps, never reused once a
+    /// later one is recorded), and the others are recorded as one batch. Errors of the store
+    /// itself (the reservation, the record) are still the whole batch's.
+    pub(crate) fn sign_requests_each(
+        &mut self,
+        count: usize,
+        sign: impl Fn(usize, u64) -> Result<IssuedCert, Error> + Sync,
+    ) -> Result<EachSigned, Error> {
+        use rayon::prelude::*;
+        let (first, after) = serial::reserve(
+            self.store.next_serial()?,
+            count as u64,
+            &self.store.shown(layout::SERIAL),
+        )?;
+        let results: Vec<Result<IssuedCert, Error>> = (0..count)
+            .into_par_iter()
+            .map(|i| sign(i, first + i as u64))
+            .collect();
+        let (mut signed, mut failed) = (Vec::new(), Vec::new());
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(c) => signed.push((i, c)),
+                Err(e) => failed.push((i, e)),
+            }
+        }
+        if !signed.is_empty() {
+            let certs: Vec<IssuedCert> = signed.iter().map(|(_, c)| c.clone()).collect();
+            self.record(&certs, BatchKind::Requests, after)?;
+        }
+        Ok((signed, failed))
+    }
+
     /// Records certificates just signed with serials below `next_serial`. The order, and what
     /// each failure leaves (the states `check` sees, written down in docs/store.md):
     /// 1. `signed/` files, the new `serial` (`next_serial`) and `clusterca.journal` (naming
@@ -1109,6 +1147,10 @@ impl Signer<'_> {
     }
 }
 
+/// What [`Signer::sign_requests_each`] gives back: the certificates signed and recorded, and
+/// the requests that could not be signed with why, each with its index in the batch.
+pub(crate) type EachSigned = (Vec<(usize, IssuedCert)>, Vec<(usize, Error)>);
+
 /// What a batch signs from, which decides what its journal records.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum BatchKind<'k> {
@@ -1185,6 +1227,49 @@ mod tests {
             .issue(ca, &[(spec, &key)], &[], OffsetDateTime::now_utc())
             .unwrap()[0]
             .serial
+    }
+
+    #[test]
+    fn one_request_that_cannot_be_signed_holds_up_no_other() {
+        let (_dir, store, ca) = store();
+        let before = issue(&store, &ca, "first.example.net");
+        let key = PrivateKey::generate(KeyType::EcP256).unwrap();
+        let names = ["a.example.net", "b.example.net", "c.example.net"];
+        let now = OffsetDateTime::now_utc();
+        let mut signer = store.signer(Duration::from_secs(5)).unwrap();
+        let (signed, failed) = signer
+            .sign_requests_each(3, |i, serial| {
+                if i == 1 {
+                    return Err(Error::Corrupt {
+                        path: "b".into(),
+                        line: None,
+                        reason: "cannot be signed".into(),
+                    });
+                }
+                let spec = LeafSpec::new(names[i].parse().unwrap(), [], Ttl::from_secs(3_600));
+                ca.issue(&spec, &key, serial, now)
+                    .map_err(|source| Error::Pki {
+                        path: "x".into(),
+                        source,
+                    })
+            })
+            .unwrap();
+        drop(signer);
+        assert_eq!(signed.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 2]);
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].0, 1);
+        for (name, there) in names.iter().zip([true, false, true]) {
+            assert_eq!(
+                store.has_signed(&name.parse().unwrap()).unwrap(),
+                there,
+                "{name}"
+            );
+        }
+        // Distinct serials past the earlier one; the failed one's serial is a gap, and the
+        // next signing goes past all three.
+        let serials: Vec<u64> = signed.iter().map(|(_, c)| c.serial).collect();
+        assert_eq!(serials, [before + 1, before + 3]);
+        assert_eq!(issue(&store, &ca, "next.example.net"), before + 4);
     }
 
     #[test]

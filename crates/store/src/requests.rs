@@ -151,6 +151,9 @@ pub enum GroupDone {
     Queued {
         /// Why the autosign was refused (the policy, a failed signing).
         autosign_refused: Option<String>,
+        /// The store's own error when the signing failed on it (I/O) rather than on the
+        /// request: the request is filed all the same.
+        store_error: Option<std::sync::Arc<Error>>,
     },
     /// Signed: a submission autosigned, or a queued request.
     Signed(IssuedCert),
@@ -249,26 +252,38 @@ impl Signer<'_> {
             };
             out[i] = Some(done.map_err(Arc::new));
         }
+        // Requests filed because their signing failed on the store itself (not issued):
+        // that error, for the caller to tell (the CLI's exit 4).
+        let mut store_failure: Option<Arc<Error>> = None;
         if !to_sign.is_empty() {
-            let signing =
-                self.sign_reserved(to_sign.len(), crate::BatchKind::Requests, |k, serial| {
-                    let (_, spec, req) = &to_sign[k];
-                    ca.sign_request(spec, req, serial, now)
-                        .map_err(|source| Error::Pki {
-                            path: store.signed_shown(&spec.name),
-                            source,
-                        })
-                });
+            let signing = self.sign_requests_each(to_sign.len(), |k, serial| {
+                let (_, spec, req) = &to_sign[k];
+                ca.sign_request(spec, req, serial, now)
+                    .map_err(|source| Error::Pki {
+                        path: store.signed_shown(&spec.name),
+                        source,
+                    })
+            });
             match signing {
-                Ok(issued) => {
-                    for ((i, _, _), cert) in to_sign.iter().zip(issued) {
-                        out[*i] = Some(Ok(GroupDone::Signed(cert)));
+                Ok((signed, failed)) => {
+                    for (k, cert) in signed {
+                        out[to_sign[k].0] = Some(Ok(GroupDone::Signed(cert)));
+                    }
+                    // One request that cannot be signed holds up no other: a submission is
+                    // filed for an admin with why, a signing is refused.
+                    for (k, e) in failed {
+                        let i = to_sign[k].0;
+                        match &ops[i] {
+                            GroupOp::Submit { .. } => to_file.push((i, Some(e.to_string()))),
+                            GroupOp::Sign { .. } => out[i] = Some(Err(Arc::new(e))),
+                        }
                     }
                 }
                 Err(e) => {
                     // Not issued (before the commit point) or not known to be durable
                     // (after it: the next signer finishes it from the journal): no answer
-                    // says "signed". A refused autosign is filed instead, as ever.
+                    // says "signed". A submission whose signing was not issued is filed
+                    // instead, as a refused autosign is; the store's error goes with it.
                     let message = e.to_string();
                     let shared = Arc::new(e);
                     let not_issued = !matches!(*shared, Error::Unfinished { .. });
@@ -279,6 +294,9 @@ impl Signer<'_> {
                             }
                             _ => out[*i] = Some(Err(shared.clone())),
                         }
+                    }
+                    if not_issued {
+                        store_failure = Some(shared);
                     }
                 }
             }
@@ -302,16 +320,31 @@ impl Signer<'_> {
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 fsutil::sync_staged(&staged.iter().collect::<Vec<_>>())?;
-                for s in staged {
-                    s.commit()?;
+                let mut placed = Vec::new();
+                let result = staged
+                    .into_iter()
+                    .try_for_each(|s| {
+                        let target = s.target().to_owned();
+                        s.commit().map(|()| placed.push(target))
+                    })
+                    .and_then(|()| dir.sync());
+                if result.is_err() {
+                    // All are refused, so none may stay filed: those already in place go
+                    // again (one that cannot be taken back stays, and a retry says so).
+                    for name in &placed {
+                        let _ = dir.remove_if_present(name);
+                    }
+                    let _ = dir.sync();
                 }
-                dir.sync()
+                result
             })();
             match filed {
                 Ok(()) => {
                     for (i, why) in to_file {
+                        let failed = why.is_some() && store_failure.is_some();
                         out[i] = Some(Ok(GroupDone::Queued {
                             autosign_refused: why,
+                            store_error: store_failure.clone().filter(|_| failed),
                         }));
                     }
                 }
@@ -358,7 +391,26 @@ impl Signer<'_> {
             }
             e => Err(e),
         })?;
-        Ok((self.sign_checked(ca, &batch, now)?, refused))
+        if batch.is_empty() {
+            return Ok((Vec::new(), refused));
+        }
+        crate::check_new_names(self.store, batch.iter().map(|(s, _)| &s.name))?;
+        let store = self.store;
+        let (signed, failed) = self.sign_requests_each(batch.len(), |i, serial| {
+            let (spec, req) = &batch[i];
+            ca.sign_request(spec, req, serial, now)
+                .map_err(|source| Error::Pki {
+                    path: store.signed_shown(&spec.name),
+                    source,
+                })
+        })?;
+        // One that cannot be signed holds up no other: it stays queued, reported.
+        refused.extend(
+            failed
+                .into_iter()
+                .map(|(i, e)| (batch[i].0.name.clone(), e)),
+        );
+        Ok((signed.into_iter().map(|(_, c)| c).collect(), refused))
     }
 
     /// Signs the queued requests of `names` under `policy`, all or nothing: every request is
