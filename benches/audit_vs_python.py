@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 
-from peer import build, run
+from peer import build, ca_with_fleet, run
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
 SHARED = "puppet.example.net"
@@ -88,12 +88,7 @@ def main():
     exe = build()
     work = tempfile.mkdtemp(prefix="clusterca-audit-py-")
     try:
-        run([exe, "init", "--dir", "ca"], work)
-        with open(os.path.join(work, "names.txt"), "w") as f:
-            for i in range(N):
-                f.write(f"node{i}.example.net\n")
-        os.mkdir(os.path.join(work, "fleet"))
-        run([exe, "issue", "--from-file", "names.txt", "--alt-name", SHARED, "--out", "fleet"], work)
+        ca_with_fleet(exe, work, N, out="fleet", alt_name=SHARED)
         with open(os.path.join(work, "peer.py"), "w") as f:
             f.write(PEER)
 

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-from peer import ROOT, build, run
+from peer import ROOT, build, ca_with_fleet, run
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 SAMPLE = int(sys.argv[2]) if len(sys.argv) > 2 else 300
@@ -50,12 +50,7 @@ def main():
     floor_exe = os.path.join(ROOT, "target", "release", "examples", "sign_floor")
     work = tempfile.mkdtemp(prefix="clusterca-big-ca-")
     try:
-        run([exe, "init", "--dir", "ca"], work)
-        with open(os.path.join(work, "names.txt"), "w") as f:
-            for i in range(N):
-                f.write(f"node{i}.example.net\n")
-        os.mkdir(os.path.join(work, "out"))
-        run([exe, "issue", "--from-file", "names.txt", "--out", "out"], work)
+        ca_with_fleet(exe, work, N)
         check = median_of_three([exe, "check", "--dir", "ca"], work)
         listing = median_of_three([exe, "list", "--all", "--dir", "ca"], work)
         floor = json.loads(subprocess.run([floor_exe, os.path.join(work, "ca"), str(N), "--verify"],

@@ -52,3 +52,15 @@ def openssl_issue(name, out_prefix, serial, ext="ext.cnf"):
             f"-keyout {out_prefix}.key -out {out_prefix}.csr -subj /CN={name} 2>/dev/null && "
             f"openssl x509 -req -in {out_prefix}.csr -CA ca/ca_crt.pem -CAkey ca/ca_key.pem "
             f"-set_serial {serial} -days 1825 -sha256 -extfile {ext} -out {out_prefix}.pem 2>/dev/null")
+
+
+def ca_with_fleet(exe, work, count, out="out", alt_name=None):
+    """`init` a CA in work/ca and `issue --from-file` node0..node{count-1}.example.net (with
+    `alt_name` on each, if given) into work/out."""
+    run([exe, "init", "--dir", "ca"], work)
+    with open(os.path.join(work, "names.txt"), "w") as f:
+        for i in range(count):
+            f.write(f"node{i}.example.net\n")
+    os.mkdir(os.path.join(work, out))
+    extra = ["--alt-name", alt_name] if alt_name else []
+    run([exe, "issue", "--from-file", "names.txt", *extra, "--out", out], work)

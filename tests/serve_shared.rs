@@ -7,12 +7,12 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::net::{wait_listening, Procs};
+use common::net::{start_haproxy_with, wait_listening, Procs};
 use common::serve::{csr, free_port, have_curl, Serve};
 use common::Scratch;
 
@@ -33,27 +33,6 @@ fn haproxy_conf(lb: u16, members: &[u16]) -> String {
          frontend puppet_ca\n    bind 127.0.0.1:{lb}\n    default_backend puppet_ca\n\
          backend puppet_ca\n    balance roundrobin\n    option httpchk GET /status/v1/simple/ca\n    http-check expect string running\n{servers}"
     )
-}
-
-fn start_haproxy(s: &Scratch, conf: &str) -> std::process::Child {
-    std::fs::write(s.path("haproxy.cfg"), conf).unwrap();
-    let check = Command::new("haproxy")
-        .args(["-c", "-f"])
-        .arg(s.path("haproxy.cfg"))
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "haproxy -c refused the documented configuration: {}",
-        String::from_utf8_lossy(&check.stderr)
-    );
-    Command::new("haproxy")
-        .args(["-db", "-f"])
-        .arg(s.path("haproxy.cfg"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start haproxy")
 }
 
 /// One curl exchange (with any member or the balancer), run in `dir`; (status, body). Status 0:
@@ -115,7 +94,7 @@ fn three_shared_signers_behind_haproxy_survive_a_kill_and_a_restart() {
     assert!(alone.stderr.contains("--shared"), "{}", alone.stderr);
 
     let lb = free_port();
-    let _haproxy = Procs(vec![start_haproxy(&s, &haproxy_conf(lb, &ports))]);
+    let _haproxy = Procs(vec![start_haproxy_with(&s, &haproxy_conf(lb, &ports))]);
     wait_listening(lb);
 
     const CLIENTS: usize = 32;

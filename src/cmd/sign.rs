@@ -72,7 +72,43 @@ pub fn submit(g: &Global, args: &SubmitArgs) -> Result<Outcome, Failure> {
     }
     let timeout = super::parse_timeout(&g.lock_timeout)?;
     let auth = Authority::open(&g.dir, timeout)?;
-    let results = auth.commit_group(&ops, OffsetDateTime::now_utc());
+    // Each is checked before the lock is taken (and again under it): a request refused here
+    // touches nothing, and with none left the lock is not even taken.
+    let mut checked = Vec::with_capacity(ops.len());
+    for op in &ops {
+        let GroupOp::Submit { name, req, .. } = op else {
+            continue;
+        };
+        checked.push(
+            auth.store()
+                .check_submittable(name, req)
+                .map_err(std::sync::Arc::new),
+        );
+    }
+    let ready: Vec<GroupOp> = ops
+        .iter()
+        .zip(&checked)
+        .filter(|(_, c)| c.is_ok())
+        .map(|(op, _)| op.clone())
+        .collect();
+    let mut committed = if ready.is_empty() {
+        Vec::new()
+    } else {
+        auth.commit_group(&ready, OffsetDateTime::now_utc())
+    }
+    .into_iter();
+    let results: Vec<_> = checked
+        .into_iter()
+        .map(|c| match c {
+            Err(e) => Err(e),
+            Ok(()) => committed.next().unwrap_or_else(|| {
+                Err(std::sync::Arc::new(clusterca_store::Error::Unsafe {
+                    path: g.dir.clone(),
+                    reason: "a request was left without a result".into(),
+                }))
+            }),
+        })
+        .collect();
     super::print_notes(auth.store());
     let mut done = Vec::new();
     let mut failure = None;

@@ -118,13 +118,18 @@ pub fn start_haproxy(s: &Scratch, lb: u16, backends: &[u16]) -> Child {
         .enumerate()
         .map(|(i, p)| format!("  server m{} 127.0.0.1:{p}\n", i + 1))
         .collect();
-    std::fs::write(
-        s.path("haproxy.cfg"),
-        format!(
+    let conf = format!(
             "global\n  maxconn 256\ndefaults\n  mode tcp\n  retries 3\n  timeout connect 2s\n  timeout client 10s\n  timeout server 10s\nfrontend fe\n  bind 127.0.0.1:{lb}\n  default_backend be\nbackend be\n  balance roundrobin\n{servers}"
-        ),
-    )
-    .unwrap();
+        );
+    let child = start_haproxy_with(s, &conf);
+    wait_listening(lb);
+    child
+}
+
+/// Starts haproxy with the configuration `conf` (written to `haproxy.cfg` in the scratch
+/// directory) after `haproxy -c` accepts it.
+pub fn start_haproxy_with(s: &Scratch, conf: &str) -> Child {
+    std::fs::write(s.path("haproxy.cfg"), conf).unwrap();
     let check = Command::new("haproxy")
         .args(["-c", "-f"])
         .arg(s.path("haproxy.cfg"))
@@ -132,16 +137,14 @@ pub fn start_haproxy(s: &Scratch, lb: u16, backends: &[u16]) -> Child {
         .unwrap();
     assert!(
         check.status.success(),
-        "{}",
+        "haproxy -c refused the configuration: {}",
         String::from_utf8_lossy(&check.stderr)
     );
-    let child = Command::new("haproxy")
+    Command::new("haproxy")
         .args(["-db", "-f"])
         .arg(s.path("haproxy.cfg"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start haproxy");
-    wait_listening(lb);
-    child
+        .expect("start haproxy")
 }
