@@ -656,13 +656,32 @@ pub fn certificate_brief(der: &[u8]) -> Result<CertBrief, Error> {
     })
 }
 
-/// [`certificate_info`] and, given `issuer_spki_der`, whether the certificate carries a valid
-/// signature by that key: one parse for both (`check` reads every certificate of a CA so).
-pub fn certificate_info_signed_by(
+/// What `check` reads of each certificate of a CA: less than [`CertInfo`] (no fingerprints,
+/// alt names or extensions), for a CA of 100,000.
+#[derive(Debug, Clone)]
+pub struct CertSummary {
+    /// Subject, RFC 4514-ish as `x509-parser` prints it.
+    pub subject: String,
+    /// Subject in Puppet's one-line form (`/CN=...`).
+    pub subject_oneline: String,
+    /// Issuer, as `subject`.
+    pub issuer: String,
+    /// Serial number, upper-case hex, even length.
+    pub serial_hex: String,
+    /// Serial number, decimal.
+    pub serial_decimal: String,
+    /// notBefore.
+    pub not_before_time: Option<OffsetDateTime>,
+    /// notAfter.
+    pub not_after_time: Option<OffsetDateTime>,
+}
+
+/// The [`CertSummary`] of the certificate `der` and, given `issuer_spki_der`, whether it
+/// carries a valid signature by that key: one parse for both.
+pub fn certificate_summary_signed_by(
     der: &[u8],
-    now: OffsetDateTime,
     issuer_spki_der: Option<&[u8]>,
-) -> Result<(CertInfo, Option<bool>), Error> {
+) -> Result<(CertSummary, Option<bool>), Error> {
     let (rest, cert) = X509Certificate::from_der(der).map_err(|e| malformed("certificate", e))?;
     if !rest.is_empty() {
         return Err(malformed(
@@ -670,7 +689,17 @@ pub fn certificate_info_signed_by(
             "trailing bytes after the certificate",
         ));
     }
-    let info = describe_certificate(&cert, der, now)?;
+    let (serial_hex, serial_decimal) = serial_strings(&cert.tbs_certificate.serial);
+    let validity = cert.validity();
+    let summary = CertSummary {
+        subject: cert.subject().to_string(),
+        subject_oneline: slash_dn(cert.subject()),
+        issuer: cert.issuer().to_string(),
+        serial_hex,
+        serial_decimal,
+        not_before_time: Some(validity.not_before.to_datetime()),
+        not_after_time: Some(validity.not_after.to_datetime()),
+    };
     let signed = match issuer_spki_der {
         None => None,
         Some(spki) => {
@@ -679,7 +708,7 @@ pub fn certificate_info_signed_by(
             Some(cert.verify_signature(Some(&spki)).is_ok())
         }
     };
-    Ok((info, signed))
+    Ok((summary, signed))
 }
 
 /// Whether the certificate `der` carries a valid signature by the key in `issuer_spki_der`.

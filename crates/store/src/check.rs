@@ -308,7 +308,7 @@ impl Store {
             entries
                 .par_iter()
                 .filter_map(|entry| signed_dir.as_ref().map(|dir| (entry, dir)))
-                .map(|(entry, dir)| read_signed_entry(dir, entry, ca_spki.as_deref(), now))
+                .map(|(entry, dir)| read_signed_entry(dir, entry, ca_spki.as_deref()))
                 .collect::<Result<_, _>>()?
         };
         for entry in read {
@@ -910,7 +910,7 @@ enum SignedEntry {
     Cert {
         file: String,
         name: CertName,
-        info: Box<inspect::CertInfo>,
+        info: Box<inspect::CertSummary>,
         signed: Option<bool>,
         /// What else the file holds (see `extra_content`).
         extra: Option<String>,
@@ -923,7 +923,6 @@ fn read_signed_entry(
     dir: &Dir,
     entry: &std::ffi::OsStr,
     ca_spki: Option<&[u8]>,
-    now: OffsetDateTime,
 ) -> Result<SignedEntry, Error> {
     let file = entry.to_string_lossy().into_owned();
     let path = dir.join(&file);
@@ -957,7 +956,7 @@ fn read_signed_entry(
             crate::first_cert_der(&bytes, path.clone())
         })
         .and_then(|der| {
-            inspect::certificate_info_signed_by(&der, now, ca_spki).map_err(|source| Error::Pki {
+            inspect::certificate_summary_signed_by(&der, ca_spki).map_err(|source| Error::Pki {
                 path: path.clone(),
                 source,
             })
