@@ -86,7 +86,7 @@ def start_serve(exe, d, extra=()):
          "--alt-name", "IP:127.0.0.1", "--autosign", "true",
          # All agents share 127.0.0.1; Puppet Server has no such cap.
          "--max-connections-per-address", "0", *extra],
-        cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=d, stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, f"serve-{port}.log"), "w"))
     wait_port(port, proc)
     return proc, port
 
@@ -155,7 +155,18 @@ def single(exe, gen, work, label, rsa, mode, agents, conc):
         proc.terminate()
         proc.wait()
     run([exe, "check", "--dir", "ca"], d)
+    r["groups"] = group_commits(os.path.join(d, f"serve-{port}.log"))
     return r
+
+
+def group_commits(log):
+    """(groups, mean signings a group, mean ms a group) from serve's `group-commit` events
+    (warm-up included; a group of one is not logged)."""
+    groups = [json.loads(l) for l in open(log) if '"group-commit"' in l]
+    if not groups:
+        return (0, 0.0, 0.0)
+    return (len(groups), sum(g["ops"] for g in groups) / len(groups),
+            sum(g["ms"] for g in groups) / len(groups))
 
 
 def shared(exe, gen, work, label, agents, conc, members=3):
@@ -207,13 +218,17 @@ def line(label, r):
             f"generator CPU {r['generator_cpu']:5.1f} s  100,000 agents: {100_000 / rate:5.0f} s")
 
 
+def arguments(defaults, flag, flag_default):
+    """The positional arguments (each int, `defaults` where not given) and the int value of
+    `flag` (`flag_default` where not given)."""
+    value = sys.argv[sys.argv.index(flag) + 1] if flag in sys.argv else None
+    args = [a for a in sys.argv[1:] if not a.startswith("--") and a != value]
+    given = [int(a) for a in args] + defaults[len(args):]
+    return given, int(value) if value else flag_default
+
+
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    agents = int(args[0]) if args else 10_000
-    conc = int(args[1]) if len(args) > 1 else 64
-    ps_agents = 2_000
-    if "--puppetserver-agents" in sys.argv:
-        ps_agents = int(sys.argv[sys.argv.index("--puppetserver-agents") + 1])
+    (agents, conc), ps_agents = arguments([10_000, 64], "--puppetserver-agents", 2_000)
     exe = build()
     gen = build_storm()
     os.sync()

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import json
 
-from bootstrap_storm import FIXTURE, build_storm, puppetserver, single
+from bootstrap_storm import FIXTURE, arguments, build_storm, puppetserver, single
 from peer import ROOT, build, run
 
 CLIENTS = [8, 16, 64]
@@ -39,11 +39,7 @@ def floor(work):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    n = int(args[0]) if args else 4_000
-    ps_n = 1_000
-    if "--puppetserver-signings" in sys.argv:
-        ps_n = int(sys.argv[sys.argv.index("--puppetserver-signings") + 1])
+    (n,), ps_n = arguments([4_000], "--puppetserver-signings", 1_000)
     exe = build()
     gen = build_storm()
     os.sync()
@@ -69,7 +65,8 @@ def main():
         for label, r in rows:
             print(f"  {label:<46} {r['agents']:>6} in {r['seconds']:6.2f} s  "
                   f"{r['per_second']:7.0f} signings/s  p50 {r['p50_ms']:6.1f} ms  "
-                  f"server CPU {1000 * r['server_cpu'] / r['agents']:5.2f} ms each")
+                  f"server CPU {1000 * r['server_cpu'] / r['agents']:5.2f} ms each  "
+                  f"groups of {r['groups'][1]:4.1f} in {r['groups'][2]:5.1f} ms")
         print(f"  in-process RSA-4096 floor, {fl['threads']} threads, no I/O:"
               f"{'':<10}{fl['per_second']:7.0f} signatures/s")
         print(f"  clusterca's best RSA-4096 rate is {100 * best_rsa / fl['per_second']:.0f}% of the floor")

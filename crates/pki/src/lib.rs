@@ -123,6 +123,7 @@ pub fn colon_hex(bytes: &[u8]) -> String {
         if i > 0 {
             out.push(':');
         }
+        // A nibble indexes the 16 digits: in range.
         out.push(char::from(HEX[usize::from(b >> 4)]));
         out.push(char::from(HEX[usize::from(b & 0x0f)]));
     }

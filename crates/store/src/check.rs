@@ -952,8 +952,17 @@ fn read_signed_entry(
     let read = dir
         .read_bounded(&file, crate::fsutil::MAX_PEM)
         .and_then(|bytes| {
-            extra = extra_content(&bytes);
-            crate::first_cert_der(&bytes, path.clone())
+            // Every block decoded once: the first is the certificate, the rest are extra.
+            let blocks = inspect::certificates(&bytes).map_err(|source| Error::Pki {
+                path: path.clone(),
+                source,
+            })?;
+            extra = extra_content(&bytes, blocks.len());
+            blocks.into_iter().next().ok_or_else(|| Error::Corrupt {
+                path: path.clone(),
+                line: None,
+                reason: "no CERTIFICATE block".into(),
+            })
         })
         .and_then(|der| {
             inspect::certificate_summary_signed_by(&der, ca_spki).map_err(|source| Error::Pki {
@@ -989,11 +998,10 @@ fn read_signed_entry(
 /// What a `signed/` file holds besides its one certificate, if anything: more certificate
 /// blocks, or anything but whitespace before or after the block. Agents get the whole file
 /// (`GET certificate`), so a certificate appended by someone else would reach them.
-fn extra_content(bytes: &[u8]) -> Option<String> {
+fn extra_content(bytes: &[u8], blocks: usize) -> Option<String> {
     const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
     const END: &[u8] = b"-----END CERTIFICATE-----";
     let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
-    let blocks = bytes.windows(BEGIN.len()).filter(|w| *w == BEGIN).count();
     if blocks > 1 {
         return Some(format!(
             "holds {blocks} certificates; a signed/ file holds one (agents would get them all): keep the CA's own and remove the rest"
@@ -1002,6 +1010,7 @@ fn extra_content(bytes: &[u8]) -> Option<String> {
     let start = find(bytes, BEGIN)?;
     let end = find(bytes, END).map_or(bytes.len(), |e| e + END.len());
     let outside = |part: &[u8]| part.iter().any(|b| !b.is_ascii_whitespace());
+    // `start` was found in `bytes`: the range is in it.
     if outside(&bytes[..start]) || outside(bytes.get(end..).unwrap_or_default()) {
         return Some(
             "holds bytes outside its certificate block (agents would get them too): rewrite it with the certificate alone".into(),

@@ -712,12 +712,8 @@ pub(crate) fn read_cert_file(
 /// The DER of the first certificate in the PEM file `file` of `dir`.
 pub(crate) fn read_cert_der(dir: &Dir, file: &str) -> Result<Vec<u8>, Error> {
     let bytes = dir.read_bounded(file, fsutil::MAX_PEM)?;
-    first_cert_der(&bytes, dir.join(file))
-}
-
-/// The DER of the first certificate in `bytes`, the PEM file `path`.
-pub(crate) fn first_cert_der(bytes: &[u8], path: PathBuf) -> Result<Vec<u8>, Error> {
-    clusterca_pki::inspect::certificates(bytes)
+    let path = dir.join(file);
+    clusterca_pki::inspect::certificates(&bytes)
         .map_err(|source| Error::Pki {
             path: path.clone(),
             source,
@@ -998,18 +994,20 @@ impl Signer<'_> {
             .into_par_iter()
             .map(|i| sign(i, first + i as u64))
             .collect();
-        let (mut signed, mut failed) = (Vec::new(), Vec::new());
+        let (mut indices, mut certs, mut failed) = (Vec::new(), Vec::new(), Vec::new());
         for (i, r) in results.into_iter().enumerate() {
             match r {
-                Ok(c) => signed.push((i, c)),
+                Ok(c) => {
+                    indices.push(i);
+                    certs.push(c);
+                }
                 Err(e) => failed.push((i, e)),
             }
         }
-        if !signed.is_empty() {
-            let certs: Vec<IssuedCert> = signed.iter().map(|(_, c)| c.clone()).collect();
+        if !certs.is_empty() {
             self.record(&certs, BatchKind::Requests, after)?;
         }
-        Ok((signed, failed))
+        Ok((indices.into_iter().zip(certs).collect(), failed))
     }
 
     /// Records certificates just signed with serials below `next_serial`. The order, and what

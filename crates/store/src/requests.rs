@@ -194,6 +194,9 @@ impl Signer<'_> {
     ) -> Vec<GroupResult> {
         use std::sync::Arc;
         let store = self.store;
+        // Indexing below: every `i` is an index of `ops` (from its enumeration, or kept in
+        // `to_sign`/`to_file`), `out` has one slot per op, and every `k` comes back from
+        // `sign_requests_each` below `to_sign.len()`: all in range.
         let mut out: Vec<Option<GroupResult>> = (0..ops.len()).map(|_| None).collect();
         let mut seen = std::collections::HashSet::new();
         // (op index, spec, request) to sign; (op index, why autosign was refused) to file.
@@ -396,6 +399,7 @@ impl Signer<'_> {
         }
         crate::check_new_names(self.store, batch.iter().map(|(s, _)| &s.name))?;
         let store = self.store;
+        // `i` is below `batch.len()`, the count given: in range.
         let (signed, failed) = self.sign_requests_each(batch.len(), |i, serial| {
             let (spec, req) = &batch[i];
             ca.sign_request(spec, req, serial, now)
