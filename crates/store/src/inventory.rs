@@ -136,6 +136,15 @@ fn io_fail(op: &'static str, path: &Path, source: std::io::Error, maybe: bool) -
 /// The offset just past the last newline of `file` (of length `len`), 0 when it has none:
 /// read backwards in chunks, so a tail of any length is found whole.
 fn last_line_start(file: &mut File, len: u64) -> std::io::Result<u64> {
+    // The usual case, a whole file, from its last byte alone.
+    let mut last = [0u8; 1];
+    if len > 0 {
+        file.seek(SeekFrom::Start(len - 1))?;
+        file.read_exact(&mut last)?;
+        if last == [b'\n'] {
+            return Ok(len);
+        }
+    }
     let mut end = len;
     let mut buf = vec![0u8; MAX_TAIL as usize];
     while end > 0 {

@@ -1136,10 +1136,14 @@ impl Signer<'_> {
         }
         signed.sync()?;
         if let Some(requests) = requests {
+            let mut removed = false;
             for c in issued {
-                requests.remove_if_present(&layout::pem(&c.name))?;
+                removed |= requests.remove_if_present(&layout::pem(&c.name))?;
             }
-            requests.sync()?;
+            // Autosigned requests were never filed: nothing to make durable then.
+            if removed {
+                requests.sync()?;
+            }
         }
         self.clear_journal()
     }

@@ -95,8 +95,11 @@ fn hold(
         .map_err(std::io::Error::from)
         .ctx("chown", path)?;
     }
-    file.set_len(0).ctx("write lock holder to", path)?;
+    // Written over the old text, then cut to its length: usually the same length, so the
+    // file keeps its block (a truncation to 0 first frees and reallocates it: 0.3 ms a lock).
     file.write_all_at(holder.as_bytes(), 0)
+        .ctx("write lock holder to", path)?;
+    file.set_len(holder.len() as u64)
         .ctx("write lock holder to", path)?;
     Ok(LockGuard { _file: file })
 }
