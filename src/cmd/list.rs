@@ -67,19 +67,34 @@ pub fn run(g: &Global, args: &ListArgs) -> Result<Outcome, Failure> {
         "{:<width$}  {:<9}  {:>6}  {:<22}  {:<9}  ALT NAMES",
         "NAME", "STATE", "SERIAL", "NOT AFTER", "TIME LEFT"
     )?;
-    for s in &statuses {
-        writeln!(
-            out,
-            "{:<width$}  {:<9}  {:>6}  {:<22}  {:<9}  {}",
-            sanitize(&s.name),
-            s.state.name(),
-            s.serial_number
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| "-".into()),
-            s.not_after.as_deref().unwrap_or("-"),
-            s.seconds_left.map(time_left).unwrap_or_else(|| "-".into()),
-            sanitize(&s.subject_alt_names.join(", "))
-        )?;
+    // Lines made in parallel, in order, a chunk at a time: 100,000 of them are a tenth of a
+    // second of one core.
+    use rayon::prelude::*;
+    use std::fmt::Write as _;
+    let chunks: Vec<String> = statuses
+        .par_chunks(2048)
+        .map(|chunk| {
+            let mut text = String::with_capacity(chunk.len() * 96);
+            for s in chunk {
+                // Writing to a String cannot fail.
+                let _ = writeln!(
+                    text,
+                    "{:<width$}  {:<9}  {:>6}  {:<22}  {:<9}  {}",
+                    sanitize(&s.name),
+                    s.state.name(),
+                    s.serial_number
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    s.not_after.as_deref().unwrap_or("-"),
+                    s.seconds_left.map(time_left).unwrap_or_else(|| "-".into()),
+                    sanitize(&s.subject_alt_names.join(", "))
+                );
+            }
+            text
+        })
+        .collect();
+    for chunk in chunks {
+        out.write_all(chunk.as_bytes())?;
     }
     out.flush()?;
     Ok(Outcome::Clean)
