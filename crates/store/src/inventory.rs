@@ -34,8 +34,20 @@ const PUPPET_TIME: &[time::format_description::BorrowedFormatItem<'static>] =
 
 /// Formats a time as Puppet's inventory does: `2026-11-20T11:59:11UTC`.
 pub fn format_time(t: OffsetDateTime) -> String {
-    let utc = t.to_offset(time::UtcOffset::UTC);
-    format!("{}UTC", utc.format(PUPPET_TIME).unwrap_or_default())
+    let u = t.to_offset(time::UtcOffset::UTC);
+    if !(0..=9999).contains(&u.year()) {
+        return format!("{}UTC", u.format(PUPPET_TIME).unwrap_or_default());
+    }
+    // What PUPPET_TIME writes, without its interpreter: `list --all` writes 100,000 of these.
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}UTC",
+        u.year(),
+        u8::from(u.month()),
+        u.day(),
+        u.hour(),
+        u.minute(),
+        u.second()
+    )
 }
 
 fn parse_time(s: &str) -> Option<OffsetDateTime> {
@@ -343,6 +355,25 @@ pub(crate) fn first_word_serial(line: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_written_as_the_format_description_writes_them() {
+        for secs in [
+            0i64,
+            1,
+            951_782_400,
+            1_796_065_317,
+            4_102_444_799,
+            253_402_300_799,
+            -1,
+        ] {
+            let t = OffsetDateTime::from_unix_timestamp(secs).unwrap()
+                + time::Duration::nanoseconds(999_999_999);
+            let by_description = format!("{}UTC", t.format(PUPPET_TIME).unwrap());
+            assert_eq!(format_time(t), by_description);
+            assert_eq!(parse_time(&format_time(t)).unwrap().unix_timestamp(), secs);
+        }
+    }
 
     #[test]
     fn round_trips_puppet_server_lines() {

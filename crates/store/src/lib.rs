@@ -628,8 +628,8 @@ impl Store {
         status::collect(self, now, status::Detail::Full)
     }
 
-    /// [`Store::statuses`] without fingerprints (`fingerprint` and `fingerprints` are empty):
-    /// what a text listing shows, read faster.
+    /// [`Store::statuses`] without fingerprints (`fingerprint` and `fingerprints` are empty)
+    /// and without `not_before`: what a text listing shows, read faster.
     pub fn statuses_brief(&self, now: OffsetDateTime) -> Result<Vec<CertStatus>, Error> {
         status::collect(self, now, status::Detail::Brief)
     }

@@ -144,7 +144,7 @@ pub(crate) fn names_in(store: &Store, sub: &str) -> Result<Vec<CertName>, Error>
 pub(crate) enum Detail {
     /// Everything, fingerprints included (JSON, the CA API).
     Full,
-    /// No fingerprints (left empty): what a text listing shows.
+    /// No fingerprints (left empty) and no `not_before`: what a text listing shows.
     Brief,
 }
 
@@ -195,7 +195,9 @@ pub(crate) fn collect(
                 fingerprint,
                 fingerprints,
                 serial_number: brief.serial_decimal.parse().ok(),
-                not_before: Some(inventory::format_time(brief.not_before)),
+                // A text listing shows only the end.
+                not_before: (detail == Detail::Full)
+                    .then(|| inventory::format_time(brief.not_before)),
                 not_after: Some(inventory::format_time(brief.not_after)),
                 seconds_left: Some(seconds_left),
             })
