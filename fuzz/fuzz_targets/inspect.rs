@@ -8,6 +8,15 @@ fuzz_target!(|data: &[u8]| {
     let _ = inspect::looks_like_pem(data);
     // `show FILE`: every object in the file, recognised and described.
     let _ = inspect::parse_with_der(data, now);
+    // The fast decoder of one plain certificate block reads what the full reader reads.
+    if inspect::looks_like_pem(data) {
+        if let Ok(fast) = inspect::certificates(data) {
+            assert_eq!(
+                Ok(fast),
+                inspect::certificates_by_full_reader(data).map_err(|_| ())
+            );
+        }
+    }
     if let Ok(certs) = inspect::certificates(data) {
         for der in certs {
             let info = inspect::certificate_info(&der, now);

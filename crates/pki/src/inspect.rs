@@ -231,15 +231,22 @@ pub fn certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
         return Ok(vec![der]);
     }
     if looks_like_pem(bytes) {
-        Ok(pem_sections(bytes)?
-            .into_iter()
-            .filter(|(k, _)| *k == SectionKind::Certificate)
-            .map(|(_, der)| der)
-            .collect())
+        certificates_by_full_reader(bytes)
     } else {
         certificate_info(bytes, OffsetDateTime::now_utc())?;
         Ok(vec![bytes.to_vec()])
     }
+}
+
+/// [`certificates`] without its fast path for one plain block: every PEM text through the
+/// full, constant-time reader. For the fuzzer, which checks that both read the same.
+#[doc(hidden)]
+pub fn certificates_by_full_reader(bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+    Ok(pem_sections(bytes)?
+        .into_iter()
+        .filter(|(k, _)| *k == SectionKind::Certificate)
+        .map(|(_, der)| der)
+        .collect())
 }
 
 /// The DER of `bytes` when they are exactly one `CERTIFICATE` block (as clusterca and Puppet
