@@ -691,37 +691,21 @@ fn tls_1_3_picks_a_sha256_suite_whatever_the_client_lists_first() {
     let s = Scratch::new();
     s.run(&["init"]).ok();
     let srv = Serve::start(&s, free_port(), "suites", &[]);
+    // What `openssl s_client` offering `suites` (in that order) says it got.
+    let negotiated = |suites: &str| {
+        let out = std::process::Command::new("openssl")
+            .args(["s_client", "-connect", &format!("127.0.0.1:{}", srv.port)])
+            .args(["-tls1_3", "-ciphersuites", suites])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
     // OpenSSL, as Puppet agents run it, lists AES-256-GCM-SHA384 first.
-    let out = std::process::Command::new("openssl")
-        .args([
-            "s_client",
-            "-connect",
-            &format!("127.0.0.1:{}", srv.port),
-            "-tls1_3",
-            "-ciphersuites",
-            "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256",
-        ])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text =
+        negotiated("TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256");
     assert!(text.contains("Cipher is TLS_AES_128_GCM_SHA256"), "{text}");
     // A client that offers only SHA-384 is still served.
-    let out = std::process::Command::new("openssl")
-        .args([
-            "s_client",
-            "-connect",
-            &format!("127.0.0.1:{}", srv.port),
-            "-tls1_3",
-            "-ciphersuites",
-            "TLS_AES_256_GCM_SHA384",
-        ])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("Cipher is TLS_AES_256_GCM_SHA384"),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let text = negotiated("TLS_AES_256_GCM_SHA384");
+    assert!(text.contains("Cipher is TLS_AES_256_GCM_SHA384"), "{text}");
 }
