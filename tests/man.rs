@@ -1,18 +1,27 @@
-//! `man/` is generated from the clap definitions by `cargo xtask man`; this fails when it is
-//! stale, so `--help` and the man pages never disagree.
+//! The manual: `man/` is generated from the clap definitions by `cargo xtask man`, and this
+//! fails when it is stale, so `--help` and the man pages never disagree; every page has the
+//! sections a man page should and refers to no page that does not exist; `--help` and `help`
+//! end in examples printed whole; `completions` writes scripts the shells accept.
 
-#[allow(dead_code)]
-#[path = "../src/cli.rs"]
-mod cli;
-#[path = "../xtask/src/man.rs"]
-mod man;
+mod common;
 
-use clap::CommandFactory;
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use clusterca::{cli, man};
+
+fn pages() -> Vec<(String, String)> {
+    man::render_all(cli::command())
+        .unwrap()
+        .into_iter()
+        .map(|(n, p)| (n, String::from_utf8(p).unwrap()))
+        .collect()
+}
 
 #[test]
 fn man_pages_are_fresh() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
-    let pages = man::render_all(cli::Cli::command()).unwrap();
+    let pages = man::render_all(cli::command()).unwrap();
     let mut expected: Vec<String> = pages.iter().map(|(n, _)| n.clone()).collect();
     expected.sort();
     let mut present: Vec<String> = std::fs::read_dir(&root)
@@ -35,6 +44,187 @@ fn man_pages_are_fresh() {
 }
 
 #[test]
+fn every_page_has_the_sections_of_a_man_page_and_no_dangling_reference() {
+    let pages = pages();
+    let names: BTreeSet<String> = pages
+        .iter()
+        .map(|(n, _)| n.trim_end_matches(".1").to_owned())
+        .collect();
+    assert!(names.contains("clusterca-help") && names.contains("clusterca-completions"));
+    for (name, page) in &pages {
+        let headings: Vec<&str> = page
+            .lines()
+            .filter_map(|l| l.strip_prefix(".SH "))
+            .map(|h| h.trim_matches('"'))
+            .collect();
+        for section in [
+            "NAME",
+            "SYNOPSIS",
+            "DESCRIPTION",
+            "OPTIONS",
+            "EXAMPLES",
+            "EXIT STATUS",
+            "ENVIRONMENT",
+            "FILES",
+            "SEE ALSO",
+        ] {
+            assert!(
+                headings.contains(&section),
+                "{name} has no {section}: {headings:?}"
+            );
+        }
+        assert!(!headings.contains(&"EXTRA"), "{name}");
+        // Every example is there, each as a line of its own (roff's `\-` is a plain hyphen).
+        let sub = name
+            .trim_end_matches(".1")
+            .strip_prefix("clusterca-")
+            .unwrap_or("");
+        let examples = man::examples(sub);
+        assert!(!examples.is_empty(), "{name} has no examples");
+        let text = page.replace("\\-", "-").replace("\\e", "\\");
+        for e in examples {
+            assert!(text.lines().any(|l| l == e.line), "{name}: {}", e.line);
+        }
+        // References to clusterca pages, in any of the forms roff allows.
+        let plain = text
+            .replace("\\fB", "")
+            .replace("\\fR", "")
+            .replace("\\fI", "");
+        let mut rest = plain.as_str();
+        while let Some(at) = rest.find("clusterca") {
+            let tail = &rest[at..];
+            let word: String = tail
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            if tail[word.len()..].starts_with("(1)") {
+                assert!(
+                    names.contains(&word),
+                    "{name} refers to {word}(1), which does not exist"
+                );
+            }
+            rest = &tail[word.len().max(1)..];
+        }
+    }
+}
+
+#[test]
 fn cli_definition_is_consistent() {
-    cli::Cli::command().debug_assert();
+    cli::command().debug_assert();
+}
+
+fn clusterca(args: &[&str], columns: &str) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_clusterca"))
+        .args(args)
+        .env("COLUMNS", columns)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn help_ends_in_examples_each_saying_what_it_does_and_never_wrapped() {
+    for (args, sub) in [
+        (vec!["issue", "--help"], "issue"),
+        (vec!["--dir", "x", "list", "--help"], "list"),
+        (vec!["help", "serve"], "serve"),
+        (vec!["--help"], ""),
+        (vec!["help"], ""),
+        (vec!["help", "--help"], "help"),
+        (vec!["clean", "--help"], "clean"),
+    ] {
+        // A narrow terminal: clap wraps its prose, the examples stay whole.
+        let (code, out) = clusterca(&args, "40");
+        assert_eq!(code, 0, "{args:?}: {out}");
+        let examples = &out[out
+            .find("Examples:\n")
+            .unwrap_or_else(|| panic!("{args:?}: {out}"))..];
+        for e in man::examples(sub) {
+            assert!(
+                examples.contains(&format!("  # {}\n  {}\n", e.what, e.line)),
+                "{args:?}: {}\n{out}",
+                e.line
+            );
+        }
+    }
+    // The short help points to the long one and has no examples.
+    let (code, out) = clusterca(&["-h"], "100");
+    assert_eq!(code, 0);
+    assert!(
+        !out.contains("Examples:") && out.contains("clusterca help COMMAND"),
+        "{out}"
+    );
+    // An unknown command is bad input.
+    let out = Command::new(env!("CARGO_BIN_EXE_clusterca"))
+        .args(["help", "isue"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "clusterca: error: help: no command \"isue\" (`clusterca help` lists them)\n"
+    );
+}
+
+#[test]
+fn completions_are_scripts_the_shells_accept() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let (code, out) = clusterca(&["completions", shell], "100");
+        assert_eq!(code, 0, "{shell}");
+        assert!(
+            out.contains("clusterca") && out.contains("renew"),
+            "{shell}: {out}"
+        );
+    }
+    // bash loads it and completes a command and an option.
+    let script = r#"source <(clusterca completions bash)
+complete -p clusterca
+COMP_WORDS=(clusterca ren); COMP_CWORD=1; COMP_LINE="clusterca ren"; COMP_POINT=${#COMP_LINE}
+_clusterca clusterca ren clusterca; echo "words: ${COMPREPLY[*]}"
+COMP_WORDS=(clusterca renew --exp); COMP_CWORD=2; COMP_LINE="clusterca renew --exp"; COMP_POINT=${#COMP_LINE}
+_clusterca clusterca --exp renew; echo "options: ${COMPREPLY[*]}""#;
+    let dir = std::path::Path::new(env!("CARGO_BIN_EXE_clusterca"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("bash")
+        .args(["-c", script])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("-F _clusterca clusterca"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("words: renew"), "{text}");
+    assert!(text.contains("options: --expiring-within"), "{text}");
+    for (shell, package) in [("zsh", "zsh"), ("fish", "fish")] {
+        if !common::have_program(shell, package) {
+            continue;
+        }
+        let (_, script) = clusterca(&["completions", shell], "100");
+        let file = std::env::temp_dir().join(format!(
+            "clusterca-completion-{}.{shell}",
+            std::process::id()
+        ));
+        std::fs::write(&file, script).unwrap();
+        let ok = Command::new(shell)
+            .arg("-n")
+            .arg(&file)
+            .status()
+            .unwrap()
+            .success();
+        let _ = std::fs::remove_file(&file);
+        assert!(ok, "{shell} -n refuses the script");
+    }
 }

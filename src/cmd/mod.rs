@@ -4,6 +4,7 @@
 mod audit;
 mod check;
 mod deploy;
+mod help;
 mod import;
 mod init;
 mod issue;
@@ -43,6 +44,8 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Bundle(args) => deploy::bundle(g, args),
         Command::Push(args) => deploy::push(g, args),
         Command::Serve(args) => serve::run(g, args),
+        Command::Completions(args) => help::completions(args),
+        Command::Help(args) => help::help(args),
     }
 }
 

@@ -1,16 +1,11 @@
 //! Project chores: `cargo xtask man` regenerates `man/`; `cargo xtask completions [DIR]`
 //! writes bash, zsh and fish completions (default `target/completions`).
 
-#[allow(dead_code)]
-#[path = "../../src/cli.rs"]
-mod cli;
-mod man;
-
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use clap::CommandFactory;
 use clap_complete::Shell;
+use clusterca::{cli, man};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -28,7 +23,7 @@ fn man() -> Result<()> {
             std::fs::remove_file(&path)?;
         }
     }
-    for (name, page) in man::render_all(cli::Cli::command())? {
+    for (name, page) in man::render_all(cli::command())? {
         std::fs::write(dir.join(&name), page).with_context(|| format!("writing {name}"))?;
         println!("man/{name}");
     }
@@ -39,7 +34,7 @@ fn completions(dir: Option<String>) -> Result<()> {
     let dir = dir.map_or_else(|| root().join("target/completions"), PathBuf::from);
     std::fs::create_dir_all(&dir)?;
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-        let path = clap_complete::generate_to(shell, &mut cli::Cli::command(), "clusterca", &dir)?;
+        let path = clap_complete::generate_to(shell, &mut cli::command(), "clusterca", &dir)?;
         println!("{}", path.display());
     }
     Ok(())

@@ -1,0 +1,48 @@
+//! `completions` and `help`: the command line describing itself.
+
+use std::io::Write;
+
+use crate::cli::{CompletionsArgs, HelpArgs};
+use crate::output::sanitize;
+use crate::{Failure, Outcome};
+
+/// `clusterca completions SHELL`: the shell's completion script on stdout.
+pub fn completions(args: &CompletionsArgs) -> Result<Outcome, Failure> {
+    let mut out = Vec::new();
+    clap_complete::generate(
+        args.shell,
+        &mut crate::cli::command(),
+        "clusterca",
+        &mut out,
+    );
+    std::io::stdout().lock().write_all(&out)?;
+    Ok(Outcome::Clean)
+}
+
+/// `clusterca help [COMMAND]`: the whole help of COMMAND, then its examples.
+pub fn help(args: &HelpArgs) -> Result<Outcome, Failure> {
+    let mut cmd = crate::cli::command();
+    let name = args.command.as_deref().unwrap_or("");
+    let help = if name.is_empty() {
+        cmd.render_long_help()
+    } else {
+        cmd.build();
+        let Some(sub) = cmd.find_subcommand_mut(name) else {
+            return Err(Failure::input(format!(
+                "help: no command \"{}\" (`clusterca help` lists them)",
+                sanitize(name)
+            )));
+        };
+        sub.render_long_help()
+    };
+    use std::io::IsTerminal;
+    let mut out = std::io::stdout().lock();
+    let styled = out.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let text = if styled {
+        help.ansi().to_string()
+    } else {
+        help.to_string()
+    };
+    write!(out, "{text}\n{}", crate::man::examples_text(name))?;
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,82 @@
+//! clusterca as a library: the command line ([`cli`]), the commands ([`cmd`]), their output
+//! ([`output`]) and the manual ([`man`]). The `clusterca` binary is [`main`]; `cargo xtask` and
+//! the tests build the man pages and completions from the same definitions. Exit codes live
+//! in [`main`] and nowhere else (DESIGN.md, "Errors and exit codes").
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod cmd;
+pub mod man;
+pub mod output;
+
+use std::process::ExitCode;
+
+/// What a command that ran to the end found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to report: exit 0.
+    Clean,
+    /// The command ran and found problems (`check`, `audit`, `probe`, `verify`): exit 1.
+    Findings,
+}
+
+/// Why a command failed, which decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Bad usage or bad input: malformed PEM, invalid certname, refused request. Exit 2.
+    Input,
+    /// The CA store is busy (lock timeout) or held by another signer. Exit 3.
+    Busy,
+    /// An I/O or system error. Exit 4.
+    System,
+    /// stdout was closed under us (`clusterca list | head`): not an error. Exit 0.
+    BrokenPipe,
+}
+
+/// A failed command: its kind and a one-line message naming the input and the problem.
+#[derive(Debug)]
+pub struct Failure {
+    pub kind: Kind,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn input(message: impl Into<String>) -> Self {
+        Failure {
+            kind: Kind::Input,
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses the command line, runs one command and maps its result to an exit code.
+pub fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match cli::parse(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            if e.kind() == clap::error::ErrorKind::DisplayHelp {
+                if let Some(examples) = cli::examples_after_help(&args) {
+                    print!("\n{examples}");
+                }
+            }
+            // --help and --version are not errors.
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match cmd::run(cli) {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Findings) => ExitCode::from(1),
+        Err(f) => {
+            let code = match f.kind {
+                Kind::BrokenPipe => return ExitCode::SUCCESS,
+                Kind::Input => 2,
+                Kind::Busy => 3,
+                Kind::System => 4,
+            };
+            eprintln!("clusterca: error: {}", output::one_line(&f.message));
+            ExitCode::from(code)
+        }
+    }
+}
