@@ -122,3 +122,18 @@ impl Progress {
         }
     }
 }
+
+/// `n` with its noun, singular or plural: `1 certificate`, `2 certificates`, `0 nodes`.
+pub fn count(n: usize, singular: &str, plural: &str) -> String {
+    format!("{n} {}", if n == 1 { singular } else { plural })
+}
+
+#[cfg(test)]
+mod count_tests {
+    #[test]
+    fn one_is_singular_and_everything_else_plural() {
+        assert_eq!(super::count(1, "node", "nodes"), "1 node");
+        assert_eq!(super::count(0, "node", "nodes"), "0 nodes");
+        assert_eq!(super::count(2, "CRL", "CRLs"), "2 CRLs");
+    }
+}

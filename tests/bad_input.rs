@@ -61,8 +61,16 @@ fn each_bad_input_exits_2_with_one_line_and_writes_nothing() {
             "rsa-1024",
         ),
         (
-            &["issue", "x.example.net", "--out", "missing-dir"],
-            "missing-dir",
+            &["issue", "x.example.net", "--out", "random.bin"],
+            "--out \"random.bin\": exists and is not a directory",
+        ),
+        (
+            &["issue", "x.example.net", "y.example.net", "x.example.net"],
+            "x.example.net is given twice in this batch",
+        ),
+        (
+            &["issue", "x.example.net", "--ttl", "5"],
+            "lifetime \"5\" has no unit: add y, d, h, m or s (5d is 5 days)",
         ),
         (
             &["issue", "good.example.net"],

@@ -538,3 +538,19 @@ fn unusable_cas_are_refused_and_nothing_is_written() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("serial"), "{}", run.stderr);
 }
+
+#[test]
+fn the_import_report_counts_in_words() {
+    let s = Scratch::new();
+    openssl_ca(&s, "ossl", "/CN=Words CA", &CA_EXTS);
+    let run = s
+        .run(&["import", "--cert", "ossl/ca.crt", "--key", "ossl/ca.key"])
+        .ok();
+    assert!(
+        run.stdout
+            .contains("\n  bundle       1 certificate; 1 CRL\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("(s)"), "{}", run.stdout);
+}

@@ -255,3 +255,34 @@ fn the_ca_directory_comes_from_clusterca_dir_or_dir() {
     assert!(s.path("explicit/serial").exists());
     assert!(!s.path("ca").exists());
 }
+
+#[test]
+fn a_missing_out_directory_is_made_private_like_mkdir_p() {
+    let s = Scratch::new();
+    // Refused before anything is made: no CA yet, so no directory appears.
+    let run = s.run(&["issue", "a.example.net", "--out", "pki/new"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(!s.path("pki").exists());
+    init(&s);
+    s.run(&["issue", "a.example.net", "--out", "pki/new"]).ok();
+    for dir in ["pki", "pki/new"] {
+        assert_eq!(s.mode(dir), 0o700, "{dir}");
+    }
+    assert!(s.path("pki/new/a.example.net.key.pem").is_file());
+    s.verify(
+        "pki/new/a.example.net.pem",
+        "-verify_hostname",
+        "a.example.net",
+    )
+    .ok();
+    // An existing directory keeps its mode.
+    std::fs::create_dir(s.path("open")).unwrap();
+    std::fs::set_permissions(
+        s.path("open"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    s.run(&["renew", "a.example.net", "--out", "open"]).ok();
+    assert_eq!(s.mode("open"), 0o755);
+    assert!(s.path("open/a.example.net.pem").is_file());
+}

@@ -595,10 +595,13 @@ fn bad_renewals_are_refused_before_any_serial_is_used() {
             &["renew", "a.example.net", "--ttl", "9000y"],
             "invalid lifetime",
         ),
-        (&["renew", "a.example.net", "a.example.net"], "named twice"),
         (
-            &["renew", "a.example.net", "--out", "missing"],
-            "not a directory",
+            &["renew", "a.example.net", "a.example.net"],
+            "given twice in this batch",
+        ),
+        (
+            &["renew", "a.example.net", "--out", "ca/serial"],
+            "exists and is not a directory",
         ),
         (&["renew", "--ca", "a.example.net"], "cannot be used with"),
         (&["renew", "--expiring-within", "soon"], "invalid lifetime"),

@@ -361,3 +361,45 @@ fn only_the_owner_may_open_the_lock_files() {
     s.run(&["issue", "b.example.net"]).ok();
     assert_eq!(s.mode("ca/clusterca.lock"), 0o600);
 }
+
+/// A CA directory the user may not look into is an I/O error (exit 4, "permission denied"),
+/// not "not a CA directory ... run init" (exit 2), which would send them to make a new CA.
+#[test]
+fn permission_denied_on_the_ca_directory_is_said_as_such() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipping: needs root to run clusterca as nobody (setpriv)");
+        return;
+    }
+    if !common::have_program("setpriv", "util-linux") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new();
+    s.run(&["init"]).ok();
+    std::fs::set_permissions(s.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    // Readable but not searchable (0744), then neither (0700), by nobody.
+    for mode in [0o744, 0o700] {
+        std::fs::set_permissions(s.path("ca"), std::fs::Permissions::from_mode(mode)).unwrap();
+        for args in [
+            &["list", "--all"][..],
+            &["issue", "a.example.net", "--out", "/tmp"],
+        ] {
+            let out = std::process::Command::new("setpriv")
+                .args(["--reuid", &nobody.uid.to_string(), "--regid"])
+                .args([&nobody.gid.to_string(), "--clear-groups", "--"])
+                .arg(env!("CARGO_BIN_EXE_clusterca"))
+                .args(args)
+                .current_dir(s.dir.path())
+                .env_clear()
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(4), "{mode:o} {args:?}: {err}");
+            assert!(
+                err.contains("Permission denied") && !err.contains("init"),
+                "{mode:o} {args:?}: {err}"
+            );
+        }
+    }
+}

@@ -129,8 +129,13 @@ pub fn audit(g: &Global, args: &AuditArgs) -> Result<Outcome, Failure> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "audited {} files in {} nodes: {} certificates, {} private keys, {} CSRs, {} CRLs",
-        report.files, report.nodes, report.certificates, report.keys, report.csrs, report.crls
+        "audited {} in {}: {}, {}, {}, {}",
+        output::count(report.files, "file", "files"),
+        output::count(report.nodes, "node", "nodes"),
+        output::count(report.certificates, "certificate", "certificates"),
+        output::count(report.keys, "private key", "private keys"),
+        output::count(report.csrs, "CSR", "CSRs"),
+        output::count(report.crls, "CRL", "CRLs")
     )?;
     if report.findings.is_empty() {
         writeln!(out, "clean: no findings")?;
@@ -200,11 +205,15 @@ pub fn probe(g: &Global, args: &ProbeArgs) -> Result<Outcome, Failure> {
     for t in &report.targets {
         writeln!(
             out,
-            "{}  {} connections, {} handshakes, {} distinct certificate(s): {}",
+            "{}  {}, {}, {}: {}",
             t.target,
-            t.connections,
-            t.handshakes,
-            t.certificates.len(),
+            output::count(t.connections, "connection", "connections"),
+            output::count(t.handshakes, "handshake", "handshakes"),
+            output::count(
+                t.certificates.len(),
+                "distinct certificate",
+                "distinct certificates"
+            ),
             t.agreement
         )?;
         for c in &t.certificates {

@@ -45,15 +45,15 @@ pub fn run(g: &Global, args: &CheckArgs) -> Result<Outcome, Failure> {
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     writeln!(
         out,
-        "{}: {} errors, {} warnings, {} notes",
+        "{}: {}, {}, {}",
         if outcome == Outcome::Clean {
             "clean"
         } else {
             "problems found"
         },
-        count(Severity::Error),
-        count(Severity::Warning),
-        count(Severity::Info)
+        output::count(count(Severity::Error), "error", "errors"),
+        output::count(count(Severity::Warning), "warning", "warnings"),
+        output::count(count(Severity::Info), "note", "notes")
     )?;
     Ok(outcome)
 }

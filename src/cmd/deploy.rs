@@ -391,8 +391,8 @@ pub fn push(g: &Global, args: &PushArgs) -> Result<Outcome, Failure> {
     }
     writeln!(
         out,
-        "{} hosts: {} changed, {} unchanged, {} failed",
-        report.hosts.len(),
+        "{}: {} changed, {} unchanged, {} failed",
+        crate::output::count(report.hosts.len(), "host", "hosts"),
         report.changed,
         report.unchanged,
         report.failed

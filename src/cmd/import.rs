@@ -100,8 +100,13 @@ pub fn run(g: &Global, args: &ImportArgs) -> Result<Outcome, Failure> {
     writeln!(out, "  key          {}", report.key)?;
     writeln!(
         out,
-        "  bundle       {} certificate(s), issuing CA first; {} CRL(s)",
-        report.chain_length, report.crl_count
+        "  bundle       {}; {}",
+        if report.chain_length == 1 {
+            "1 certificate".to_owned()
+        } else {
+            format!("{} certificates, issuing CA first", report.chain_length)
+        },
+        crate::output::count(report.crl_count, "CRL", "CRLs")
     )?;
     writeln!(out, "  valid until  {}", report.not_after)?;
     writeln!(out, "  fingerprint  (SHA256) {}", report.fingerprint)?;

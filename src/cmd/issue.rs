@@ -94,16 +94,9 @@ pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
     }
     let key_type: KeyType = args.key_type.parse()?;
     let lock_timeout = super::parse_timeout(&g.lock_timeout)?;
-    if !args.out.is_dir() {
-        return Err(Failure::input(format!(
-            "--out {}: not a directory",
-            args.out.display()
-        )));
-    }
-    // Opened once: every key and certificate is written relative to this handle.
-    let out = clusterca_store::fsutil::Dir::open(&args.out)?;
-
     let auth = Authority::open(&g.dir, lock_timeout)?;
+    // Opened once: every key and certificate is written relative to this handle.
+    let out = super::open_out(&args.out)?;
     let job = IssueJob {
         specs,
         key_type,

@@ -88,6 +88,40 @@ pub fn print_notes(store: &clusterca_store::Store) {
     }
 }
 
+/// Opens the `--out` directory `dir`, first making it and any missing parent (mode 0700: keys
+/// go there) when it does not exist, as `mkdir -p` would; a file or anything else in the way
+/// is bad input. Called after the other arguments are checked, so that a refused command
+/// leaves no new directory behind.
+pub fn open_out(dir: &std::path::Path) -> Result<clusterca_store::fsutil::Dir, Failure> {
+    use std::os::unix::fs::DirBuilderExt;
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| Failure {
+                    kind: Kind::System,
+                    message: format!("--out {}: cannot create it: {e}", quote_path(dir)),
+                })?;
+        }
+        Ok(m) if !m.is_dir() && !m.file_type().is_symlink() => {
+            return Err(Failure::input(format!(
+                "--out {}: exists and is not a directory",
+                quote_path(dir)
+            )));
+        }
+        _ => {}
+    }
+    // Opened once: every file is written relative to this handle.
+    Ok(clusterca_store::fsutil::Dir::open(dir)?)
+}
+
+/// A path as messages quote it: escaped, at most 80 bytes of it.
+fn quote_path(path: &std::path::Path) -> String {
+    clusterca_pki::quote(&path.to_string_lossy())
+}
+
 /// Parses a serial given in hex (`1F`, `0x1F`) for `flag`.
 pub fn parse_hex_serial(flag: &str, text: &str) -> Result<u64, Failure> {
     let digits = text

@@ -43,18 +43,8 @@ pub fn run(g: &Global, args: &RenewArgs) -> Result<Outcome, Failure> {
         .iter()
         .map(|n| n.parse())
         .collect::<Result<Vec<CertName>, _>>()?;
-    let out = match &args.out {
-        Some(dir) if !dir.is_dir() => {
-            return Err(Failure::input(format!(
-                "--out {}: not a directory",
-                dir.display()
-            )))
-        }
-        // Opened once: every file is written relative to this handle.
-        Some(dir) => Some(clusterca_store::fsutil::Dir::open(dir)?),
-        None => None,
-    };
     let auth = Authority::open(&g.dir, timeout)?.crl_lifetime(crl_lifetime);
+    let out = args.out.as_deref().map(super::open_out).transpose()?;
     let now = OffsetDateTime::now_utc();
     if args.ca {
         return renew_ca(g, &auth, ttl.unwrap_or(Ttl::CA_DEFAULT), now);

@@ -26,6 +26,11 @@ pub enum Error {
         /// The text as given.
         text: String,
     },
+    /// A lifetime given as a bare number: which unit was meant cannot be known.
+    TtlWithoutUnit {
+        /// The text as given.
+        text: String,
+    },
     /// A lifetime that would end after 9999-12-31, the last date X.509 can carry.
     TtlTooLong {
         /// The lifetime in seconds.
@@ -91,6 +96,13 @@ impl fmt::Display for Error {
             Error::TtlTooLong { secs } => write!(
                 f,
                 "a lifetime of {secs} seconds ends after 9999-12-31, the last date a certificate can carry"
+            ),
+            Error::TtlWithoutUnit { text } => write!(
+                f,
+                "lifetime {} has no unit: add y, d, h, m or s ({}d is {} days)",
+                crate::quote(text),
+                text.trim(),
+                text.trim()
             ),
             Error::InvalidTtl { text } => write!(
                 f,

@@ -40,7 +40,11 @@ impl FromStr for Ttl {
         let t = s.trim();
         let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
             Some((i, _)) => t.split_at(i),
-            None => (t, "s"),
+            // `5` could be seconds (Puppet's settings) or days (openssl -days): refused.
+            None if !t.is_empty() => {
+                return Err(Error::TtlWithoutUnit { text: s.to_owned() });
+            }
+            None => (t, ""),
         };
         let n: u64 = digits.parse().map_err(|_| bad())?;
         let mult = match unit {
@@ -76,11 +80,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_units_and_bare_seconds() {
+    fn parses_units_and_refuses_a_bare_number() {
         assert_eq!("5y".parse::<Ttl>().unwrap(), Ttl::LEAF_DEFAULT);
         assert_eq!("15y".parse::<Ttl>().unwrap(), Ttl::CA_DEFAULT);
         assert_eq!("90d".parse::<Ttl>().unwrap().as_secs(), 90 * 86_400);
-        assert_eq!("3600".parse::<Ttl>().unwrap().as_secs(), 3_600);
+        assert_eq!("3600s".parse::<Ttl>().unwrap().as_secs(), 3_600);
+        assert_eq!(
+            "5".parse::<Ttl>().unwrap_err().to_string(),
+            "lifetime \"5\" has no unit: add y, d, h, m or s (5d is 5 days)"
+        );
         assert_eq!("2h".parse::<Ttl>().unwrap().to_string(), "2h");
         assert_eq!("90m".parse::<Ttl>().unwrap().to_string(), "90m");
     }

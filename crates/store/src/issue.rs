@@ -144,8 +144,8 @@ impl Store {
                     source,
                 })?;
             if !seen.insert(spec.name.clone()) {
-                return Err(Error::AlreadySigned {
-                    name: spec.name.to_string(),
+                return Err(Error::Usage {
+                    reason: format!("{} is given twice in this batch", spec.name),
                 });
             }
             let (key_path, cert_path) = paths(out, &spec);

@@ -289,10 +289,13 @@ impl Store {
             }
             Err(e) => return Err(e),
         };
-        let missing: Vec<&'static str> = REQUIRED_FILES
-            .into_iter()
-            .filter(|f| !root.exists(f))
-            .collect();
+        // A file we may not look at (permission denied) is an I/O error, not a missing file.
+        let mut missing = Vec::new();
+        for f in REQUIRED_FILES {
+            if root.entry(f)?.is_none() {
+                missing.push(f);
+            }
+        }
         if !missing.is_empty() {
             return Err(Error::NotACa {
                 dir: dir.to_path_buf(),

@@ -192,8 +192,31 @@ pub fn holder_of(dir: &Dir, name: &str) -> String {
         .read_bounded(name, 4096)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
     {
-        Ok(s) if !s.trim().is_empty() => s.trim().replace('\n', " "),
+        Ok(s) if !s.trim().is_empty() => describe_holder(&s.trim().replace('\n', " ")),
         _ => "an unknown process".into(),
+    }
+}
+
+/// What a lock file says of its holder (`pid N on HOST since TIME`), unless that process is
+/// on this host and has exited: then the lock is held by another that did not write its name
+/// (a `serve --shared` member holds the lease without writing), and naming the dead one
+/// would send an operator after the wrong process.
+fn describe_holder(text: &str) -> String {
+    let named = text
+        .strip_prefix("pid ")
+        .and_then(|rest| rest.split_once(" on "))
+        .and_then(|(pid, rest)| Some((pid.parse::<i32>().ok()?, rest.split(" since ").next()?)));
+    let this_host = nix::unistd::gethostname().ok();
+    match named {
+        Some((pid, host))
+            if pid > 0
+                && this_host.is_some_and(|h| h.to_string_lossy() == host)
+                && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
+                    == Err(nix::errno::Errno::ESRCH) =>
+        {
+            format!("a process that did not name itself (the lock file still names {text}, which has exited)")
+        }
+        _ => text.to_owned(),
     }
 }
 
@@ -206,4 +229,34 @@ pub fn is_held(dir: &Dir, name: &str) -> bool {
     let mut probe = whole_file(libc::F_WRLCK as libc::c_short);
     fcntl(&file, FcntlArg::F_OFD_GETLK(&mut probe)).is_ok()
         && probe.l_type != libc::F_UNLCK as libc::c_short
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_holder;
+
+    #[test]
+    fn a_holder_that_has_exited_is_not_named_as_the_holder() {
+        let host = nix::unistd::gethostname()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let text = format!("pid {dead} on {host} since 2026-11-30T10:00:00Z");
+        assert_eq!(
+            describe_holder(&text),
+            format!("a process that did not name itself (the lock file still names {text}, which has exited)")
+        );
+        // Alive, or on another host (which cannot be asked): as written.
+        let alive = format!(
+            "pid {} on {host} since 2026-11-30T10:00:00Z",
+            std::process::id()
+        );
+        assert_eq!(describe_holder(&alive), alive);
+        let elsewhere = format!("pid {dead} on not-{host} since 2026-11-30T10:00:00Z");
+        assert_eq!(describe_holder(&elsewhere), elsewhere);
+        assert_eq!(describe_holder("something else"), "something else");
+    }
 }

@@ -115,7 +115,7 @@ impl Signer<'_> {
         for name in &job.names {
             if !seen.insert(name) {
                 return Err(Error::Usage {
-                    reason: format!("{name} is named twice"),
+                    reason: format!("{name} is given twice in this batch"),
                 });
             }
             let (file_der, info) = match crate::read_cert_file(&signed, &layout::pem(name), now) {
