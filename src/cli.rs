@@ -389,6 +389,11 @@ pub struct InstallOptions {
     /// Keep a replaced file as FILE.bak.<timestamp>.
     #[arg(long)]
     pub backup: bool,
+
+    /// Install the certificate, CA bundle and CRL only, no key: for a certificate signed from
+    /// the node's own CSR, whose key never left the node (the key in place stays as it is).
+    #[arg(long)]
+    pub cert_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -507,8 +512,12 @@ pub struct AuditArgs {
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
     /// Endpoints to connect to, host:port ([v6]:port for IPv6 addresses).
-    #[arg(value_name = "TARGET", required = true)]
+    #[arg(value_name = "TARGET", required_unless_present = "targets_file")]
     pub targets: Vec<String>,
+
+    /// More endpoints, one host:port a line (`#` comments and blank lines skipped).
+    #[arg(long, value_name = "FILE")]
+    pub targets_file: Option<PathBuf>,
 
     #[command(flatten)]
     pub expect: Expectations,
@@ -780,8 +789,9 @@ pub struct IssueArgs {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// A file (PEM or DER; a bundle shows every block), or a certname in the CA directory.
-    #[arg(value_name = "FILE|NAME")]
+    /// A file (PEM or DER; a bundle shows every block), `-` for standard input, or a certname
+    /// in the CA directory.
+    #[arg(value_name = "FILE|-|NAME")]
     pub target: String,
 
     /// With a private key: the certificate to check it against.
@@ -791,6 +801,11 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// Only these certnames, in any state (`puppetserver ca list --certname`); one that has
+    /// neither a request nor a certificate is named on stderr, and the exit status is 1.
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+
     /// Also list signed, expired and revoked certnames, not only pending requests.
     #[arg(long)]
     pub all: bool,

@@ -83,6 +83,10 @@ const EXAMPLES: &[(&str, &[Example])] = &[
         ("show", &[
             ex("Describe a certificate file", "clusterca show puppet.example.net.pem"),
             ex(
+                "Describe what a server presents, read from standard input",
+                "openssl s_client -connect puppet.example.net:8140 -showcerts </dev/null | clusterca show -",
+            ),
+            ex(
                 "Say whether a key matches a certificate (the key itself is never shown)",
                 "clusterca show puppet.example.net.key.pem --cert puppet.example.net.pem",
             ),
@@ -94,6 +98,10 @@ const EXAMPLES: &[(&str, &[Example])] = &[
         ("list", &[
             ex("The requests waiting to be signed", "clusterca list"),
             ex("Every certname: requested, signed, revoked and expired", "clusterca list --all"),
+            ex(
+                "Two certnames, whatever their state (exit 1 if one is unknown)",
+                "clusterca list web01.example.net web02.example.net",
+            ),
             ex(
                 "The certificates that expire within 30 days, for a script",
                 "clusterca list --expiring 30d --format json",
@@ -190,6 +198,10 @@ const EXAMPLES: &[(&str, &[Example])] = &[
                 "clusterca probe lb.example.net:8140 --expect-name puppet.example.net --ca ca/ca_crt.pem --connections 12",
             ),
             ex(
+                "Probe every endpoint of a file, one host:port a line",
+                "clusterca probe --targets-file endpoints.txt --expect-name www.example.net",
+            ),
+            ex(
                 "Probe three web servers, for a script",
                 "clusterca probe web1:443 web2:443 web3:443 --expect-name www.example.net --format json",
             ),
@@ -202,6 +214,10 @@ const EXAMPLES: &[(&str, &[Example])] = &[
             ex(
                 "Install into the paths a Foreman smart proxy reads",
                 "clusterca install proxy01.example.net --layout files --cert /etc/foreman-proxy/ssl/cert.pem --key /etc/foreman-proxy/ssl/key.pem --ca /etc/foreman-proxy/ssl/ca.pem --key-mode 0640 --group foreman-proxy",
+            ),
+            ex(
+                "Install a certificate signed from the node's own CSR (its key never left the node)",
+                "clusterca install agent01.example.net --ssldir /etc/puppetlabs/puppet/ssl --owner puppet --group puppet --cert-only",
             ),
             ex(
                 "Show what an haproxy PEM install would change, changing nothing",

@@ -306,6 +306,10 @@ fn symlinks_unknown_owners_and_bad_layouts_are_refused_with_nothing_written() {
             "other.example.net",
         ),
         (vec!["bundle", NAME, "--layout", "haproxy"], "--pem"),
+        (
+            vec!["bundle", NAME, "--ssldir", "new", "--format", "json"],
+            "bundle writes a sh script, not a report: --format json does not apply",
+        ),
     ] {
         let run = s.run(&args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
@@ -501,4 +505,80 @@ fn as_an_unprivileged_user_and_into_a_read_only_directory() {
     assert!(run.stderr.contains("Permission denied"), "{}", run.stderr);
     assert_eq!(before, tree(&s.path("target")));
     assert_eq!(s.read("target/ro/cert.pem"), "old\n");
+}
+
+/// A certificate signed from the node's own CSR: its key never left the node, and `install
+/// --cert-only` puts the certificate, CA bundle and CRL beside it and leaves the key alone.
+#[test]
+fn cert_only_installs_beside_the_nodes_own_key() {
+    let s = Scratch::new();
+    s.run(&["init"]).ok();
+    let agent = "agent01.example.net";
+    std::fs::create_dir_all(s.path("ssl/private_keys")).unwrap();
+    s.ec_csr(
+        "ssl/private_keys/agent01.example.net.pem",
+        "agent.csr",
+        agent,
+        &[],
+    );
+    std::fs::set_permissions(
+        s.path("ssl/private_keys/agent01.example.net.pem"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    let key_before = std::fs::read(s.path("ssl/private_keys/agent01.example.net.pem")).unwrap();
+    s.run(&["submit", "agent.csr"]).ok();
+    s.run(&["sign", agent]).ok();
+    // Without --cert-only the missing key is refused, and the message says what to do.
+    let run = s.run(&["install", agent, "--ssldir", "ssl"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--cert-only"), "{}", run.stderr);
+    assert!(!s.path("ssl/certs").exists());
+    s.run(&["install", agent, "--ssldir", "ssl", "--cert-only"])
+        .ok();
+    assert_eq!(
+        std::fs::read(s.path("ssl/private_keys/agent01.example.net.pem")).unwrap(),
+        key_before
+    );
+    assert_eq!(s.mode("ssl/private_keys/agent01.example.net.pem"), 0o640);
+    // The installed certificate is the key's, and chains to the CA the node now has.
+    let cert_key = s
+        .openssl(&[
+            "x509",
+            "-in",
+            "ssl/certs/agent01.example.net.pem",
+            "-noout",
+            "-pubkey",
+        ])
+        .ok()
+        .stdout;
+    let key_pub = s
+        .openssl(&[
+            "pkey",
+            "-in",
+            "ssl/private_keys/agent01.example.net.pem",
+            "-pubout",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(cert_key, key_pub);
+    s.openssl(&[
+        "verify",
+        "-CAfile",
+        "ssl/certs/ca.pem",
+        "ssl/certs/agent01.example.net.pem",
+    ])
+    .ok();
+    // haproxy's file holds the key: no --cert-only there.
+    let run = s.run(&[
+        "install",
+        agent,
+        "--layout",
+        "haproxy",
+        "--pem",
+        "h.pem",
+        "--cert-only",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("haproxy"), "{}", run.stderr);
 }

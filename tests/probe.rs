@@ -200,4 +200,32 @@ fn unreachable_and_silent_targets_are_findings_not_hangs() {
         assert_eq!(run.code, 2, "{bad}: {}", run.stderr);
         assert!(run.stderr.contains(bad), "{}", run.stderr);
     }
+    // The same targets from a file (comments and blank lines skipped), after those given.
+    std::fs::write(
+        s.path("targets.txt"),
+        format!("# closed\n127.0.0.1:{closed}\n\n127.0.0.1:{closed}  # again\n"),
+    )
+    .unwrap();
+    let (code, v) = probe(
+        &s,
+        &[format!("127.0.0.1:{closed}")],
+        &["--timeout", "700ms", "--targets-file", "targets.txt"],
+    );
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["targets"].as_array().unwrap().len(), 3, "{v}");
+    for (content, needle) in [
+        ("no-port\n", "bad.txt:1: "),
+        ("# nothing\n", "bad.txt: no targets in it"),
+    ] {
+        std::fs::write(s.path("bad.txt"), content).unwrap();
+        let run = s.run(&[
+            "probe",
+            "--targets-file",
+            "bad.txt",
+            "--expect-name",
+            SHARED,
+        ]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains(needle), "{}", run.stderr);
+    }
 }

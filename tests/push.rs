@@ -56,7 +56,7 @@ fn push_installs_on_every_reachable_host_and_reports_the_one_that_refuses() {
     for h in ["h1", "h2", "h3", "local"] {
         std::fs::create_dir(s.path(h)).unwrap();
     }
-    let then = format!("touch {root}/reloaded.$$");
+    let then = format!("touch {root}/reloaded.$$ && echo reloaded && echo to-stderr >&2");
     let (code, v) = push(&s, port, &["--then", &then]);
     assert_eq!(code, 1, "{v}");
     assert_eq!(v["changed"], 3, "{v}");
@@ -66,7 +66,10 @@ fn push_installs_on_every_reachable_host_and_reports_the_one_that_refuses() {
     for h in &hosts[..3] {
         assert_eq!(h["status"], "changed", "{h}");
         assert_eq!(h["changed"], 7, "{h}");
+        // What --then printed, both streams.
+        assert_eq!(h["then_output"], "reloaded\nto-stderr", "{h}");
     }
+    assert!(hosts[3]["then_output"].is_null());
     assert_eq!(hosts[3]["status"], "failed");
     let reason = hosts[3]["reason"].as_str().unwrap();
     assert!(reason.contains("Connection refused"), "{reason}");
@@ -98,6 +101,20 @@ fn push_installs_on_every_reachable_host_and_reports_the_one_that_refuses() {
     assert_eq!(code, 1);
     assert_eq!(v["unchanged"], 3, "{v}");
     assert_eq!(reloads(), 3, "--then ran where nothing changed");
+    assert!(v["hosts"][0]["then_output"].is_null(), "{v}");
+
+    // Text: --then's output under each host that ran it.
+    std::fs::remove_dir_all(s.path("h1/ssl")).unwrap();
+    let run = push_run(&s, port, &["--then", &then]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stdout
+            .matches("    | reloaded\n    | to-stderr\n")
+            .count(),
+        1,
+        "{}",
+        run.stdout
+    );
 
     // Text: a table with the failure's reason.
     let run = push_run(&s, port, &[]);

@@ -458,3 +458,77 @@ fn text_output_escapes_control_characters_from_certificates() {
     );
     assert!(run.stdout.contains("\\u{1b}[31mred"), "{}", run.stdout);
 }
+
+#[test]
+fn show_dash_reads_standard_input() {
+    let s = setup();
+    let from_file = s
+        .run(&["--format", "json", "show", "puppet.example.net.pem"])
+        .ok()
+        .stdout;
+    let out = s
+        .cmd(&["--format", "json", "show", "-"])
+        .stdin(std::fs::File::open(s.path("puppet.example.net.pem")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let from_stdin = String::from_utf8(out.stdout).unwrap();
+    // The same objects; only the file named differs.
+    let strip = |t: &str| -> serde_json::Value {
+        let mut v: serde_json::Value = serde_json::from_str(t).unwrap();
+        v.as_object_mut().unwrap().remove("source");
+        v
+    };
+    assert_eq!(strip(&from_stdin), strip(&from_file));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&from_stdin).unwrap()["source"],
+        "-"
+    );
+    // Nothing on standard input is bad input, said as such.
+    let out = s
+        .cmd(&["show", "-"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("clusterca: error: -: "));
+}
+
+#[test]
+fn list_names_shows_those_certnames_in_any_state() {
+    let s = setup();
+    s.run(&["issue", "a.example.net", "b.example.net"]).ok();
+    s.run(&["revoke", "b.example.net"]).ok();
+    let run = s
+        .run(&[
+            "--format",
+            "json",
+            "list",
+            "b.example.net",
+            "puppet.example.net",
+        ])
+        .ok();
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    let names: Vec<(&str, &str)> = listed
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap(), v["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("b.example.net", "revoked"),
+            ("puppet.example.net", "signed")
+        ]
+    );
+    // An unknown name: the others are listed, it is named on stderr, exit 1.
+    let run = s.run(&["list", "a.example.net", "nobody.example.net"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.contains("a.example.net") && !run.stdout.contains("b.example.net"));
+    assert_eq!(
+        run.stderr,
+        "clusterca: no request or certificate for nobody.example.net\n"
+    );
+    // A name that is no certname is bad input.
+    let run = s.run(&["list", "../x"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}

@@ -168,11 +168,37 @@ pub fn audit(g: &Global, args: &AuditArgs) -> Result<Outcome, Failure> {
 }
 
 pub fn probe(g: &Global, args: &ProbeArgs) -> Result<Outcome, Failure> {
-    let targets: Vec<Target> = args
+    let mut targets: Vec<Target> = args
         .targets
         .iter()
         .map(|t| t.parse())
         .collect::<Result<_, _>>()?;
+    if let Some(file) = &args.targets_file {
+        let bytes = super::read_bounded_input(file, super::MAX_LIST, "a list of targets")?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Failure::input(format!(
+                "{}: not UTF-8 text",
+                output::sanitize(&file.display().to_string())
+            ))
+        })?;
+        let before = targets.len();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or_default().trim();
+            if line.is_empty() {
+                continue;
+            }
+            let target = line
+                .parse::<Target>()
+                .map_err(|e| Failure::input(format!("{}:{}: {e}", file.display(), i + 1)))?;
+            targets.push(target);
+        }
+        if targets.len() == before {
+            return Err(Failure::input(format!(
+                "{}: no targets in it",
+                file.display()
+            )));
+        }
+    }
     if args.connections == 0 {
         return Err(Failure::input("--connections must be at least 1"));
     }

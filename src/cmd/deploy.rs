@@ -89,6 +89,11 @@ fn layout(o: &InstallOptions) -> Result<Layout, Failure> {
         }
         LayoutKind::Haproxy => {
             stray(&files_flags, "haproxy")?;
+            if o.cert_only {
+                return Err(Failure::input(
+                    "--cert-only does not apply to the haproxy layout: its one file holds the key too",
+                ));
+            }
             stray(&[("--ssldir", o.ssldir.is_some())], "haproxy")?;
             Ok(Layout::Haproxy {
                 pem: need(&o.pem, "--pem", "haproxy")?,
@@ -125,11 +130,16 @@ fn sources(g: &Global, o: &InstallOptions) -> Result<Sources, Failure> {
             }
         },
     };
-    let Some(key) = read_from(&format!("{name}.key.pem"))? else {
-        return Err(Failure::input(format!(
-            "cannot read {}: No such file or directory",
-            key_path.display()
-        )));
+    let key = if o.cert_only {
+        None
+    } else {
+        let Some(key) = read_from(&format!("{name}.key.pem"))? else {
+            return Err(Failure::input(format!(
+                "cannot read {}: No such file or directory (a certificate signed from the node's CSR: --cert-only)",
+                key_path.display()
+            )));
+        };
+        Some(key)
     };
     let ca = store.read_ca_bundle()?;
     // A CA directory without a CRL installs none; one that cannot be read stops the install.
@@ -161,14 +171,16 @@ fn sources(g: &Global, o: &InstallOptions) -> Result<Sources, Failure> {
                     .map(|i| i.spki_der);
         }
     }
-    let private = clusterca_pki::PrivateKey::from_bytes(&key)
-        .map_err(|e| Failure::input(format!("{}: {e}", key_path.display())))?;
-    // Only the certificate's own key is installed beside it.
-    if cert_spki.as_deref() != Some(private.spki_der().as_slice()) {
-        return Err(Failure::input(format!(
-            "{}: not the key of {name}'s certificate; refusing to install a mismatched pair",
-            key_path.display()
-        )));
+    if let Some(key) = &key {
+        let private = clusterca_pki::PrivateKey::from_bytes(key)
+            .map_err(|e| Failure::input(format!("{}: {e}", key_path.display())))?;
+        // Only the certificate's own key is installed beside it.
+        if cert_spki.as_deref() != Some(private.spki_der().as_slice()) {
+            return Err(Failure::input(format!(
+                "{}: not the key of {name}'s certificate; refusing to install a mismatched pair",
+                key_path.display()
+            )));
+        }
     }
     Ok(Sources {
         name: name.to_string(),
@@ -250,6 +262,11 @@ pub fn install(g: &Global, args: &InstallArgs) -> Result<Outcome, Failure> {
 }
 
 pub fn bundle(g: &Global, args: &BundleArgs) -> Result<Outcome, Failure> {
+    if g.format == Format::Json {
+        return Err(Failure::input(
+            "bundle writes a sh script, not a report: --format json does not apply (install --dry-run --format json describes the same install)",
+        ));
+    }
     let plan = plan(g, &args.opts)?;
     let script = clusterca_deploy::sh::render(&plan, args.then.as_deref());
     std::io::stdout().lock().write_all(script.as_bytes())?;
@@ -387,6 +404,10 @@ pub fn push(g: &Global, args: &PushArgs) -> Result<Outcome, Failure> {
                 r.unchanged,
                 r.seconds
             )?;
+        }
+        // What --then printed there, under its host.
+        for line in r.then_output.iter().flat_map(|t| t.lines()) {
+            writeln!(out, "    | {}", sanitize(line))?;
         }
     }
     writeln!(

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use clusterca_pki::Ttl;
+use clusterca_pki::{CertName, Ttl};
 use clusterca_store::{CertState, Store};
 use time::OffsetDateTime;
 
@@ -23,6 +23,13 @@ pub fn time_left(secs: i64) -> String {
 
 pub fn run(g: &Global, args: &ListArgs) -> Result<Outcome, Failure> {
     let within: Option<Ttl> = args.expiring.as_deref().map(str::parse).transpose()?;
+    let wanted = args
+        .names
+        .iter()
+        .map(|n| n.parse::<CertName>())
+        .collect::<Result<std::collections::BTreeSet<CertName>, _>>()?;
+    // Names given: every state of those names.
+    let all = args.all || !wanted.is_empty();
     let store = Store::open(&g.dir)?;
     let now = OffsetDateTime::now_utc();
     let statuses: Vec<_> = match within {
@@ -33,28 +40,50 @@ pub fn run(g: &Global, args: &ListArgs) -> Result<Outcome, Failure> {
         None if g.format == Format::Json => store
             .statuses(now)?
             .into_iter()
-            .filter(|s| args.all || s.state == CertState::Requested)
+            .filter(|s| all || s.state == CertState::Requested)
             .collect(),
         None => store
             .statuses_brief(now)?
             .into_iter()
-            .filter(|s| args.all || s.state == CertState::Requested)
+            .filter(|s| all || s.state == CertState::Requested)
             .collect(),
+    };
+    let (statuses, outcome) = if wanted.is_empty() {
+        (statuses, Outcome::Clean)
+    } else {
+        let statuses: Vec<_> = statuses
+            .into_iter()
+            .filter(|s| wanted.iter().any(|w| w.as_str() == s.name))
+            .collect();
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|w| !statuses.iter().any(|s| s.name == w.as_str()))
+            .map(|w| w.to_string())
+            .collect();
+        if missing.is_empty() {
+            (statuses, Outcome::Clean)
+        } else {
+            eprintln!(
+                "clusterca: no request or certificate for {}",
+                sanitize(&missing.join(", "))
+            );
+            (statuses, Outcome::Findings)
+        }
     };
     if g.format == Format::Json {
         output::json(&statuses)?;
-        return Ok(Outcome::Clean);
+        return Ok(outcome);
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if statuses.is_empty() {
-        let what = match (&args.expiring, args.all) {
+        let what = match (&args.expiring, all) {
             (Some(w), _) => format!("certificates expiring within {}", sanitize(w)),
             (None, true) => "certificates".to_owned(),
             (None, false) => "pending requests (try --all)".to_owned(),
         };
         writeln!(out, "No {what} to list")?;
         out.flush()?;
-        return Ok(Outcome::Clean);
+        return Ok(outcome);
     }
     let width = statuses
         .iter()
@@ -97,7 +126,7 @@ pub fn run(g: &Global, args: &ListArgs) -> Result<Outcome, Failure> {
         out.write_all(chunk.as_bytes())?;
     }
     out.flush()?;
-    Ok(Outcome::Clean)
+    Ok(outcome)
 }
 
 #[cfg(test)]

@@ -23,6 +23,11 @@ struct Shown {
 /// The file to show and its bytes: the path as given, or `signed/NAME.pem` for a certname
 /// (read through the store).
 fn resolve(g: &Global, target: &str) -> Result<(PathBuf, Vec<u8>), Failure> {
+    // `-`: standard input (`openssl s_client ... | clusterca show -`), as the file is read.
+    if target == "-" {
+        let bytes = super::read_input(std::path::Path::new("/dev/stdin"))?;
+        return Ok((PathBuf::from("-"), bytes));
+    }
     let path = PathBuf::from(target);
     if path.exists() {
         let bytes = super::read_input(&path)?;

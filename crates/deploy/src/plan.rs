@@ -78,8 +78,9 @@ pub struct Sources {
     pub name: String,
     /// Its certificate.
     pub cert: Vec<u8>,
-    /// Its private key.
-    pub key: Vec<u8>,
+    /// Its private key; `None` for a certificate signed from the node's CSR, whose key never
+    /// left the node (`--cert-only`): nothing is installed in the key's place.
+    pub key: Option<Vec<u8>>,
     /// The whole CA bundle.
     pub ca: Vec<u8>,
     /// The CRL (chain), when there is one.
@@ -142,21 +143,26 @@ impl InstallPlan {
             Layout::Puppet { ssldir } => {
                 use puppet_modes::*;
                 let pem = format!("{}.pem", src.name);
-                let mut files = vec![
-                    file(
-                        &ssldir.join("certs").join(&pem),
-                        "certificate",
-                        &src.cert,
-                        PUBLIC,
-                    ),
-                    file(
+                let mut files = vec![file(
+                    &ssldir.join("certs").join(&pem),
+                    "certificate",
+                    &src.cert,
+                    PUBLIC,
+                )];
+                if let Some(key) = &src.key {
+                    files.push(file(
                         &ssldir.join("private_keys").join(&pem),
                         "private key",
-                        &src.key,
+                        key,
                         KEY,
-                    ),
-                    file(&ssldir.join("certs/ca.pem"), "CA bundle", &src.ca, PUBLIC),
-                ];
+                    ));
+                }
+                files.push(file(
+                    &ssldir.join("certs/ca.pem"),
+                    "CA bundle",
+                    &src.ca,
+                    PUBLIC,
+                ));
                 if let Some(crl) = &src.crl {
                     files.push(file(&ssldir.join("crl.pem"), "CRL", crl, PUBLIC));
                 }
@@ -178,7 +184,7 @@ impl InstallPlan {
                 let mut files = Vec::new();
                 let wanted = [
                     (cert, "certificate", Some(&src.cert), *mode),
-                    (key, "private key", Some(&src.key), *key_mode),
+                    (key, "private key", src.key.as_ref(), *key_mode),
                     (ca, "CA bundle", Some(&src.ca), *mode),
                     (crl, "CRL", src.crl.as_ref(), *mode),
                 ];
@@ -192,7 +198,8 @@ impl InstallPlan {
             Layout::Haproxy { pem } => {
                 let mut combined = with_newline(src.cert.clone());
                 combined.extend(with_newline(src.ca.clone()));
-                combined.extend(with_newline(src.key.clone()));
+                // Without a key (refused by the CLI: haproxy needs it), certificate and chain.
+                combined.extend(with_newline(src.key.clone().unwrap_or_default()));
                 (
                     Vec::new(),
                     vec![file(pem, "combined PEM", &combined, 0o600)],

@@ -50,6 +50,32 @@ pub struct HostResult {
     pub reason: Option<String>,
     /// Wall time, seconds.
     pub seconds: f64,
+    /// What the `--then` command printed (stdout and stderr), its last 40 lines, when it ran.
+    pub then_output: Option<String>,
+}
+
+/// The lines the bundle's `--then` command printed: those after its `running: ` line and
+/// before the summary (or the end), the last 40 of them, at most 4 KiB.
+fn then_output(stdout: &str) -> Option<String> {
+    let lines: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("running: "))
+        .skip(1)
+        .take_while(|l| !l.starts_with("clusterca-bundle: "))
+        .collect();
+    let started = stdout.lines().any(|l| l.starts_with("running: "));
+    if !started {
+        return None;
+    }
+    let mut text = lines[lines.len().saturating_sub(40)..].join("\n");
+    if text.len() > 4096 {
+        let mut cut = text.len() - 4096;
+        while !text.is_char_boundary(cut) {
+            cut += 1;
+        }
+        text = text[cut..].to_owned();
+    }
+    Some(text)
 }
 
 fn summary(stdout: &str) -> Option<(usize, usize)> {
@@ -82,6 +108,7 @@ fn run_one(job: &HostJob, ssh_options: &[String]) -> HostResult {
         unchanged: 0,
         reason: Some(reason),
         seconds: start.elapsed().as_secs_f64(),
+        then_output: None,
     };
     let mut child = match cmd.spawn() {
         Ok(c) => c,
@@ -119,9 +146,13 @@ fn run_one(job: &HostJob, ssh_options: &[String]) -> HostResult {
             unchanged,
             reason: None,
             seconds: start.elapsed().as_secs_f64(),
+            then_output: then_output(&stdout),
         },
         (true, None) => failed("the bundle printed no summary".into()),
-        (false, _) => failed(last_err.unwrap_or_else(|| format!("ssh exited with {}", out.status))),
+        (false, _) => HostResult {
+            then_output: then_output(&stdout),
+            ..failed(last_err.unwrap_or_else(|| format!("ssh exited with {}", out.status)))
+        },
     }
 }
 
@@ -167,5 +198,30 @@ mod tests {
             Some((3, 4))
         );
         assert_eq!(summary("no summary\n"), None);
+    }
+}
+
+#[cfg(test)]
+mod then_tests {
+    use super::then_output;
+
+    #[test]
+    fn the_then_commands_output_is_what_it_printed_between_its_line_and_the_summary() {
+        let out = "clusterca-bundle: installed x\nrunning: systemctl reload x\nreloaded\nwarning: y\nclusterca-bundle: x: 2 changed, 5 unchanged\n";
+        assert_eq!(then_output(out).as_deref(), Some("reloaded\nwarning: y"));
+        // Failed: no summary after it.
+        assert_eq!(then_output("running: false\n").as_deref(), Some(""));
+        // Not run.
+        assert_eq!(
+            then_output("clusterca-bundle: x: 0 changed, 7 unchanged\n"),
+            None
+        );
+        // Long: the last 40 lines.
+        let long: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let text = then_output(&format!("running: c\n{long}")).unwrap();
+        assert!(
+            text.starts_with("line 60\n") && text.ends_with("line 99"),
+            "{text}"
+        );
     }
 }

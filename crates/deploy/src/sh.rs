@@ -697,7 +697,7 @@ pub fn render(plan: &InstallPlan, then: Option<&str>) -> String {
     if let Some(cmd) = then {
         let _ = writeln!(
             s,
-            "if [ \"$cb_changed\" -gt 0 ]; then\n  echo {}\n  sh -c {} || cb_fail {}\nfi",
+            "if [ \"$cb_changed\" -gt 0 ]; then\n  echo {}\n  sh -c {} 2>&1 || cb_fail {}\nfi",
             quote(&format!("running: {cmd}")),
             quote(cmd),
             quote(&format!("the --then command failed: {cmd}"))
@@ -722,7 +722,7 @@ mod tests {
         let src = Sources {
             name: "web1.example.net".into(),
             cert: cert.as_bytes().to_vec(),
-            key: b"-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n".to_vec(),
+            key: Some(b"-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n".to_vec()),
             ca: b"-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n".to_vec(),
             crl: None,
         };
