@@ -175,12 +175,10 @@ pub fn probe(g: &Global, args: &ProbeArgs) -> Result<Outcome, Failure> {
         .collect::<Result<_, _>>()?;
     if let Some(file) = &args.targets_file {
         let bytes = super::read_bounded_input(file, super::MAX_LIST, "a list of targets")?;
-        let text = String::from_utf8(bytes).map_err(|_| {
-            Failure::input(format!(
-                "{}: not UTF-8 text",
-                output::sanitize(&file.display().to_string())
-            ))
-        })?;
+        // The file's name as every message below shows it: escaped.
+        let shown = output::sanitize(&file.display().to_string()).into_owned();
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Failure::input(format!("{shown}: not UTF-8 text")))?;
         let before = targets.len();
         for (i, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or_default().trim();
@@ -189,14 +187,11 @@ pub fn probe(g: &Global, args: &ProbeArgs) -> Result<Outcome, Failure> {
             }
             let target = line
                 .parse::<Target>()
-                .map_err(|e| Failure::input(format!("{}:{}: {e}", file.display(), i + 1)))?;
+                .map_err(|e| Failure::input(format!("{shown}:{}: {e}", i + 1)))?;
             targets.push(target);
         }
         if targets.len() == before {
-            return Err(Failure::input(format!(
-                "{}: no targets in it",
-                file.display()
-            )));
+            return Err(Failure::input(format!("{shown}: no targets in it")));
         }
     }
     if args.connections == 0 {

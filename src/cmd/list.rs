@@ -26,8 +26,8 @@ pub fn run(g: &Global, args: &ListArgs) -> Result<Outcome, Failure> {
     let wanted = args
         .names
         .iter()
-        .map(|n| n.parse::<CertName>())
-        .collect::<Result<std::collections::BTreeSet<CertName>, _>>()?;
+        .map(|n| n.parse::<CertName>().map(|n| n.as_str().to_owned()))
+        .collect::<Result<std::collections::BTreeSet<String>, _>>()?;
     // Names given: every state of those names.
     let all = args.all || !wanted.is_empty();
     let store = Store::open(&g.dir)?;
@@ -53,12 +53,14 @@ pub fn run(g: &Global, args: &ListArgs) -> Result<Outcome, Failure> {
     } else {
         let statuses: Vec<_> = statuses
             .into_iter()
-            .filter(|s| wanted.iter().any(|w| w.as_str() == s.name))
+            .filter(|s| wanted.contains(s.name.as_str()))
             .collect();
-        let missing: Vec<String> = wanted
+        let found: std::collections::BTreeSet<&str> =
+            statuses.iter().map(|s| s.name.as_str()).collect();
+        let missing: Vec<&str> = wanted
             .iter()
-            .filter(|w| !statuses.iter().any(|s| s.name == w.as_str()))
-            .map(|w| w.to_string())
+            .map(|w| w.as_str())
+            .filter(|w| !found.contains(w))
             .collect();
         if missing.is_empty() {
             (statuses, Outcome::Clean)

@@ -55,27 +55,37 @@ pub struct HostResult {
 }
 
 /// The lines the bundle's `--then` command printed: those after its `running: ` line and
-/// before the summary (or the end), the last 40 of them, at most 4 KiB.
+/// before the summary (or the end), the last 40 of them and at most 4 KiB of those (whole
+/// lines, or the end of a longer one); `None` when it did not run.
 fn then_output(stdout: &str) -> Option<String> {
-    let lines: Vec<&str> = stdout
-        .lines()
-        .skip_while(|l| !l.starts_with("running: "))
-        .skip(1)
+    const LINES: usize = 40;
+    const BYTES: usize = 4096;
+    let mut after = stdout.lines().skip_while(|l| !l.starts_with("running: "));
+    after.next()?;
+    let printed: Vec<&str> = after
         .take_while(|l| !l.starts_with("clusterca-bundle: "))
         .collect();
-    let started = stdout.lines().any(|l| l.starts_with("running: "));
-    if !started {
-        return None;
-    }
-    let mut text = lines[lines.len().saturating_sub(40)..].join("\n");
-    if text.len() > 4096 {
-        let mut cut = text.len() - 4096;
-        while !text.is_char_boundary(cut) {
-            cut += 1;
+    // From the end back: whole lines while they fit.
+    let mut kept: Vec<&str> = Vec::new();
+    let mut size = 0;
+    for line in printed.iter().rev().take(LINES) {
+        if size + line.len() + 1 > BYTES {
+            if kept.is_empty() {
+                // One line longer than the cap: its end, from a character boundary.
+                let from = line
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .find(|i| line.len() - i <= BYTES)
+                    .unwrap_or(line.len());
+                kept.push(line.get(from..).unwrap_or_default());
+            }
+            break;
         }
-        text = text[cut..].to_owned();
+        size += line.len() + 1;
+        kept.push(line);
     }
-    Some(text)
+    kept.reverse();
+    Some(kept.join("\n"))
 }
 
 fn summary(stdout: &str) -> Option<(usize, usize)> {
@@ -223,5 +233,14 @@ mod then_tests {
             text.starts_with("line 60\n") && text.ends_with("line 99"),
             "{text}"
         );
+        // At most 4 KiB: the last whole lines that fit, or the end of one longer line.
+        let wide: String = (0..10)
+            .map(|i| format!("{i}{}\n", "x".repeat(999)))
+            .collect();
+        let text = then_output(&format!("running: c\n{wide}")).unwrap();
+        assert_eq!(text.lines().count(), 4, "{text}");
+        assert!(text.starts_with('6') && text.len() <= 4096);
+        let one = format!("running: c\né{}\n", "y".repeat(5000));
+        assert_eq!(then_output(&one).unwrap(), "y".repeat(4096));
     }
 }

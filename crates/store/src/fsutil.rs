@@ -719,7 +719,7 @@ fn read_sized(mut file: File, path: &Path, cap: u64, len: u64) -> Result<Vec<u8>
         }
     };
     buf.truncate(first);
-    if len > 0 && first as u64 == len.min(cap) && len <= cap {
+    if len > 0 && len <= cap && first as u64 == len {
         return Ok(buf);
     }
     file.take(cap + 1 - first as u64)
