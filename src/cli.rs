@@ -22,31 +22,85 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub global: Global,
+    pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
 }
 
 /// Options every command takes.
 #[derive(Debug, Args)]
-pub struct Global {
-    /// The CA directory (Puppet Server's cadir layout).
-    #[arg(
-        long,
-        global = true,
-        env = "CLUSTERCA_DIR",
-        default_value = "ca",
-        value_name = "DIR"
-    )]
-    pub dir: PathBuf,
-
+pub struct GlobalArgs {
     /// Output format: text for people, json for scripts.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
+    /// Text output without a line per item: only the summary of each batch (and errors).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// The CA directory, for the commands that read or write it.
+#[derive(Debug, Clone, Args)]
+pub struct DirOpt {
+    /// The CA directory (Puppet Server's cadir layout).
+    #[arg(long, env = "CLUSTERCA_DIR", default_value = "ca", value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// The store lock's wait, for the commands that take the lock.
+#[derive(Debug, Clone, Args)]
+pub struct LockOpt {
     /// How long to wait for another signer holding the CA store lock (e.g. 30s, 2m, 500ms).
-    #[arg(long, global = true, default_value = "30s", value_name = "DURATION")]
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
     pub lock_timeout: String,
+}
+
+/// What a command gets besides its own arguments: the output format and, where the command
+/// takes them, the CA directory and the lock's wait (defaults elsewhere, unused).
+#[derive(Debug, Clone)]
+pub struct Global {
+    pub dir: PathBuf,
+    pub format: Format,
+    pub lock_timeout: String,
+}
+
+impl Cli {
+    /// The [`Global`] for this command line.
+    pub fn global(&self) -> Global {
+        let (dir, lock) = self.command.store_options();
+        Global {
+            dir: dir.map_or_else(|| PathBuf::from("ca"), |d| d.dir.clone()),
+            format: self.global.format,
+            lock_timeout: lock.map_or_else(|| "30s".to_owned(), |l| l.lock_timeout.clone()),
+        }
+    }
+}
+
+impl Command {
+    /// The command's `--dir` and `--lock-timeout`, where it takes them.
+    pub fn store_options(&self) -> (Option<&DirOpt>, Option<&LockOpt>) {
+        use Command::*;
+        match self {
+            Init(a) => (Some(&a.store), None),
+            Import(a) => (Some(&a.store), Some(&a.lock)),
+            Issue(a) => (Some(&a.store), Some(&a.lock)),
+            Show(a) => (Some(&a.store), None),
+            List(a) => (Some(&a.store), None),
+            Submit(a) => (Some(&a.store), Some(&a.lock)),
+            Sign(a) => (Some(&a.store), Some(&a.lock)),
+            Renew(a) => (Some(&a.store), Some(&a.lock)),
+            Revoke(a) => (Some(&a.store), Some(&a.lock)),
+            Clean(a) => (Some(&a.store), Some(&a.lock)),
+            Crl(a) => (Some(&a.store), Some(&a.lock)),
+            Check(a) => (Some(&a.store), Some(&a.lock)),
+            Verify(a) => (Some(&a.store), None),
+            Install(a) => (Some(&a.opts.store), None),
+            Bundle(a) => (Some(&a.opts.store), None),
+            Push(a) => (Some(&a.opts.store), None),
+            Serve(a) => (Some(&a.store), Some(&a.lock)),
+            Audit(_) | Probe(_) | Completions(_) | Help(_) | Config(_) => (None, None),
+        }
+    }
 }
 
 /// Output formats.
@@ -128,7 +182,7 @@ pub enum Command {
 
     /// Check the CA directory's consistency; --repair fixes what is safe to fix.
     #[command(
-        long_about = "Check the CA directory: `serial` parses and is not behind the serial rule (one past every serial in inventory.txt, signed/ and the CRL) nor past 0x7FFFFFFF, Puppet's limit; every inventory line parses (Puppet's variants included) and the last is whole; every signed/NAME.pem is signed by this CA, carries CN=NAME and has an inventory line; no serial is used twice; no clusterca.journal is left by an interrupted batch (and every key file it names for a recorded certificate is there, whole and that certificate's key); no request is left beside its signed certificate; the CRL is signed by the CA and not expired; the CA certificate and the CRL do not expire within --warn-days (warnings), and certificates that do are noted; modes are no looser than Puppet's (CA key 0640 at most; nothing else writable by group or others). Serial gaps, CRL entries for serials never issued and temporary files left by an interrupted write are reported as info. An I/O error while reading is exit 4, not a finding. With --repair, under the store lock: finish the recorded part of an interrupted batch and drop the rest (an unreadable journal is moved aside), truncate a torn last inventory line, raise `serial` to the serial rule, append missing inventory lines for certificates in signed/, remove stale requests and temporary files; then check again under the same lock. Exit 0 when nothing above info remains, 1 otherwise. The protocol and every finding: docs/store.md."
+        long_about = "Check the CA directory: `serial` parses and is not behind the serial rule (one past every serial in inventory.txt, signed/ and the CRL) nor past 0x7FFFFFFF, Puppet's limit; every inventory line parses (Puppet's variants included) and the last is whole; every signed/NAME.pem is signed by this CA, carries CN=NAME and has an inventory line; no serial is used twice; no clusterca.journal is left by an interrupted batch (and every key file it names for a recorded certificate is there, whole and that certificate's key); no request is left beside its signed certificate; the CRL is signed by the CA and not expired; the CA certificate and the CRL do not expire within --warn-days (warnings), and certificates that do are noted; modes are no looser than Puppet's (CA key 0640 at most; nothing else writable by group or others). Serial gaps, CRL entries for serials never issued and temporary files left by an interrupted write are reported as info. An I/O error while reading is exit 4, not a finding. With --repair, under the store lock: finish the recorded part of an interrupted batch and drop the rest (an unreadable journal is moved aside), truncate a torn last inventory line, raise `serial` to the serial rule, append missing inventory lines for certificates in signed/, remove stale requests and temporary files, take from each mode the bits it may not have (a CA key at 0644 becomes 0640; on the open file, never through a symlink, and not on a file with other hard links), each change said as `chmod 0640 ca/ca_key.pem (was 0644)`; then check again under the same lock. Exit 0 when nothing above info remains, 1 otherwise. The protocol and every finding: docs/store.md."
     )]
     Check(CheckArgs),
 
@@ -143,6 +197,18 @@ pub enum Command {
         long_about = "Connect to each TARGET (host:port) with TLS (rustls), capture the chain it presents even when it would not verify, and report per target: the distinct certificates seen (subject, alt names, serial, SHA-256 fingerprint, days to expiry, how many connections presented each), whether each verifies against --ca for every --expect-name, and whether they agree: one shared certificate, per-node certificates that all carry the expected names, or not. With --connections N each target is connected to N times, so a load balancer in round-robin shows its members. Unreachable targets, timeouts and failed handshakes are findings [unreachable, timeout, tls-handshake], as are certificates without the expected names [name-missing], not verifying against the CA [untrusted], expired or expiring [expired, expiring]. The SNI sent is --sni, else the first expected DNS name. Exit 1 when a finding reaches --fail-on."
     )]
     Probe(ProbeArgs),
+
+    /// Verify a certificate as a TLS client would: chain to the CA, name, validity, CRL.
+    #[command(
+        long_about = "Verify FILE (a certificate, PEM or DER; certificates after the first in a PEM file are taken as intermediates) as a TLS client connecting to each --name would, with rustls' WebPKI verifier: the chain must lead to a certificate of --ca (by default the CA directory's ca_crt.pem; every certificate of the bundle is trusted), the time must be within the validity of each certificate, and the leaf must carry the name in its subjectAltNames (a DNS name or an IP address; the CN does not count). With --crl (by default the CA directory's ca_crl.pem, or a CRL file) the leaf must not be on its issuer's CRL, and that CRL must be there and not past its nextUpdate. Exit 0 when every name verifies, 1 when one does not (each reason printed), 2 for unreadable input. As `openssl verify -CAfile ca.pem -verify_hostname NAME [-crl_check -CRLfile crl.pem]` or `step certificate verify --roots ca.pem --host NAME`."
+    )]
+    Verify(VerifyArgs),
+
+    /// Show the defaults in effect: from flags' built-ins, the config file or the environment.
+    #[command(
+        long_about = "Show the value each configurable default has now and where it came from: built-in, the config file ($CLUSTERCA_CONFIG, else /etc/clusterca/config.toml when it exists) or the environment (CLUSTERCA_DIR). The file is TOML with any of the keys dir, ttl, key_type, owner, group and hosts_file; each becomes the default of the options it names (dir: --dir of every command that has one; ttl: --ttl of issue, sign and submit; key_type: --key-type of issue; owner and group: --owner and --group of install, bundle and push; hosts_file: --hosts-file of push). A flag on the command line wins over the environment, which wins over the file. An unknown key or a bad value in the file is refused by every command, naming the file and the key."
+    )]
+    Config(ConfigArgs),
 
     /// Put a certname's certificate, key, CA bundle and CRL in place with exact owner and mode.
     #[command(
@@ -220,8 +286,16 @@ pub fn command() -> clap::Command {
 
 /// Parses `args` (the program's name first).
 pub fn parse(args: &[std::ffi::OsString]) -> Result<Cli, clap::Error> {
+    parse_with(args, &crate::config::Config::default())
+}
+
+/// Parses `args` with the defaults of a config file.
+pub fn parse_with(
+    args: &[std::ffi::OsString],
+    config: &crate::config::Config,
+) -> Result<Cli, clap::Error> {
     use clap::FromArgMatches;
-    command()
+    crate::config::apply(command(), config)
         .try_get_matches_from(args)
         .and_then(|m| Cli::from_arg_matches(&m))
 }
@@ -318,6 +392,12 @@ pub struct ServeArgs {
     /// Lifetime of auto-renewed certificates (Puppet's auto-renewal-cert-ttl).
     #[arg(long, default_value = "90d", value_name = "TTL")]
     pub auto_renewal_ttl: String,
+
+    #[command(flatten)]
+    pub store: DirOpt,
+
+    #[command(flatten)]
+    pub lock: LockOpt,
 }
 
 /// Where `install` puts the files.
@@ -394,6 +474,9 @@ pub struct InstallOptions {
     /// the node's own CSR, whose key never left the node (the key in place stays as it is).
     #[arg(long)]
     pub cert_only: bool,
+
+    #[command(flatten)]
+    pub store: DirOpt,
 }
 
 #[derive(Debug, Args)]
@@ -510,6 +593,31 @@ pub struct AuditArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ConfigArgs {}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The certificate to verify (PEM or DER), or `-` for standard input.
+    #[arg(value_name = "FILE|-")]
+    pub file: PathBuf,
+
+    /// A DNS name or IP address the certificate must be valid for; repeat for several.
+    #[arg(long = "name", value_name = "NAME", required = true)]
+    pub names: Vec<String>,
+
+    /// The trusted CA certificate or bundle [default: ca_crt.pem of --dir].
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+
+    /// Check revocation: against FILE, or with no value against ca_crl.pem of --dir.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
+    pub crl: Option<String>,
+
+    #[command(flatten)]
+    pub store: DirOpt,
+}
+
+#[derive(Debug, Args)]
 pub struct ProbeArgs {
     /// Endpoints to connect to, host:port ([v6]:port for IPv6 addresses).
     #[arg(value_name = "TARGET", required_unless_present = "targets_file")]
@@ -557,6 +665,17 @@ pub struct SubmitArgs {
     /// Lifetime of the certificates --sign makes.
     #[arg(long, default_value = "5y", value_name = "TTL", requires = "sign")]
     pub ttl: String,
+
+    /// Issue even when --ttl ends after the CA certificate does (such a certificate stops
+    /// verifying when the CA expires, years before its own end).
+    #[arg(long)]
+    pub allow_beyond_ca: bool,
+
+    #[command(flatten)]
+    pub store: DirOpt,
+
+    #[command(flatten)]
+    pub lock: LockOpt,
 }
 
 #[derive(Debug, Args)]
@@ -580,6 +699,17 @@ pub struct SignArgs {
     /// Certificate lifetime: a number with unit y, d, h, m or s.
     #[arg(long, default_value = "5y", value_name = "TTL")]
     pub ttl: String,
+
+    /// Issue even when --ttl ends after the CA certificate does (such a certificate stops
+    /// verifying when the CA expires, years before its own end).
+    #[arg(long)]
+    pub allow_beyond_ca: bool,
+
+    #[command(flatten)]
+    pub store: DirOpt,
+
+    #[command(flatten)]
+    pub lock: LockOpt,
 }
 
 /// The lifetime of a CRL that a command writes.
@@ -613,6 +743,12 @@ pub struct RevokeArgs {
 
     #[command(flatten)]
     pub crl: CrlLifetime,
+
+    #[command(flatten)]
+    pub store: DirOpt,
+
+    #[command(flatten)]
+    pub lock: LockOpt,
 }
 
 #[derive(Debug, Args)]
@@ -654,8 +790,19 @@ pub struct RenewArgs {
     #[arg(long)]
     pub supersede: bool,
 
+    /// Issue even when --ttl ends after the CA certificate does (such a certificate stops
+    /// verifying when the CA expires, years before its own end).
+    #[arg(long)]
+    pub allow_beyond_ca: bool,
+
     #[command(flatten)]
     pub crl: CrlLifetime,
+
+    #[command(flatten)]
+    pub store: DirOpt,
+
+    #[command(flatten)]
+    pub lock: LockOpt,
 }
 
 #[derive(Debug, Args)]
@@ -666,6 +813,12 @@ pub struct CleanArgs {
 
     #[command(flatten)]
     pub crl: CrlLifetime,
+
+    #[command(flatten)]
+    pub store: DirOpt,
+
+    #[command(flatten)]
+    pub lock: LockOpt,
 }
 
 #[derive(Debug, Args)]
@@ -680,6 +833,12 @@ pub struct CrlArgs {
     /// Drop the entries of expired certificates and repeated entries, then reissue.
     #[arg(long)]
     pub prune: bool,
+
+    #[command(flatten)]
+    pub store: DirOpt,
+
+    #[command(flatten)]
+    pub lock: LockOpt,
 }
 
 #[derive(Debug, Args)]
@@ -692,6 +851,12 @@ pub struct CheckArgs {
     /// certificates that do.
     #[arg(long, default_value_t = 30, value_name = "DAYS")]
     pub warn_days: u32,
+
+    #[command(flatten)]
+    pub store: DirOpt,
+
+    #[command(flatten)]
+    pub lock: LockOpt,
 }
 
 #[derive(Debug, Args)]
@@ -732,6 +897,9 @@ pub struct InitArgs {
     /// Lifetime of the CA certificate: a number with unit y, d, h, m or s.
     #[arg(long, default_value = "15y", value_name = "TTL")]
     pub ttl: String,
+
+    #[command(flatten)]
+    pub store: DirOpt,
 }
 
 #[derive(Debug, Args)]
@@ -752,6 +920,12 @@ pub struct ImportArgs {
     /// least 2]. Pick one above every serial the CA has issued before.
     #[arg(long, value_name = "HEX", requires = "cert")]
     pub next_serial: Option<String>,
+
+    #[command(flatten)]
+    pub store: DirOpt,
+
+    #[command(flatten)]
+    pub lock: LockOpt,
 }
 
 #[derive(Debug, Args)]
@@ -785,6 +959,17 @@ pub struct IssueArgs {
     /// Allow wildcard alt names such as *.example.net (risky: any host in the domain).
     #[arg(long)]
     pub allow_wildcard: bool,
+
+    /// Issue even when --ttl ends after the CA certificate does (such a certificate stops
+    /// verifying when the CA expires, years before its own end).
+    #[arg(long)]
+    pub allow_beyond_ca: bool,
+
+    #[command(flatten)]
+    pub store: DirOpt,
+
+    #[command(flatten)]
+    pub lock: LockOpt,
 }
 
 #[derive(Debug, Args)]
@@ -797,6 +982,9 @@ pub struct ShowArgs {
     /// With a private key: the certificate to check it against.
     #[arg(long, value_name = "FILE")]
     pub cert: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub store: DirOpt,
 }
 
 #[derive(Debug, Args)]
@@ -814,4 +1002,7 @@ pub struct ListArgs {
     /// ones not).
     #[arg(long, value_name = "TTL")]
     pub expiring: Option<String>,
+
+    #[command(flatten)]
+    pub store: DirOpt,
 }

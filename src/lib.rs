@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod config;
 pub mod man;
 pub mod output;
 
@@ -52,8 +53,30 @@ impl Failure {
 /// Parses the command line, runs one command and maps its result to an exit code.
 pub fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let cli = match cli::parse(&args) {
+    let config = match config::load() {
+        Ok(c) => c,
+        Err(f) => {
+            if asks_for_json(&args) {
+                report_error(&f.message, f.kind, 2);
+            } else {
+                eprintln!("clusterca: error: {}", output::one_line(&f.message));
+            }
+            return ExitCode::from(2);
+        }
+    };
+    let cli = match cli::parse_with(&args, &config.config) {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() && asks_for_json(&args) => {
+            // The usage error as JSON: clap's first line, without its `error: ` prefix.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or_default();
+            report_error(
+                first.strip_prefix("error: ").unwrap_or(first),
+                Kind::Input,
+                2,
+            );
+            return ExitCode::from(2);
+        }
         Err(e) => {
             let _ = e.print();
             if e.kind() == clap::error::ErrorKind::DisplayHelp {
@@ -65,7 +88,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    match cmd::run(cli) {
+    let json = cli.global.format == cli::Format::Json;
+    output::set_quiet(cli.global.quiet);
+    output::show_store_progress();
+    let result = cmd::run(cli);
+    output::clear_store_progress();
+    match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
         Err(f) => {
@@ -75,8 +103,39 @@ pub fn main() -> ExitCode {
                 Kind::Busy => 3,
                 Kind::System => 4,
             };
-            eprintln!("clusterca: error: {}", output::one_line(&f.message));
+            if json {
+                report_error(&f.message, f.kind, code);
+            } else {
+                eprintln!("clusterca: error: {}", output::one_line(&f.message));
+            }
             ExitCode::from(code)
         }
     }
+}
+
+/// True when the command line asks for `--format json` (`--format json`, `--format=json`),
+/// so that even a usage error clap found is reported as JSON.
+fn asks_for_json(args: &[std::ffi::OsString]) -> bool {
+    args.iter()
+        .zip(args.iter().skip(1))
+        .any(|(a, b)| a == "--format" && b == "json")
+        || args.iter().any(|a| a == "--format=json")
+}
+
+/// Writes a failure as one JSON line on stderr (docs/json.md, "Errors").
+fn report_error(message: &str, kind: Kind, exit_code: u8) {
+    let e = output::ErrorReport {
+        version: output::JSON_VERSION,
+        error: output::ErrorBody {
+            kind: match kind {
+                Kind::Input => "input",
+                Kind::Busy => "busy",
+                _ => "system",
+            },
+            exit_code,
+            message,
+        },
+    };
+    let text = serde_json::to_string(&e).unwrap_or_default();
+    eprintln!("{}", clusterca_pki::json_escape_bidi(text));
 }

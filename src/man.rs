@@ -142,7 +142,7 @@ const EXAMPLES: &[(&str, &[Example])] = &[
         ]),
         ("revoke", &[
             ex("Revoke every valid certificate of a certname", "clusterca revoke proxy02.example.net"),
-            ex("Revoke by serial, in hex (0x1F) or decimal (20)", "clusterca revoke --serial 0x1F --serial 20"),
+            ex("Revoke two serials, in hex with or without 0x (0x1F and 0x20)", "clusterca revoke --serial 0x1F --serial 20"),
             ex(
                 "Revoke a serial this CA has no record of issuing",
                 "clusterca revoke --serial 0x7A --force",
@@ -204,6 +204,27 @@ const EXAMPLES: &[(&str, &[Example])] = &[
             ex(
                 "Probe three web servers, for a script",
                 "clusterca probe web1:443 web2:443 web3:443 --expect-name www.example.net --format json",
+            ),
+        ]),
+        ("verify", &[
+            ex(
+                "Check that a certificate is this CA's, current, and valid for the shared name",
+                "clusterca verify pki/puppet.example.net.pem --name puppet.example.net",
+            ),
+            ex(
+                "The same, also for the short name and the address, and not revoked",
+                "clusterca verify pki/puppet.example.net.pem --name puppet --name 192.0.2.10 --crl",
+            ),
+            ex(
+                "Verify a certificate from elsewhere against a CA bundle and CRL file, for a script",
+                "clusterca verify server.pem --name www.example.net --ca ca.pem --crl crl.pem --format json",
+            ),
+        ]),
+        ("config", &[
+            ex("Show the defaults in effect and where each came from", "clusterca config"),
+            ex(
+                "Use a config file of your own for one command",
+                "CLUSTERCA_CONFIG=./clusterca.toml clusterca issue web1.example.net",
             ),
         ]),
         ("install", &[
@@ -289,7 +310,7 @@ pub const EXIT_STATUS: &[(&str, &str)] = &[
     ("0", "Success."),
     (
         "1",
-        "The command ran and found problems (check, audit, probe, a refused request of sign --all).",
+        "The command ran and found problems (check, audit, probe, verify, a refused request of sign --all).",
     ),
     ("2", "Bad usage or bad input: the message names the input and the problem; nothing was written."),
     ("3", "The CA store is busy: another signer held its lock past --lock-timeout, or holds the serve lease."),
@@ -302,11 +323,22 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "CLUSTERCA_DIR",
         "The CA directory when --dir is not given (default: ca).",
     ),
-    ("NO_COLOR", "When set, no color in clusterca's own output."),
+    (
+        "CLUSTERCA_CONFIG",
+        "The config file of defaults (default: /etc/clusterca/config.toml, when it exists); see clusterca-config(1).",
+    ),
+    (
+        "NO_COLOR",
+        "When set and not empty, no color in clusterca's own output (there is none either when stdout is not a terminal).",
+    ),
 ];
 
 /// The files of a CA directory, as Puppet Server lays out its cadir.
 pub const FILES: &[(&str, &str)] = &[
+    (
+        "/etc/clusterca/config.toml",
+        "Optional defaults (dir, ttl, key_type, owner, group, hosts_file); see clusterca-config(1).",
+    ),
     (
         "DIR/ca_crt.pem",
         "The CA certificate (an intermediate followed by its root, for a chain).",
@@ -350,7 +382,9 @@ fn see_also(name: &str) -> Vec<String> {
         "renew" => &["issue", "revoke", "push"],
         "revoke" | "clean" | "crl" => &["list", "check"],
         "check" => &["list", "import"],
-        "audit" | "probe" => &["check", "show"],
+        "audit" | "probe" => &["check", "show", "verify"],
+        "verify" => &["show", "probe", "audit"],
+        "config" => &["issue", "install", "push"],
         "install" | "bundle" | "push" => &["install", "bundle", "push"],
         "serve" => &["sign", "submit", "check"],
         _ => &[],

@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 use std::io::{self, IsTerminal, Write};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -43,8 +42,8 @@ pub fn findings(
     for f in findings {
         writeln!(
             out,
-            "{indent}{:<7}  {:<22}  {}: {}",
-            f.severity,
+            "{indent}{}  {:<22}  {}: {}",
+            paint(&format!("{:<7}", f.severity), &f.severity.to_string()),
             f.rule,
             sanitize(&f.subject),
             sanitize(&f.message)
@@ -77,50 +76,153 @@ pub fn json<T: Serialize>(value: &T) -> Result<(), Failure> {
     Ok(())
 }
 
-/// A progress line on stderr, redrawn at most ten times a second, only on a terminal.
+/// The version of the JSON forms docs/json.md describes; it changes when a field is renamed
+/// or removed or a value's form changes.
+pub const JSON_VERSION: u32 = 2;
+
+/// What a failed command writes to stderr in JSON mode, one line.
+#[derive(Serialize)]
+pub struct ErrorReport<'a> {
+    pub version: u32,
+    pub error: ErrorBody<'a>,
+}
+
+/// The error itself: `input` (exit 2), `busy` (3) or `system` (4), and the message text
+/// mode prints after `clusterca: error:`.
+#[derive(Serialize)]
+pub struct ErrorBody<'a> {
+    pub kind: &'static str,
+    pub exit_code: u8,
+    pub message: &'a str,
+}
+
+/// A progress bar on stderr (indicatif), drawn only when stderr is a terminal, redrawn at
+/// most ten times a second, and gone when the work is done.
 pub struct Progress {
-    label: &'static str,
-    unit: &'static str,
-    on: bool,
-    last: Mutex<Option<Instant>>,
+    bar: indicatif::ProgressBar,
+}
+
+/// Whether progress bars are drawn: stderr is a terminal.
+fn progress_on() -> bool {
+    io::stderr().is_terminal()
+}
+
+fn new_bar(len: u64) -> indicatif::ProgressBar {
+    if !progress_on() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr_with_hz(10),
+    );
+    // The template is a constant: it parses.
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg:>20} [{wide_bar}] {pos}/{len} {prefix} {eta}")
+    {
+        bar.set_style(style.progress_chars("#>-"));
+    }
+    bar
 }
 
 impl Progress {
+    /// A bar for `label` (what is being done) counting `unit`s.
     pub fn new(label: &'static str, unit: &'static str) -> Self {
-        Progress {
-            label,
-            unit,
-            on: std::io::stderr().is_terminal(),
-            last: Mutex::new(None),
-        }
+        let bar = new_bar(0);
+        bar.set_message(label);
+        bar.set_prefix(unit);
+        Progress { bar }
     }
 
+    /// `done` of `total` now.
     pub fn update(&self, done: usize, total: usize) {
-        if !self.on {
-            return;
-        }
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        if done != total && last.is_some_and(|t| t.elapsed() < Duration::from_millis(100)) {
-            return;
-        }
-        *last = Some(Instant::now());
-        let width = 30;
-        let filled = (done * width).checked_div(total).unwrap_or(width);
-        let _ = write!(
-            std::io::stderr(),
-            "\r{} [{}{}] {done}/{total} {}",
-            self.label,
-            "#".repeat(filled),
-            "-".repeat(width - filled),
-            self.unit
-        );
+        self.bar.set_length(total as u64);
+        self.bar.set_position(done as u64);
     }
 
+    /// Removes the bar.
     pub fn finish(&self) {
-        if self.on {
-            let _ = write!(std::io::stderr(), "\r{:60}\r", "");
-        }
+        self.bar.finish_and_clear();
     }
+}
+
+/// The store's bar of the stage under way, if one is drawn.
+static STORE_BAR: Mutex<Option<(&'static str, indicatif::ProgressBar)>> = Mutex::new(None);
+
+/// Shows the store's long batches (keys, signing, writing, checking) as a bar on stderr, a
+/// stage at a time, each cleared when it completes (so that nothing the command prints after
+/// it is overdrawn), when stderr is a terminal.
+pub fn show_store_progress() {
+    if !progress_on() {
+        return;
+    }
+    clusterca_store::progress::install(Box::new(|stage, done, total| {
+        // Small batches are over before a bar would help.
+        if total < 64 {
+            return;
+        }
+        let mut cur = STORE_BAR.lock().unwrap_or_else(|e| e.into_inner());
+        if cur.as_ref().is_none_or(|(s, _)| *s != stage) {
+            if let Some((_, old)) = cur.take() {
+                old.finish_and_clear();
+            }
+            let bar = new_bar(total as u64);
+            bar.set_message(stage);
+            *cur = Some((stage, bar));
+        }
+        if let Some((_, bar)) = cur.as_ref() {
+            bar.set_position(done as u64);
+        }
+        if done >= total {
+            if let Some((_, bar)) = cur.take() {
+                bar.finish_and_clear();
+            }
+        }
+    }));
+}
+
+/// Removes the store's bar, if one is still drawn (a batch that failed half way).
+pub fn clear_store_progress() {
+    if let Some((_, bar)) = STORE_BAR.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        bar.finish_and_clear();
+    }
+}
+
+/// Whether text on stdout is colored: stdout is a terminal and `NO_COLOR` is unset or empty
+/// (no-color.org).
+pub fn color() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| {
+        io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    })
+}
+
+/// `text` in the color of a severity or a state's name (when [`color`] is on): errors and
+/// revoked red, warnings and expired yellow, signed and OK green, info and requested cyan.
+/// Pad before painting: the escapes have no width.
+pub fn paint(text: &str, key: &str) -> String {
+    if !color() {
+        return text.to_owned();
+    }
+    let code = match key {
+        "error" | "revoked" | "FAILED" => "1;31",
+        "warning" | "expired" => "33",
+        "signed" | "OK" | "clean" => "32",
+        "info" | "requested" => "36",
+        _ => return text.to_owned(),
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--quiet`: per-item lines are left out; summaries and errors stay.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether per-item lines are printed.
+pub fn items() -> bool {
+    !QUIET.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// `n` with its noun, singular or plural: `1 certificate`, `2 certificates`, `0 nodes`.

@@ -111,6 +111,16 @@ fn each_bad_input_exits_2_with_one_line_and_writes_nothing() {
             "control character U+202E",
         ),
         (&["issue", "x.example.net", "--ttl", "10000y"], "\"10000y\""),
+        // Past the CA's own end (15 years by default): refused, how to go on said.
+        (
+            &["issue", "x.example.net", "--ttl", "100y"],
+            "after its CA does",
+        ),
+        (&["sign", "--all", "--ttl", "20y"], "--allow-beyond-ca"),
+        (
+            &["renew", "good.example.net", "--ttl", "16y"],
+            "--allow-beyond-ca",
+        ),
         (&["list", "--dir", "nowhere"], "nowhere"),
         // A certname becomes the DNS alt name: it must be a valid one.
         (

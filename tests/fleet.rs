@@ -88,7 +88,7 @@ fn serials_through(s: &Scratch, lb: u16) -> (i32, BTreeMap<String, String>) {
         assert_eq!(c["carries_expected_names"], true, "{c}");
         let again = seen.insert(
             c["subject"].as_str().unwrap().to_owned(),
-            c["serial_hex"].as_str().unwrap().to_owned(),
+            c["serial_number"]["hex"].as_str().unwrap().to_owned(),
         );
         assert!(again.is_none(), "a member presented two certificates: {t}");
     }

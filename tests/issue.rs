@@ -286,3 +286,41 @@ fn a_missing_out_directory_is_made_private_like_mkdir_p() {
     assert_eq!(s.mode("open"), 0o755);
     assert!(s.path("open/a.example.net.pem").is_file());
 }
+
+#[test]
+fn a_lifetime_past_the_cas_end_is_refused_unless_allowed() {
+    let s = Scratch::new();
+    s.run(&["init", "--ttl", "2y"]).ok();
+    let before = s.snapshot();
+    // The default 5y ends three years after the CA certificate.
+    let run = s.run(&["issue", "x.example.net"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("after its CA does") && run.stderr.contains("--allow-beyond-ca"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1);
+    // Nothing written, no serial used.
+    assert_eq!(s.snapshot(), before);
+    // Within the CA's life: issued.
+    s.run(&["issue", "y.example.net", "--ttl", "1y"]).ok();
+    // Asked for: issued, and openssl sees its notAfter past the CA's.
+    s.run(&["issue", "x.example.net", "--allow-beyond-ca"]).ok();
+    let end = |cert: &str| {
+        let out = s
+            .openssl(&[
+                "x509",
+                "-in",
+                cert,
+                "-noout",
+                "-checkend",
+                &(3 * 365 * 86_400).to_string(),
+            ])
+            .code;
+        out == 0
+    };
+    assert!(end("x.example.net.pem"), "x ends within three years");
+    assert!(!end("ca/ca_crt.pem"), "the CA lasts three years");
+    assert_eq!(s.read("ca/serial"), "0004");
+}

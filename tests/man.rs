@@ -44,6 +44,24 @@ fn man_pages_are_fresh() {
 }
 
 #[test]
+fn shipped_completions_are_fresh() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
+    for (shell, file) in [
+        (clap_complete::Shell::Bash, "clusterca.bash"),
+        (clap_complete::Shell::Zsh, "_clusterca"),
+        (clap_complete::Shell::Fish, "clusterca.fish"),
+    ] {
+        let mut want = Vec::new();
+        clap_complete::generate(shell, &mut cli::command(), "clusterca", &mut want);
+        let on_disk = std::fs::read(root.join(file)).unwrap_or_default();
+        assert!(
+            on_disk == want,
+            "completions/{file} is stale: run `cargo xtask man`"
+        );
+    }
+}
+
+#[test]
 fn every_page_has_the_sections_of_a_man_page_and_no_dangling_reference() {
     let pages = pages();
     let names: BTreeSet<String> = pages
@@ -129,7 +147,10 @@ fn clusterca(args: &[&str], columns: &str) -> (i32, String) {
 fn help_ends_in_examples_each_saying_what_it_does_and_never_wrapped() {
     for (args, sub) in [
         (vec!["issue", "--help"], "issue"),
-        (vec!["--dir", "x", "list", "--help"], "list"),
+        (
+            vec!["--format", "json", "list", "--dir", "x", "--help"],
+            "list",
+        ),
         (vec!["help", "serve"], "serve"),
         (vec!["--help"], ""),
         (vec!["help"], ""),
@@ -227,4 +248,34 @@ _clusterca clusterca --exp renew; echo "options: ${COMPREPLY[*]}""#;
         let _ = std::fs::remove_file(&file);
         assert!(ok, "{shell} -n refuses the script");
     }
+}
+
+#[test]
+fn options_are_offered_only_where_they_act() {
+    let cmd = cli::command();
+    let has = |sub: &str, long: &str| {
+        cmd.find_subcommand(sub)
+            .unwrap()
+            .get_arguments()
+            .any(|a| a.get_long() == Some(long))
+    };
+    // Commands that never open the CA directory or take its lock do not offer them.
+    for sub in ["audit", "probe", "completions", "help", "config"] {
+        assert!(!has(sub, "dir"), "{sub} offers --dir");
+        assert!(!has(sub, "lock-timeout"), "{sub} offers --lock-timeout");
+    }
+    for sub in [
+        "show", "list", "verify", "init", "install", "bundle", "push",
+    ] {
+        assert!(has(sub, "dir"), "{sub} lacks --dir");
+        assert!(!has(sub, "lock-timeout"), "{sub} offers --lock-timeout");
+    }
+    for sub in [
+        "issue", "submit", "sign", "renew", "revoke", "clean", "crl", "check", "import", "serve",
+    ] {
+        assert!(has(sub, "dir") && has(sub, "lock-timeout"), "{sub}");
+    }
+    // And one given where it does not act is an error, not ignored.
+    let (code, _) = clusterca(&["audit", ".", "--lock-timeout", "5s"], "100");
+    assert_eq!(code, 2);
 }

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::Scratch;
+use common::{is_rfc3339_utc, Scratch, Serial};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -49,8 +49,7 @@ struct Cert {
     subject: String,
     subject_oneline: String,
     issuer: String,
-    serial_hex: String,
-    serial_decimal: String,
+    serial_number: Serial,
     not_before: String,
     not_after: String,
     seconds_left: i64,
@@ -82,8 +81,7 @@ struct Csr {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Revoked {
-    serial_hex: String,
-    serial_decimal: String,
+    serial_number: Serial,
     revoked_at: String,
     reason: Option<String>,
 }
@@ -129,7 +127,7 @@ struct Status {
     authorization_extensions: serde_json::Map<String, serde_json::Value>,
     fingerprint: String,
     fingerprints: Fingerprints,
-    serial_number: Option<u64>,
+    serial_number: Option<Serial>,
     not_before: Option<String>,
     not_after: Option<String>,
     seconds_left: Option<i64>,
@@ -174,10 +172,7 @@ fn certificate_json_matches_what_openssl_reads() {
     assert_eq!(c.subject, "CN=puppet.example.net");
     assert_eq!(c.subject_oneline, "/CN=puppet.example.net");
     assert_eq!(c.issuer, "CN=Puppet CA: show.test");
-    assert_eq!(
-        (c.serial_hex.as_str(), c.serial_decimal.as_str()),
-        ("02", "2")
-    );
+    assert_eq!(c.serial_number, Serial::of(2));
     assert_eq!(
         c.subject_alt_names,
         ["DNS:puppet", "DNS:puppet.example.net", "IP:192.0.2.10"]
@@ -204,7 +199,7 @@ fn certificate_json_matches_what_openssl_reads() {
     // Five years less a day of backdating: between 1820 and 1826 days left.
     let days = c.seconds_left / 86_400;
     assert!((1820..=1826).contains(&days), "{days} days left");
-    assert!(c.not_before.ends_with('Z') && c.not_after.ends_with('Z'));
+    assert!(is_rfc3339_utc(&c.not_before) && is_rfc3339_utc(&c.not_after));
 
     // The same certificate by certname, from signed/.
     let by_name = show_json(&s, &["puppet.example.net"]);
@@ -244,7 +239,9 @@ fn bundles_der_csrs_crls_and_keys_from_openssl() {
     ])
     .ok();
     let der = show_json(&s, &["cert.der"]);
-    assert!(matches!(&der.objects[..], [Object::Certificate(c)] if c.serial_decimal == "2"));
+    assert!(
+        matches!(&der.objects[..], [Object::Certificate(c)] if c.serial_number == Serial::of(2))
+    );
 
     // A CSR made by openssl, with SANs.
     s.openssl(&[
@@ -389,33 +386,35 @@ fn list_reports_puppet_certificate_status_fields() {
             st.fingerprint,
             openssl_fingerprint(&s, &format!("ca/signed/{}.pem", st.name))
         );
-        assert!(st.not_before.as_deref().unwrap().ends_with("UTC"));
-        assert!(st.not_after.as_deref().unwrap().ends_with("UTC"));
+        assert!(is_rfc3339_utc(st.not_before.as_deref().unwrap()));
+        assert!(is_rfc3339_utc(st.not_after.as_deref().unwrap()));
     }
     let puppet = &all[2];
-    assert_eq!(puppet.serial_number, Some(2));
+    assert_eq!(puppet.serial_number, Some(Serial::of(2)));
     assert_eq!(puppet.dns_alt_names, ["puppet", "puppet.example.net"]);
     // Puppet puts IP alt names first.
     assert_eq!(
         puppet.subject_alt_names,
         ["IP:192.0.2.10", "DNS:puppet", "DNS:puppet.example.net"]
     );
-    assert_eq!(all[1].serial_number, Some(4));
+    assert_eq!(all[1].serial_number, Some(Serial::of(4)));
     assert!(all[1]
         .dns_alt_names
         .contains(&"smartproxy.example.net".to_owned()));
-    // The inventory agrees with list on serial and dates.
+    // The inventory agrees with list on serial and dates (in Puppet's form there).
     let inv = s.read("ca/inventory.txt");
     let line = inv
         .lines()
         .find(|l| l.ends_with("/CN=puppet.example.net"))
         .unwrap();
+    let puppet_form = |t: &str| t.replace('Z', "UTC");
     assert_eq!(
         line,
         format!(
-            "0x0002 {} {} /CN=puppet.example.net",
-            puppet.not_before.as_deref().unwrap(),
-            puppet.not_after.as_deref().unwrap()
+            "{} {} {} /CN=puppet.example.net",
+            puppet.serial_number.as_ref().unwrap().hex,
+            puppet_form(puppet.not_before.as_deref().unwrap()),
+            puppet_form(puppet.not_after.as_deref().unwrap())
         )
     );
 

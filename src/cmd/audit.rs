@@ -36,7 +36,7 @@ fn expect_names(texts: &[String]) -> Result<Vec<AltName>, Failure> {
 }
 
 /// The certificates of `--ca`, DER.
-fn read_ca(path: Option<&Path>) -> Result<Vec<Vec<u8>>, Failure> {
+pub(super) fn read_ca(path: Option<&Path>) -> Result<Vec<Vec<u8>>, Failure> {
     let Some(path) = path else {
         return Ok(Vec::new());
     };
@@ -49,6 +49,19 @@ fn read_ca(path: Option<&Path>) -> Result<Vec<Vec<u8>>, Failure> {
         )));
     }
     Ok(certs)
+}
+
+/// The CRLs of a `--crl` file, DER; a file without one is bad input.
+pub(super) fn read_crls(path: &Path) -> Result<Vec<Vec<u8>>, Failure> {
+    let crls = inspect::crls(&super::read_input(path)?)
+        .map_err(|e| Failure::input(format!("--crl {}: {e}", path.display())))?;
+    if crls.is_empty() {
+        return Err(Failure::input(format!(
+            "--crl {}: no CRL in it",
+            path.display()
+        )));
+    }
+    Ok(crls)
 }
 
 fn outcome(fail_on: FailOn, worst: Option<Severity>) -> Outcome {
@@ -68,17 +81,7 @@ pub fn audit(g: &Global, args: &AuditArgs) -> Result<Outcome, Failure> {
     let expect_names = expect_names(&args.expect.names)?;
     let ca = read_ca(args.expect.ca.as_deref())?;
     let crls = match &args.crl {
-        Some(path) => {
-            let crls = inspect::crls(&super::read_input(path)?)
-                .map_err(|e| Failure::input(format!("--crl {}: {e}", path.display())))?;
-            if crls.is_empty() {
-                return Err(Failure::input(format!(
-                    "--crl {}: no CRL in it",
-                    path.display()
-                )));
-            }
-            crls
-        }
+        Some(path) => read_crls(path)?,
         None => Vec::new(),
     };
     let mut key_owners = Vec::new();
@@ -151,14 +154,21 @@ pub fn audit(g: &Global, args: &AuditArgs) -> Result<Outcome, Failure> {
     writeln!(out)?;
     writeln!(out, "{:<18}  {:<8}  {:>6}", "RULE", "SEVERITY", "FOUND")?;
     for ((severity, rule), n) in &by_rule {
-        writeln!(out, "{rule:<18}  {:<8}  {n:>6}", severity.0)?;
+        writeln!(
+            out,
+            "{rule:<18}  {}  {n:>6}",
+            output::paint(&format!("{:<8}", severity.0), &severity.0.to_string())
+        )?;
+    }
+    if !output::items() {
+        return Ok(outcome);
     }
     writeln!(out)?;
     for f in &report.findings {
         writeln!(
             out,
-            "{:<7}  {:<18}  {}: {}",
-            f.severity,
+            "{}  {:<18}  {}: {}",
+            output::paint(&format!("{:<7}", f.severity), &f.severity.to_string()),
             f.rule,
             sanitize(&f.subject),
             sanitize(&f.message)
@@ -211,7 +221,10 @@ pub fn probe(g: &Global, args: &ProbeArgs) -> Result<Outcome, Failure> {
         concurrency: args.concurrency,
         warn_days: i64::from(args.expect.warn_days),
     };
-    let report = clusterca_audit::probe(&targets, &opts)?;
+    let progress = output::Progress::new("probe", "connections");
+    let report = clusterca_audit::probe(&targets, &opts, &|d, t| progress.update(d, t));
+    progress.finish();
+    let report = report?;
     let worst = report
         .targets
         .iter()
@@ -223,7 +236,7 @@ pub fn probe(g: &Global, args: &ProbeArgs) -> Result<Outcome, Failure> {
         return Ok(outcome);
     }
     let mut out = std::io::stdout().lock();
-    for t in &report.targets {
+    for t in report.targets.iter().filter(|_| output::items()) {
         writeln!(
             out,
             "{}  {}, {}, {}: {}",
@@ -245,10 +258,12 @@ pub fn probe(g: &Global, args: &ProbeArgs) -> Result<Outcome, Failure> {
             };
             writeln!(
                 out,
-                "  {:>3}x  {}  serial 0x{}  {} days left  {verified}",
+                "  {:>3}x  {}  serial {}  {} days left  {verified}",
                 c.seen,
                 sanitize(&c.subject),
-                c.serial_hex,
+                c.serial_number
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), ToString::to_string),
                 c.days_left
             )?;
             writeln!(
@@ -260,5 +275,24 @@ pub fn probe(g: &Global, args: &ProbeArgs) -> Result<Outcome, Failure> {
         }
         output::findings(&mut out, "  ", &t.findings)?;
     }
+    let findings: usize = report.targets.iter().map(|t| t.findings.len()).sum();
+    let agreeing = report
+        .targets
+        .iter()
+        .filter(|t| {
+            t.agreement == "one-shared-certificate" || t.agreement == "per-node-certificates"
+        })
+        .count();
+    writeln!(
+        out,
+        "probed {}: {} agree, {}",
+        output::count(report.targets.len(), "target", "targets"),
+        agreeing,
+        if findings == 0 {
+            output::paint("no findings", "clean")
+        } else {
+            output::paint(&output::count(findings, "finding", "findings"), "error")
+        }
+    )?;
     Ok(outcome)
 }

@@ -41,15 +41,17 @@ pub fn run(g: &Global, args: &CheckArgs) -> Result<Outcome, Failure> {
     for r in &repaired {
         writeln!(out, "repaired: {}", sanitize(r))?;
     }
-    output::findings(&mut out, "", &findings)?;
+    if output::items() {
+        output::findings(&mut out, "", &findings)?;
+    }
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     writeln!(
         out,
         "{}: {}, {}, {}",
         if outcome == Outcome::Clean {
-            "clean"
+            output::paint("clean", "clean")
         } else {
-            "problems found"
+            output::paint("problems found", "error")
         },
         output::count(count(Severity::Error), "error", "errors"),
         output::count(count(Severity::Warning), "warning", "warnings"),

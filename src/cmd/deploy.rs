@@ -381,19 +381,26 @@ pub fn push(g: &Global, args: &PushArgs) -> Result<Outcome, Failure> {
         .max()
         .unwrap_or(4)
         .max(4);
-    writeln!(
-        out,
-        "{:<width$}  {:<9}  {:>7}  {:>9}  {:>6}",
-        "HOST", "RESULT", "CHANGED", "UNCHANGED", "TIME"
-    )?;
-    for r in &report.hosts {
+    if output::items() {
+        writeln!(
+            out,
+            "{:<width$}  {:<9}  {:>7}  {:>9}  {:>6}",
+            "HOST", "RESULT", "CHANGED", "UNCHANGED", "TIME"
+        )?;
+    }
+    for r in report.hosts.iter().filter(|_| output::items()) {
         let status = match r.status {
             HostStatus::Changed => "changed".to_owned(),
             HostStatus::Unchanged => "unchanged".to_owned(),
             HostStatus::Failed => format!("failed: {}", r.reason.as_deref().unwrap_or("unknown")),
         };
         if r.status == HostStatus::Failed {
-            writeln!(out, "{:<width$}  {}", sanitize(&r.host), sanitize(&status))?;
+            writeln!(
+                out,
+                "{:<width$}  {}",
+                sanitize(&r.host),
+                output::paint(&sanitize(&status), "error")
+            )?;
         } else {
             writeln!(
                 out,
@@ -412,11 +419,15 @@ pub fn push(g: &Global, args: &PushArgs) -> Result<Outcome, Failure> {
     }
     writeln!(
         out,
-        "{}: {} changed, {} unchanged, {} failed",
+        "{}: {} changed, {} unchanged, {}",
         crate::output::count(report.hosts.len(), "host", "hosts"),
         report.changed,
         report.unchanged,
-        report.failed
+        if report.failed == 0 {
+            "0 failed".to_owned()
+        } else {
+            output::paint(&format!("{} failed", report.failed), "error")
+        }
     )?;
     Ok(outcome)
 }

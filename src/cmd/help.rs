@@ -46,3 +46,44 @@ pub fn help(args: &HelpArgs) -> Result<Outcome, Failure> {
     write!(out, "{text}\n{}", crate::man::examples_text(name))?;
     Ok(Outcome::Clean)
 }
+
+/// `--format json` output of `config`.
+#[derive(serde::Serialize)]
+struct ConfigReport {
+    /// The config file read, null when none was.
+    file: Option<String>,
+    values: Vec<crate::config::Effective>,
+}
+
+/// `clusterca config`: the defaults in effect and where each came from.
+pub fn config(g: &crate::cli::Global) -> Result<Outcome, Failure> {
+    let loaded = crate::config::load()?;
+    let report = ConfigReport {
+        file: loaded.path.as_ref().map(|p| p.display().to_string()),
+        values: crate::config::effective(loaded),
+    };
+    if g.format == crate::cli::Format::Json {
+        crate::output::json(&report)?;
+        return Ok(Outcome::Clean);
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "config file  {}",
+        report.file.as_deref().map_or_else(
+            || format!("none ({} does not exist)", crate::config::DEFAULT_PATH),
+            |f| sanitize(f).into_owned()
+        )
+    )?;
+    for v in &report.values {
+        writeln!(
+            out,
+            "{:<11}  {:<24}  {:<11}  {}",
+            v.key,
+            v.value.as_deref().map_or_else(|| "(none)".into(), sanitize),
+            v.source,
+            v.options
+        )?;
+    }
+    Ok(Outcome::Clean)
+}

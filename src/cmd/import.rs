@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
-use clusterca_pki::{Finding, Severity};
-use clusterca_store::{inventory, Adopted, ImportFiles, Input, Store};
+use clusterca_pki::{Finding, Serial, Severity, Timestamp};
+use clusterca_store::{Adopted, ImportFiles, Input, Store};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -25,9 +25,9 @@ struct Report {
     key: String,
     chain_length: usize,
     crl_count: usize,
-    not_after: String,
+    not_after: Timestamp,
     fingerprint: String,
-    next_serial: u64,
+    next_serial: Serial,
     signed: usize,
     revoked: usize,
     requests: usize,
@@ -110,7 +110,7 @@ pub fn run(g: &Global, args: &ImportArgs) -> Result<Outcome, Failure> {
     )?;
     writeln!(out, "  valid until  {}", report.not_after)?;
     writeln!(out, "  fingerprint  (SHA256) {}", report.fingerprint)?;
-    writeln!(out, "  next serial  0x{:04X}", report.next_serial)?;
+    writeln!(out, "  next serial  {}", report.next_serial)?;
     writeln!(
         out,
         "  certnames    {} signed, {} revoked, {} requested",
@@ -138,9 +138,9 @@ fn report(g: &Global, action: &'static str, a: &Adopted, findings: Vec<Finding>)
         key: a.key_algorithm.clone(),
         chain_length: a.chain_length,
         crl_count: a.crl_count,
-        not_after: inventory::format_time(not_after),
+        not_after: not_after.into(),
         fingerprint: clusterca_pki::fingerprint_sha256(a.ca.cert_der()),
-        next_serial: a.next_serial,
+        next_serial: a.next_serial.into(),
         signed: a.signed,
         revoked: a.revoked,
         requests: a.requests,

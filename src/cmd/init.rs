@@ -2,8 +2,10 @@
 
 use std::io::Write;
 
-use clusterca_pki::{CaSpec, CertificateAuthority, ChainSpec, KeyType, PrivateKey, Ttl};
-use clusterca_store::{inventory, layout, Owner, Store};
+use clusterca_pki::{
+    CaSpec, CertificateAuthority, ChainSpec, KeyType, PrivateKey, Serial, Timestamp, Ttl,
+};
+use clusterca_store::{layout, Owner, Store};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -17,9 +19,9 @@ struct Created {
     dir: String,
     subject: String,
     key_type: String,
-    serial_number: u64,
-    not_before: String,
-    not_after: String,
+    serial_number: Serial,
+    not_before: Timestamp,
+    not_after: Timestamp,
     fingerprint: String,
     files: Vec<String>,
     /// The root of a two-level CA (`--puppet`, `--chain`).
@@ -31,7 +33,7 @@ struct Created {
 #[derive(Serialize)]
 struct Root {
     subject: String,
-    not_after: String,
+    not_after: Timestamp,
     fingerprint: String,
     /// Where its private key was written.
     key: String,
@@ -138,7 +140,7 @@ fn create(
     };
     let root = root_info.map(|info| Root {
         subject: info.subject_oneline,
-        not_after: inventory::format_time(info.not_after_time.unwrap_or(now)),
+        not_after: info.not_after_time.unwrap_or(now).into(),
         fingerprint: info.fingerprint,
         key: key_path,
     });
@@ -179,9 +181,9 @@ pub fn run(g: &Global, args: &InitArgs) -> Result<Outcome, Failure> {
         dir: g.dir.display().to_string(),
         subject: ca.subject().to_owned(),
         key_type: key_type.to_string(),
-        serial_number: if root.is_some() { 2 } else { 1 },
-        not_before: inventory::format_time(not_before),
-        not_after: inventory::format_time(not_after),
+        serial_number: Serial::new(if root.is_some() { 2 } else { 1 }),
+        not_before: not_before.into(),
+        not_after: not_after.into(),
         fingerprint: clusterca_pki::fingerprint_sha256(ca.cert_der()),
         files: {
             use clusterca_store::layout::*;

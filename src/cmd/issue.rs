@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use clusterca_pki::{AltName, CertName, KeyType, LeafSpec, Ttl};
-use clusterca_store::{inventory, Authority, IssueJob};
+use clusterca_pki::{AltName, CertName, KeyType, LeafSpec, Serial, Timestamp, Ttl};
+use clusterca_store::{Authority, IssueJob};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -16,9 +16,9 @@ use crate::{Failure, Outcome};
 #[derive(Serialize)]
 struct Issued {
     name: String,
-    serial_number: u64,
-    not_before: String,
-    not_after: String,
+    serial_number: Serial,
+    not_before: Timestamp,
+    not_after: Timestamp,
     subject_alt_names: Vec<String>,
     fingerprint: String,
     certificate: String,
@@ -64,6 +64,23 @@ fn leaf_name(text: &str) -> Result<CertName, clusterca_pki::Error> {
     Ok(name)
 }
 
+/// The line that ends a batch: how many, which serials, where.
+fn summary(report: &[Issued], dir: &str) -> String {
+    let first = report.iter().map(|r| &r.serial_number).min();
+    let last = report.iter().map(|r| &r.serial_number).max();
+    let serials = match (first, last) {
+        (Some(a), Some(b)) if a == b => format!(", serial {a}"),
+        (Some(a), Some(b)) => format!(", serials {a} to {b}"),
+        _ => String::new(),
+    };
+    format!(
+        "{} {}{serials}, keys and certificates in {}",
+        output::paint("issued", "signed"),
+        output::count(report.len(), "certificate", "certificates"),
+        sanitize(dir)
+    )
+}
+
 pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
     // Everything from the command line, validated before anything is touched.
     let mut requests = args
@@ -95,6 +112,8 @@ pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
     let key_type: KeyType = args.key_type.parse()?;
     let lock_timeout = super::parse_timeout(&g.lock_timeout)?;
     let auth = Authority::open(&g.dir, lock_timeout)?;
+    let now = OffsetDateTime::now_utc();
+    super::check_within_ca(&auth, ttl, args.allow_beyond_ca, now)?;
     // Opened once: every key and certificate is written relative to this handle.
     let out = super::open_out(&args.out)?;
     let job = IssueJob {
@@ -103,7 +122,7 @@ pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
         out: &out,
         lock_timeout,
     };
-    let issued = auth.issue(job, OffsetDateTime::now_utc());
+    let issued = auth.issue(job, now);
     super::print_notes(auth.store());
     let issued = issued?;
 
@@ -111,9 +130,9 @@ pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
         .iter()
         .map(|f| Issued {
             name: f.cert.name.to_string(),
-            serial_number: f.cert.serial,
-            not_before: inventory::format_time(f.cert.not_before),
-            not_after: inventory::format_time(f.cert.not_after),
+            serial_number: f.cert.serial.into(),
+            not_before: f.cert.not_before.into(),
+            not_after: f.cert.not_after.into(),
             subject_alt_names: f.spec.alt_names.iter().map(ToString::to_string).collect(),
             fingerprint: clusterca_pki::fingerprint_sha256(&f.cert.der),
             certificate: f.cert_path.display().to_string(),
@@ -125,10 +144,10 @@ pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
         return Ok(Outcome::Clean);
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for r in &report {
+    for r in report.iter().filter(|_| output::items()) {
         writeln!(
             out,
-            "issued {} serial 0x{:04X} valid until {}",
+            "issued {} serial {} valid until {}",
             sanitize(&r.name),
             r.serial_number,
             r.not_after
@@ -136,6 +155,9 @@ pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
         writeln!(out, "  alt names    {}", r.subject_alt_names.join(", "))?;
         writeln!(out, "  certificate  {}", sanitize(&r.certificate))?;
         writeln!(out, "  key          {}", sanitize(&r.key))?;
+    }
+    if report.len() > 1 || !output::items() {
+        writeln!(out, "{}", summary(&report, &args.out.display().to_string()))?;
     }
     out.flush()?;
     Ok(Outcome::Clean)

@@ -14,6 +14,7 @@ mod revoke;
 mod serve;
 mod show;
 mod sign;
+mod verify;
 
 use std::time::Duration;
 
@@ -24,7 +25,7 @@ use crate::cli::{Cli, Command};
 use crate::{Failure, Kind, Outcome};
 
 pub fn run(cli: Cli) -> Result<Outcome, Failure> {
-    let g = &cli.global;
+    let g = &cli.global();
     match &cli.command {
         Command::Init(args) => init::run(g, args),
         Command::Import(args) => import::run(g, args),
@@ -40,6 +41,8 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Crl(args) => revoke::crl(g, args),
         Command::Audit(args) => audit::audit(g, args),
         Command::Probe(args) => audit::probe(g, args),
+        Command::Verify(args) => verify::run(g, args),
+        Command::Config(_) => help::config(g),
         Command::Install(args) => deploy::install(g, args),
         Command::Bundle(args) => deploy::bundle(g, args),
         Command::Push(args) => deploy::push(g, args),
@@ -120,6 +123,27 @@ pub fn open_out(dir: &std::path::Path) -> Result<clusterca_store::fsutil::Dir, F
 /// A path as messages quote it: escaped, at most 80 bytes of it.
 fn quote_path(path: &std::path::Path) -> String {
     clusterca_pki::quote(&path.to_string_lossy())
+}
+
+/// Refuses a leaf lifetime that would end after the issuing CA's certificate: such a
+/// certificate stops verifying when the CA expires, long before its own notAfter says.
+/// `--allow-beyond-ca` lets it through.
+pub fn check_within_ca(
+    auth: &clusterca_store::Authority,
+    ttl: clusterca_pki::Ttl,
+    allow: bool,
+    now: time::OffsetDateTime,
+) -> Result<(), Failure> {
+    let (_, ca_end) = auth.ca().validity();
+    let end = clusterca_pki::valid_until(now, ttl)?;
+    if end > ca_end && !allow {
+        return Err(Failure::input(format!(
+            "--ttl {ttl}: the certificate would end {}, after its CA does ({}); give a shorter --ttl, renew the CA first (`renew --ca`), or pass --allow-beyond-ca",
+            clusterca_pki::rfc3339(end),
+            clusterca_pki::rfc3339(ca_end)
+        )));
+    }
+    Ok(())
 }
 
 /// Parses a serial given in hex (`1F`, `0x1F`) for `flag`.

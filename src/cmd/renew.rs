@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use clusterca_pki::{CertName, KeyType, Ttl};
-use clusterca_store::{inventory, Authority, RenewJob};
+use clusterca_pki::{CertName, KeyType, Serial, Timestamp, Ttl};
+use clusterca_store::{Authority, RenewJob};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -15,17 +15,28 @@ use crate::{Failure, Outcome};
 #[derive(Serialize)]
 struct Renewed {
     name: String,
-    serial_number: u64,
-    old_serial_number: u64,
-    not_after: String,
+    serial_number: Serial,
+    old_serial_number: Serial,
+    not_after: Timestamp,
     fingerprint: String,
     rekeyed: bool,
     /// Serials revoked as superseded (empty without --supersede).
-    superseded: Vec<u64>,
+    superseded: Vec<Serial>,
     #[serde(skip_serializing_if = "Option::is_none")]
     certificate: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<String>,
+}
+
+/// `--format json` output of `renew --ca`.
+#[derive(Serialize)]
+struct CaRenewedReport {
+    ca_certificate: String,
+    serial_number: Serial,
+    old_serial_number: Serial,
+    not_after: Timestamp,
+    /// Decimal, as a string (CRL numbers may exceed 64 bits: docs/json.md).
+    crl_number: String,
 }
 
 pub fn run(g: &Global, args: &RenewArgs) -> Result<Outcome, Failure> {
@@ -49,6 +60,12 @@ pub fn run(g: &Global, args: &RenewArgs) -> Result<Outcome, Failure> {
     if args.ca {
         return renew_ca(g, &auth, ttl.unwrap_or(Ttl::CA_DEFAULT), now);
     }
+    super::check_within_ca(
+        &auth,
+        ttl.unwrap_or(Ttl::LEAF_DEFAULT),
+        args.allow_beyond_ca,
+        now,
+    )?;
     let names = if args.all || within.is_some() {
         auth.renewable(within, now)?
     } else {
@@ -79,13 +96,13 @@ pub fn run(g: &Global, args: &RenewArgs) -> Result<Outcome, Failure> {
         .iter()
         .map(|r| Renewed {
             name: r.cert.name.to_string(),
-            serial_number: r.cert.serial,
-            old_serial_number: r.old_serial,
-            not_after: inventory::format_time(r.cert.not_after),
+            serial_number: r.cert.serial.into(),
+            old_serial_number: r.old_serial.into(),
+            not_after: r.cert.not_after.into(),
             fingerprint: clusterca_pki::fingerprint_sha256(&r.cert.der),
             rekeyed: r.key_path.is_some(),
             superseded: if matches!(done.superseded, Some(Ok(_))) {
-                r.superseded.clone()
+                r.superseded.iter().copied().map(Serial::new).collect()
             } else {
                 Vec::new()
             },
@@ -97,10 +114,10 @@ pub fn run(g: &Global, args: &RenewArgs) -> Result<Outcome, Failure> {
         output::json(&report)?;
     } else {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        for r in &report {
+        for r in report.iter().filter(|_| output::items()) {
             writeln!(
                 out,
-                "renewed {} serial 0x{:04X} (was 0x{:04X}{}) valid until {}{}{}",
+                "renewed {} serial {} (was {}{}) valid until {}{}{}",
                 sanitize(&r.name),
                 r.serial_number,
                 r.old_serial_number,
@@ -111,7 +128,7 @@ pub fn run(g: &Global, args: &RenewArgs) -> Result<Outcome, Failure> {
                         "; revoked as superseded: {}",
                         r.superseded
                             .iter()
-                            .map(|s| format!("0x{s:04X}"))
+                            .map(Serial::hex)
                             .collect::<Vec<_>>()
                             .join(", ")
                     )
@@ -127,6 +144,14 @@ pub fn run(g: &Global, args: &RenewArgs) -> Result<Outcome, Failure> {
                     .unwrap_or_default(),
             )?;
         }
+        if report.len() > 1 || !output::items() {
+            writeln!(
+                out,
+                "{} {}",
+                output::paint("renewed", "signed"),
+                output::count(report.len(), "certificate", "certificates")
+            )?;
+        }
         out.flush()?;
     }
     match done.superseded {
@@ -135,7 +160,7 @@ pub fn run(g: &Global, args: &RenewArgs) -> Result<Outcome, Failure> {
                 .renewed
                 .iter()
                 .flat_map(|r| &r.superseded)
-                .map(|s| format!("--serial 0x{s:04X}"))
+                .map(|&s| format!("--serial {}", Serial::new(s)))
                 .collect();
             let mut failure = Failure::from(e);
             failure.message = format!(
@@ -163,23 +188,24 @@ fn renew_ca(
         .shown(clusterca_store::layout::CA_CRT)
         .display()
         .to_string();
+    let report = CaRenewedReport {
+        ca_certificate: bundle,
+        serial_number: done.serial.into(),
+        old_serial_number: done.old_serial,
+        not_after: done.not_after.into(),
+        crl_number: done.crl.crl_number.to_string(),
+    };
     if g.format == Format::Json {
-        output::json(&serde_json::json!({
-            "ca_certificate": bundle,
-            "serial_number": done.serial,
-            "old_serial": done.old_serial,
-            "not_after": inventory::format_time(done.not_after),
-            "crl_number": done.crl.crl_number,
-        }))?;
+        output::json(&report)?;
     } else {
         writeln!(
             std::io::stdout(),
-            "renewed the CA certificate: serial 0x{:04X} (was 0x{:0>4}) valid until {}, first in {}; the old one stays after it; CRL number {} signed\nRestart `clusterca serve`; agents get the new certificate when they download the CA certificate again.",
-            done.serial,
-            done.old_serial,
-            inventory::format_time(done.not_after),
-            sanitize(&bundle),
-            done.crl.crl_number
+            "renewed the CA certificate: serial {} (was {}) valid until {}, first in {}; the old one stays after it; CRL number {} signed\nRestart `clusterca serve`; agents get the new certificate when they download the CA certificate again.",
+            report.serial_number,
+            report.old_serial_number,
+            report.not_after,
+            sanitize(&report.ca_certificate),
+            report.crl_number
         )?;
     }
     Ok(Outcome::Clean)

@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use clusterca_pki::{inspect, CertName, Reason, Ttl};
-use clusterca_store::{inventory, Authority, CrlUpdate, Store};
+use clusterca_pki::{inspect, CertName, Reason, Serial, Timestamp, Ttl};
+use clusterca_store::{Authority, CrlUpdate, Store};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -14,17 +14,18 @@ use crate::{Failure, Outcome};
 /// `--format json` output of `revoke`, `clean` and `crl`.
 #[derive(Serialize)]
 struct Report {
-    revoked: Vec<u64>,
-    already_revoked: Vec<u64>,
+    revoked: Vec<Serial>,
+    already_revoked: Vec<Serial>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<Reason>,
-    crl_number: u64,
-    next_update: String,
+    /// Decimal, as a string (docs/json.md).
+    crl_number: String,
+    next_update: Timestamp,
     removed: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pruned_expired: Option<Vec<u64>>,
+    pruned_expired: Option<Vec<Serial>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pruned_duplicates: Option<Vec<u64>>,
+    pruned_duplicates: Option<Vec<Serial>>,
 }
 
 fn names(args: &[String]) -> Result<Vec<CertName>, Failure> {
@@ -41,15 +42,16 @@ pub(crate) fn report(
     reason: Option<Reason>,
 ) -> Result<Outcome, Failure> {
     let pruning = verb == "prune";
+    let serials = |v: Vec<u64>| v.into_iter().map(Serial::new).collect::<Vec<_>>();
     let r = Report {
-        revoked: u.revoked,
-        already_revoked: u.already,
+        revoked: serials(u.revoked),
+        already_revoked: serials(u.already),
         reason: reason.filter(|_| verb == "revoke"),
-        crl_number: u.crl_number,
-        next_update: inventory::format_time(u.next_update),
+        crl_number: u.crl_number.to_string(),
+        next_update: u.next_update.into(),
         removed: u.removed,
-        pruned_expired: pruning.then_some(u.pruned_expired),
-        pruned_duplicates: pruning.then_some(u.pruned_duplicates),
+        pruned_expired: pruning.then(|| serials(u.pruned_expired)),
+        pruned_duplicates: pruning.then(|| serials(u.pruned_duplicates)),
     };
     if g.format == Format::Json {
         output::json(&r)?;
@@ -58,18 +60,18 @@ pub(crate) fn report(
     let mut out = std::io::stdout().lock();
     for s in &r.revoked {
         match r.reason {
-            Some(why) => writeln!(out, "{verb}: revoked serial 0x{s:04X} ({why})")?,
-            None => writeln!(out, "{verb}: revoked serial 0x{s:04X}")?,
+            Some(why) => writeln!(out, "{verb}: revoked serial {s} ({why})")?,
+            None => writeln!(out, "{verb}: revoked serial {s}")?,
         }
     }
     for s in r.pruned_expired.iter().flatten() {
-        writeln!(out, "{verb}: dropped serial 0x{s:04X} (expired)")?;
+        writeln!(out, "{verb}: dropped serial {s} (expired)")?;
     }
     for s in r.pruned_duplicates.iter().flatten() {
-        writeln!(out, "{verb}: dropped a repeated entry of serial 0x{s:04X}")?;
+        writeln!(out, "{verb}: dropped a repeated entry of serial {s}")?;
     }
     for s in &r.already_revoked {
-        writeln!(out, "{verb}: serial 0x{s:04X} was already revoked")?;
+        writeln!(out, "{verb}: serial {s} was already revoked")?;
     }
     for p in &r.removed {
         writeln!(out, "{verb}: removed {}", sanitize(p))?;

@@ -179,8 +179,9 @@ fn render_cert(out: &mut impl Write, c: &CertInfo) -> std::io::Result<()> {
     writeln!(out, "  issuer          {}", sanitize(&c.issuer))?;
     writeln!(
         out,
-        "  serial          0x{} ({})",
-        c.serial_hex, c.serial_decimal
+        "  serial          {} ({})",
+        c.serial_number,
+        c.serial_number.decimal()
     )?;
     writeln!(out, "  not before      {}", c.not_before)?;
     writeln!(
@@ -254,9 +255,9 @@ pub fn render(out: &mut impl Write, o: &Object) -> std::io::Result<()> {
             for r in &l.revoked {
                 writeln!(
                     out,
-                    "    serial 0x{} ({}) at {}{}",
-                    r.serial_hex,
-                    r.serial_decimal,
+                    "    serial {} ({}) at {}{}",
+                    r.serial_number,
+                    r.serial_number.decimal(),
                     r.revoked_at,
                     r.reason
                         .as_deref()

@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use clusterca_pki::{CertName, CertRequest, Ttl};
-use clusterca_store::{inventory, Authority, GroupDone, GroupOp};
+use clusterca_pki::{CertName, CertRequest, Serial, Timestamp, Ttl};
+use clusterca_store::{Authority, GroupDone, GroupOp};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -15,8 +15,8 @@ use crate::{Failure, Outcome};
 #[derive(Serialize)]
 struct Signed {
     name: String,
-    serial_number: u64,
-    not_after: String,
+    serial_number: Serial,
+    not_after: Timestamp,
     fingerprint: String,
     certificate: String,
 }
@@ -30,7 +30,7 @@ struct Submitted {
     /// requests/NAME.pem or signed/NAME.pem.
     file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    serial_number: Option<u64>,
+    serial_number: Option<Serial>,
     /// Why --sign did not sign it (it was filed instead).
     #[serde(skip_serializing_if = "Option::is_none")]
     refused: Option<String>,
@@ -72,6 +72,9 @@ pub fn submit(g: &Global, args: &SubmitArgs) -> Result<Outcome, Failure> {
     }
     let timeout = super::parse_timeout(&g.lock_timeout)?;
     let auth = Authority::open(&g.dir, timeout)?;
+    if args.sign {
+        super::check_within_ca(&auth, ttl, args.allow_beyond_ca, OffsetDateTime::now_utc())?;
+    }
     // Each is checked before the lock is taken (and again under it): a request refused here
     // touches nothing, and with none left the lock is not even taken.
     let mut checked = Vec::with_capacity(ops.len());
@@ -121,7 +124,7 @@ pub fn submit(g: &Global, args: &SubmitArgs) -> Result<Outcome, Failure> {
                 name: name.to_string(),
                 state: "signed",
                 file: auth.store().signed_shown(name).display().to_string(),
-                serial_number: Some(c.serial),
+                serial_number: Some(c.serial.into()),
                 refused: None,
             }),
             Ok(GroupDone::Queued {
@@ -162,7 +165,7 @@ pub fn submit(g: &Global, args: &SubmitArgs) -> Result<Outcome, Failure> {
             match (&d.serial_number, &d.refused) {
                 (Some(serial), _) => writeln!(
                     out,
-                    "signed {} (serial 0x{serial:04X}) as {}",
+                    "signed {} (serial {serial}) as {}",
                     sanitize(&d.name),
                     sanitize(&d.file)
                 )?,
@@ -215,6 +218,7 @@ pub fn sign(g: &Global, args: &SignArgs) -> Result<Outcome, Failure> {
     let auth = Authority::open(&g.dir, timeout)?.allow_alt_names(args.allow_alt_names.clone());
     let store = auth.store();
     let now = OffsetDateTime::now_utc();
+    super::check_within_ca(&auth, ttl, args.allow_beyond_ca, now)?;
     let signed = if args.all {
         // Every request that passes is signed; each refused one is reported.
         auth.sign_all(ttl, now)
@@ -240,8 +244,8 @@ pub fn sign(g: &Global, args: &SignArgs) -> Result<Outcome, Failure> {
         .iter()
         .map(|c| Signed {
             name: c.name.to_string(),
-            serial_number: c.serial,
-            not_after: inventory::format_time(c.not_after),
+            serial_number: c.serial.into(),
+            not_after: c.not_after.into(),
             fingerprint: clusterca_pki::fingerprint_sha256(&c.der),
             certificate: store.signed_shown(&c.name).display().to_string(),
         })
@@ -254,14 +258,23 @@ pub fn sign(g: &Global, args: &SignArgs) -> Result<Outcome, Failure> {
     if report.is_empty() && refused.is_empty() {
         writeln!(out, "No requests to sign")?;
     }
-    for r in &report {
+    for r in report.iter().filter(|_| output::items()) {
         writeln!(
             out,
-            "signed {} serial 0x{:04X} valid until {}  {}",
+            "signed {} serial {} valid until {}  {}",
             sanitize(&r.name),
             r.serial_number,
             r.not_after,
             sanitize(&r.certificate)
+        )?;
+    }
+    if args.all || report.len() > 1 || !output::items() {
+        writeln!(
+            out,
+            "{} {}, {} refused",
+            output::paint("signed", "signed"),
+            output::count(report.len(), "certificate", "certificates"),
+            refused.len()
         )?;
     }
     out.flush()?;

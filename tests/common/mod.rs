@@ -10,6 +10,43 @@ pub mod net;
 pub mod puppet;
 pub mod serve;
 
+/// A serial number as every JSON document writes it (docs/json.md).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Serial {
+    pub hex: String,
+    pub decimal: String,
+}
+
+impl Serial {
+    /// The serial `n`, as clusterca writes it.
+    pub fn of(n: u64) -> Self {
+        Serial {
+            hex: format!("0x{n:04X}"),
+            decimal: n.to_string(),
+        }
+    }
+}
+
+/// [`Serial::of`] as a JSON value, for comparing with parsed output.
+pub fn serial_json(n: u64) -> serde_json::Value {
+    serde_json::json!({"hex": format!("0x{n:04X}"), "decimal": n.to_string()})
+}
+
+/// True for a time as every report writes it: RFC 3339 in UTC, whole seconds
+/// (`2031-11-28T22:51:55Z`).
+pub fn is_rfc3339_utc(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() == 20
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
 /// A scratch directory; `run` executes clusterca inside it.
 pub struct Scratch {
     pub dir: tempfile::TempDir,
@@ -266,6 +303,11 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (Vec<u8>, u32)>) {
 /// `fixtures/README.md`) to `<scratch>/<what>`, with the modes Puppet's CLI gave them (it
 /// runs under `umask 027`: directories 0750, files 0640), which git does not keep.
 pub fn copy_puppet_fixture(s: &Scratch, what: &str) {
+    copy_puppet_fixture_to(s, what, what)
+}
+
+/// [`copy_puppet_fixture`] of `what` to `to` in the scratch dir.
+pub fn copy_puppet_fixture_to(s: &Scratch, what: &str, to: &str) {
     fn copy(from: &Path, to: &Path) {
         use std::os::unix::fs::PermissionsExt;
         std::fs::create_dir_all(to).unwrap();
@@ -284,7 +326,7 @@ pub fn copy_puppet_fixture(s: &Scratch, what: &str) {
     let from = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/puppetserver")
         .join(what);
-    copy(&from, &s.path(what));
+    copy(&from, &s.path(to));
 }
 
 /// Whether `program` is installed. When it is not: with `CLUSTERCA_INTEROP=require` the test

@@ -1,5 +1,6 @@
-//! Project chores: `cargo xtask man` regenerates `man/`; `cargo xtask completions [DIR]`
-//! writes bash, zsh and fish completions (default `target/completions`).
+//! Project chores: `cargo xtask man` regenerates `man/` and `completions/` (bash, zsh and
+//! fish, which the Debian package installs); `cargo xtask completions [DIR]` writes only the
+//! completions (default `completions/`).
 
 use std::path::{Path, PathBuf};
 
@@ -31,7 +32,7 @@ fn man() -> Result<()> {
 }
 
 fn completions(dir: Option<String>) -> Result<()> {
-    let dir = dir.map_or_else(|| root().join("target/completions"), PathBuf::from);
+    let dir = dir.map_or_else(|| root().join("completions"), PathBuf::from);
     std::fs::create_dir_all(&dir)?;
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
         let path = clap_complete::generate_to(shell, &mut cli::command(), "clusterca", &dir)?;
@@ -43,7 +44,10 @@ fn completions(dir: Option<String>) -> Result<()> {
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
-        Some("man") => man(),
+        Some("man") => {
+            man()?;
+            completions(None)
+        }
         Some("completions") => completions(args.next()),
         _ => bail!("usage: cargo xtask man | cargo xtask completions [DIR]"),
     }

@@ -105,7 +105,7 @@ struct CertSeen {
     stem: String,
     spki: Vec<u8>,
     issuer_raw: Vec<u8>,
-    serial_hex: String,
+    serial: clusterca_pki::Serial,
     fingerprint: String,
     is_ca: bool,
 }
@@ -396,7 +396,7 @@ fn judge_cert(
             out.push((
                 "revoked",
                 Severity::Error,
-                format!("serial 0x{} ({}) is on the CRL", c.serial_hex, c.subject),
+                format!("serial {} ({}) is on the CRL", c.serial_number, c.subject),
             ));
         }
     }
@@ -542,7 +542,7 @@ fn scan_file(entry: &Entry, opts: &AuditOptions, auth: &Authority) -> Scanned {
                     stem: stem.clone(),
                     spki: c.spki_der.clone(),
                     issuer_raw: c.issuer_raw.clone(),
-                    serial_hex: c.serial_hex.clone(),
+                    serial: c.serial_number.clone(),
                     fingerprint: c.fingerprint.clone(),
                     is_ca: c.basic_constraints.as_ref().is_some_and(|b| b.ca),
                 });
@@ -629,7 +629,7 @@ pub fn audit(
         ..AuditReport::default()
     };
     let mut nodes: BTreeMap<&Path, NodeObjects<'_>> = BTreeMap::new();
-    let mut serials: HashMap<(&[u8], &str), (&str, &Path)> = HashMap::new();
+    let mut serials: HashMap<(&[u8], &clusterca_pki::Serial), (&str, &Path)> = HashMap::new();
     for (entry, s) in entries.iter().zip(&scanned) {
         let node = display(&entry.node);
         for (rule, severity, message) in &s.findings {
@@ -652,7 +652,7 @@ pub fn audit(
         slot.0.extend(s.certs.iter());
         slot.1.extend(s.keys.iter().map(|k| (entry, k)));
         for c in &s.certs {
-            let key = (c.issuer_raw.as_slice(), c.serial_hex.as_str());
+            let key = (c.issuer_raw.as_slice(), &c.serial);
             match serials.get(&key) {
                 Some((fingerprint, first)) if *fingerprint != c.fingerprint => {
                     findings.push(AuditFinding {
@@ -661,8 +661,8 @@ pub fn audit(
                         rule: "duplicate-serial",
                         severity: Severity::Error,
                         message: format!(
-                            "serial 0x{} of this issuer is also on a different certificate, {}",
-                            c.serial_hex,
+                            "serial {} of this issuer is also on a different certificate, {}",
+                            c.serial,
                             first.display()
                         ),
                     });

@@ -11,9 +11,11 @@ use std::path::PathBuf;
 
 pub mod fleet;
 pub mod probe;
+pub mod verify;
 
 pub use fleet::{audit, AuditFinding, AuditOptions, AuditReport};
 pub use probe::{probe, ProbeOptions, ProbeReport, Target};
+pub use verify::{verify, VerifyOptions, VerifyReport};
 
 /// What can stop an audit or a probe before it starts. Problems with the fleet or the
 /// endpoints are findings, not errors.

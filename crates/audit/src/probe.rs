@@ -98,12 +98,12 @@ pub struct Presented {
     pub subject: String,
     /// Leaf issuer.
     pub issuer: String,
-    /// Leaf serial, hex.
-    pub serial_hex: String,
+    /// Leaf serial.
+    pub serial_number: Option<clusterca_pki::Serial>,
     /// Leaf subjectAltNames.
     pub subject_alt_names: Vec<String>,
-    /// Leaf notAfter, RFC 3339.
-    pub not_after: String,
+    /// Leaf notAfter, RFC 3339 (null when the leaf does not parse).
+    pub not_after: Option<String>,
     /// Whole days until notAfter (negative when expired).
     pub days_left: i64,
     /// Certificates in the presented chain.
@@ -337,9 +337,9 @@ fn describe(
             fingerprint: c.fingerprint,
             subject: c.subject,
             issuer: c.issuer,
-            serial_hex: c.serial_hex,
+            serial_number: Some(c.serial_number),
             subject_alt_names: c.subject_alt_names,
-            not_after: c.not_after,
+            not_after: Some(c.not_after),
             days_left: c.seconds_left.div_euclid(86_400),
             chain_length: chain.len(),
             verified,
@@ -350,9 +350,9 @@ fn describe(
             fingerprint: clusterca_pki::fingerprint_sha256(&chain[0]),
             subject: format!("(unparseable: {e})"),
             issuer: String::new(),
-            serial_hex: String::new(),
+            serial_number: None,
             subject_alt_names: Vec::new(),
-            not_after: String::new(),
+            not_after: None,
             days_left: 0,
             chain_length: chain.len(),
             verified: Some(false),
@@ -396,29 +396,36 @@ fn judge(target: &str, p: &Presented, opts: &ProbeOptions, out: &mut Vec<Finding
             ),
         ));
     }
+    // A leaf that does not parse has no notAfter to judge.
+    let Some(not_after) = &p.not_after else {
+        return;
+    };
     if p.days_left < 0 {
         out.push(Finding::new(
             target,
             "expired",
             Severity::Error,
-            format!("{who} expired on {}", p.not_after),
+            format!("{who} expired on {not_after}"),
         ));
     } else if p.days_left < opts.warn_days {
         out.push(Finding::new(
             target,
             "expiring",
             Severity::Warning,
-            format!(
-                "{who} expires on {} ({} days left)",
-                p.not_after, p.days_left
-            ),
+            format!("{who} expires on {not_after} ({} days left)", p.days_left),
         ));
     }
 }
 
 /// Probes every target `opts.connections` times, at most `opts.concurrency` connections at
 /// once. Unreachable targets and timeouts are findings.
-pub fn probe(targets: &[Target], opts: &ProbeOptions) -> Result<ProbeReport, Error> {
+///
+/// `progress` is called with (connections done, connections in all) as each one ends.
+pub fn probe(
+    targets: &[Target],
+    opts: &ProbeOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<ProbeReport, Error> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = Arc::new(
         ClientConfig::builder_with_provider(provider.clone())
@@ -468,9 +475,12 @@ pub fn probe(targets: &[Target], opts: &ProbeOptions) -> Result<ProbeReport, Err
         .build()
         .map_err(|e| Error::Tls(e.to_string()))?;
     pool.install(|| {
+        let done = std::sync::atomic::AtomicUsize::new(0);
         jobs.par_iter().for_each(|&(t, _)| {
             let a = connect(&targets[t], &snis[t], &config, opts.timeout);
             results.lock().unwrap_or_else(|e| e.into_inner())[t].push(a);
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            progress(n, jobs.len());
         })
     });
     let results = results.into_inner().unwrap_or_else(|e| e.into_inner());

@@ -6,7 +6,6 @@
 
 use rustls_pki_types::pem::{PemObject, SectionKind};
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
@@ -69,9 +68,13 @@ pub struct CertInfo {
     pub subject_oneline: String,
     /// Issuer DN, RFC 4514 style.
     pub issuer: String,
-    /// Serial number, uppercase hex (even number of digits).
+    /// Serial number (docs/json.md: `{"hex": "0x0002", "decimal": "2"}`).
+    pub serial_number: crate::Serial,
+    /// Serial number, uppercase hex (even number of digits), as rules key on it.
+    #[serde(skip)]
     pub serial_hex: String,
     /// Serial number, decimal (a string: serials may exceed 64 bits).
+    #[serde(skip)]
     pub serial_decimal: String,
     /// notBefore, RFC 3339.
     pub not_before: String,
@@ -147,9 +150,13 @@ pub struct CsrInfo {
 /// One revoked certificate in a CRL.
 #[derive(Debug, Clone, Serialize)]
 pub struct RevokedInfo {
+    /// Serial number.
+    pub serial_number: crate::Serial,
     /// Serial, uppercase hex.
+    #[serde(skip)]
     pub serial_hex: String,
     /// Serial, decimal.
+    #[serde(skip)]
     pub serial_decimal: String,
     /// Revocation time, RFC 3339.
     pub revoked_at: String,
@@ -453,9 +460,7 @@ fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> KeyInfo {
     }
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
-}
+use crate::report::rfc3339;
 
 fn sig_name(alg: &AlgorithmIdentifier<'_>) -> String {
     let oid = &alg.algorithm;
@@ -627,6 +632,7 @@ fn describe_certificate(
         subject: cert.subject().to_string(),
         subject_oneline: slash_dn(cert.subject()),
         issuer: cert.issuer().to_string(),
+        serial_number: crate::Serial::from(&cert.tbs_certificate.serial),
         serial_hex,
         serial_decimal,
         not_before: rfc3339(not_before),
@@ -829,6 +835,7 @@ pub fn crl_info(der: &[u8]) -> Result<CrlInfo, Error> {
         .map(|r| {
             let (serial_hex, serial_decimal) = serial_strings(r.serial());
             RevokedInfo {
+                serial_number: crate::Serial::from(r.serial()),
                 serial_hex,
                 serial_decimal,
                 revoked_at: rfc3339(r.revocation_date.to_datetime()),

@@ -16,6 +16,7 @@ mod key;
 mod name;
 mod reason;
 mod reissue;
+mod report;
 mod ttl;
 
 pub use ca::{
@@ -29,6 +30,7 @@ pub use key::{pem_encode, KeyType, PrivateKey};
 pub use name::{AltName, AltNames, CertName};
 pub use reason::{reason_name, Reason};
 pub use reissue::Renewal;
+pub use report::{rfc3339, Serial, Timestamp};
 pub use ttl::Ttl;
 
 /// The result type of this crate.

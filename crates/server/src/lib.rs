@@ -219,7 +219,7 @@ impl State {
             Ok(Some(u)) => {
                 log(
                     serde_json::json!({"event": "crl-refreshed", "crl_number": u.crl_number,
-                    "next_update": clusterca_store::inventory::format_time(u.next_update)}),
+                    "next_update": clusterca_pki::rfc3339(u.next_update)}),
                 );
                 self.reload_crl(true);
             }

@@ -14,7 +14,7 @@ use clusterca_pki::inspect;
 use clusterca_pki::{CertName, Finding, Severity};
 use time::OffsetDateTime;
 
-use crate::error::quote;
+use crate::error::{quote, IoContext};
 use crate::fsutil::Dir;
 use crate::layout::{self, Kind};
 use crate::{serial, Error, InventoryLine, Store};
@@ -161,6 +161,7 @@ impl Store {
                 serial::format(scan.floor)
             ));
         }
+        self.tighten_modes(&mut done)?;
         let after = self.scan(now)?;
         let mut findings = after.findings;
         if let Some(warn) = warn {
@@ -305,10 +306,15 @@ impl Store {
         // findings are then made in name order, as one pass would.
         let read: Vec<SignedEntry> = {
             use rayon::prelude::*;
+            let stage = crate::progress::Stage::new("checking certificates", entries.len());
             entries
                 .par_iter()
                 .filter_map(|entry| signed_dir.as_ref().map(|dir| (entry, dir)))
-                .map(|(entry, dir)| read_signed_entry(dir, entry, ca_spki.as_deref()))
+                .map(|(entry, dir)| {
+                    let read = read_signed_entry(dir, entry, ca_spki.as_deref());
+                    stage.tick();
+                    read
+                })
                 .collect::<Result<_, _>>()?
         };
         for entry in read {
@@ -770,69 +776,7 @@ impl Store {
     /// Modes no looser than Puppet's: keys 0640 at most, everything else not writable by
     /// group or others.
     fn check_modes(&self, f: &mut Vec<Finding>) -> Result<(), Error> {
-        let checks: [(&str, u32, Severity, &str); 10] = [
-            (
-                "ca_key.pem",
-                0o137,
-                Severity::Error,
-                "the CA key must be 0640 or tighter",
-            ),
-            (
-                layout::ROOT_KEY,
-                0o137,
-                Severity::Error,
-                "the root key must be 0640 or tighter",
-            ),
-            (
-                layout::INFRA_CRL,
-                0o022,
-                Severity::Warning,
-                "writable by group or others",
-            ),
-            (
-                "ca_crt.pem",
-                0o022,
-                Severity::Warning,
-                "writable by group or others",
-            ),
-            (
-                "ca_pub.pem",
-                0o022,
-                Severity::Warning,
-                "writable by group or others",
-            ),
-            (
-                "ca_crl.pem",
-                0o022,
-                Severity::Warning,
-                "writable by group or others",
-            ),
-            (
-                "serial",
-                0o022,
-                Severity::Warning,
-                "writable by group or others",
-            ),
-            (
-                "inventory.txt",
-                0o022,
-                Severity::Warning,
-                "writable by group or others",
-            ),
-            (
-                "signed",
-                0o022,
-                Severity::Warning,
-                "directory writable by group or others",
-            ),
-            (
-                "requests",
-                0o002,
-                Severity::Warning,
-                "directory writable by others",
-            ),
-        ];
-        for (name, forbidden, severity, why) in checks {
+        for (name, forbidden, severity, why) in MODE_RULES {
             let path = self.shown(name);
             // A symlink is reported by the layout check; its own mode means nothing.
             let Some(meta) = self.root().entry(name)?.filter(|m| !m.is_symlink()) else {
@@ -844,13 +788,133 @@ impl Store {
                     display(&path),
                     "loose-mode",
                     severity,
-                    format!("mode {mode:04o}: {why}"),
+                    format!(
+                        "mode {mode:04o}: {why} (`check --repair` sets {:04o})",
+                        mode & !forbidden
+                    ),
                 ));
             }
         }
         Ok(())
     }
 }
+
+impl Store {
+    /// Takes from each entry of [`MODE_RULES`] the bits it may not have, on the open file or
+    /// directory (never through a symlink; a file with other hard links is left alone, as
+    /// its mode is theirs too), and says what it changed as `chmod` would be typed.
+    fn tighten_modes(&self, done: &mut Vec<String>) -> Result<(), Error> {
+        use std::os::unix::fs::MetadataExt;
+        let root = self.root();
+        for (name, forbidden, _, _) in MODE_RULES {
+            let Some(entry) = root.entry(name)?.filter(|m| !m.is_symlink()) else {
+                continue;
+            };
+            if entry.mode & forbidden == 0 {
+                continue;
+            }
+            let path = self.shown(name);
+            // The mode is read again from what was opened: the entry may have been replaced.
+            let (mode, fd): (u32, std::os::fd::OwnedFd) = if entry.is_dir() {
+                let dir = root.sub(name)?;
+                let st = dir.stat()?;
+                let fd = dir.fd().try_clone_to_owned().ctx("dup", &path)?;
+                (st.st_mode & 0o7777, fd)
+            } else if entry.is_file() {
+                let file = root.open_regular(name)?;
+                let meta = file.metadata().ctx("stat", &path)?;
+                if meta.nlink() > 1 {
+                    done.push(format!(
+                        "left {} at mode {:04o}: it has other hard links; give it its own copy",
+                        display(&path),
+                        meta.mode() & 0o7777
+                    ));
+                    continue;
+                }
+                (meta.mode() & 0o7777, file.into())
+            } else {
+                continue;
+            };
+            if mode & forbidden == 0 {
+                continue;
+            }
+            let want = mode & !forbidden;
+            crate::fsutil::set_meta(std::os::fd::AsFd::as_fd(&fd), &path, want, None)?;
+            rustix::fs::fsync(&fd)
+                .map_err(std::io::Error::from)
+                .ctx("fsync", &path)?;
+            done.push(format!(
+                "chmod {want:04o} {} (was {mode:04o})",
+                display(&path)
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What `check` requires of each mode: (entry, bits it may not have, severity, why).
+const MODE_RULES: [(&str, u32, Severity, &str); 10] = [
+    (
+        "ca_key.pem",
+        0o137,
+        Severity::Error,
+        "the CA key must be 0640 or tighter",
+    ),
+    (
+        layout::ROOT_KEY,
+        0o137,
+        Severity::Error,
+        "the root key must be 0640 or tighter",
+    ),
+    (
+        layout::INFRA_CRL,
+        0o022,
+        Severity::Warning,
+        "writable by group or others",
+    ),
+    (
+        "ca_crt.pem",
+        0o022,
+        Severity::Warning,
+        "writable by group or others",
+    ),
+    (
+        "ca_pub.pem",
+        0o022,
+        Severity::Warning,
+        "writable by group or others",
+    ),
+    (
+        "ca_crl.pem",
+        0o022,
+        Severity::Warning,
+        "writable by group or others",
+    ),
+    (
+        "serial",
+        0o022,
+        Severity::Warning,
+        "writable by group or others",
+    ),
+    (
+        "inventory.txt",
+        0o022,
+        Severity::Warning,
+        "writable by group or others",
+    ),
+    (
+        "signed",
+        0o022,
+        Severity::Warning,
+        "directory writable by group or others",
+    ),
+    (
+        "requests",
+        0o002,
+        Severity::Warning,
+        "directory writable by others",
+    ),
+];
 
 impl Store {
     /// Why Puppet Server could not sign with this CA, when the directory looks like Puppet

@@ -93,7 +93,7 @@ impl Store {
                 continue;
             }
             let subject = self.signed_shown(&leaf.name).display().to_string();
-            let not_after = crate::inventory::format_time(leaf.not_after);
+            let not_after = clusterca_pki::rfc3339(leaf.not_after);
             let left = (leaf.not_after - now).whole_seconds();
             if left <= 0 {
                 f.push(Finding::new(

@@ -94,12 +94,14 @@ pub(crate) fn write_keys<'d>(
         owner: None,
     };
     let mut paths = Vec::with_capacity(keys.len());
+    let stage = crate::progress::Stage::new("writing keys", keys.len());
     for (file, key) in keys {
         let path = dir.join(file);
         let mut f = dir.create_exclusive(file, spec)?;
         cleanup.names.push(file.clone());
         f.write_all(key.to_pem().as_bytes()).ctx("write", &path)?;
         paths.push(path);
+        stage.tick();
     }
     let written: Vec<(&Dir, &str)> = cleanup.names.iter().map(|n| (dir, n.as_str())).collect();
     fsutil::sync_files(&written)?;
@@ -203,10 +205,15 @@ impl Store {
             ..job
         };
 
+        let stage = crate::progress::Stage::new("generating keys", job.specs.len());
         let keys = job
             .specs
             .par_iter()
-            .map(|_| PrivateKey::generate(job.key_type))
+            .map(|_| {
+                let key = PrivateKey::generate(job.key_type);
+                stage.tick();
+                key
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|source| Error::Pki {
                 path: job.out.path().to_path_buf(),
@@ -352,7 +359,9 @@ fn write_certificates(
     };
     let mut staged = Vec::with_capacity(certs.len());
     let mut result = Vec::with_capacity(certs.len());
+    let stage = crate::progress::Stage::new("writing certificates", certs.len());
     for (cert, spec) in certs {
+        stage.tick();
         let (key_path, cert_path) = paths(out, &spec);
         staged.push(out.stage_unsynced(&names(&spec).1, cert.pem.as_bytes(), cert_spec)?);
         result.push(IssuedFiles {

@@ -19,6 +19,7 @@ mod issue;
 pub mod journal;
 pub mod layout;
 pub mod lock;
+pub mod progress;
 mod renew;
 mod requests;
 mod revoke;
@@ -969,9 +970,14 @@ impl Signer<'_> {
             count as u64,
             &self.store.shown(layout::SERIAL),
         )?;
+        let stage = progress::Stage::new("signing", count);
         let issued = (0..count)
             .into_par_iter()
-            .map(|i| sign(i, first + i as u64))
+            .map(|i| {
+                let signed = sign(i, first + i as u64);
+                stage.tick();
+                signed
+            })
             .collect::<Result<Vec<_>, _>>()?;
         self.record(&issued, kind, after)?;
         Ok(issued)
@@ -993,9 +999,14 @@ impl Signer<'_> {
             count as u64,
             &self.store.shown(layout::SERIAL),
         )?;
+        let stage = progress::Stage::new("signing", count);
         let results: Vec<Result<IssuedCert, Error>> = (0..count)
             .into_par_iter()
-            .map(|i| sign(i, first + i as u64))
+            .map(|i| {
+                let signed = sign(i, first + i as u64);
+                stage.tick();
+                signed
+            })
             .collect();
         let (mut indices, mut certs, mut failed) = (Vec::new(), Vec::new(), Vec::new());
         for (i, r) in results.into_iter().enumerate() {

@@ -76,8 +76,8 @@ pub struct RenewOutcome {
 /// What `renew --ca` did.
 #[derive(Debug)]
 pub struct CaRenewed {
-    /// The CA certificate's serial before, uppercase hex.
-    pub old_serial: String,
+    /// The CA certificate's serial before.
+    pub old_serial: clusterca_pki::Serial,
     /// The new one's.
     pub serial: u64,
     /// The new one's notAfter.
@@ -346,7 +346,7 @@ impl Signer<'_> {
         let renewed = store.load_ca()?;
         let crl = self.revoke_serials(&renewed, &[], Reason::KeyCompromise, crl_lifetime, now)?;
         Ok(CaRenewed {
-            old_serial: old.serial_hex,
+            old_serial: old.serial_number,
             serial,
             not_after,
             crl,

@@ -72,12 +72,19 @@ pub struct CertStatus {
     /// Serial number (certificates only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub serial_number: Option<u64>,
-    /// notBefore in the inventory's time format (certificates only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub not_before: Option<String>,
-    /// notAfter in the inventory's time format (certificates only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub not_after: Option<String>,
+    /// notBefore (certificates only), serialized in the inventory's time format as Puppet's
+    /// API gives it.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "puppet_time"
+    )]
+    pub not_before: Option<OffsetDateTime>,
+    /// notAfter (certificates only), serialized as `not_before`.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "puppet_time"
+    )]
+    pub not_after: Option<OffsetDateTime>,
     /// Seconds from now to notAfter, negative once expired (certificates only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds_left: Option<i64>,
@@ -91,6 +98,14 @@ impl CertStatus {
         }
         self.seconds_left = None;
         self
+    }
+}
+
+/// Puppet's API form of a time (`2031-11-28T22:51:55UTC`, as in `inventory.txt`).
+fn puppet_time<S: serde::Serializer>(t: &Option<OffsetDateTime>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&inventory::format_time(*t)),
+        None => s.serialize_none(),
     }
 }
 
@@ -196,9 +211,8 @@ pub(crate) fn collect(
                 fingerprints,
                 serial_number: brief.serial_decimal.parse().ok(),
                 // A text listing shows only the end.
-                not_before: (detail == Detail::Full)
-                    .then(|| inventory::format_time(brief.not_before)),
-                not_after: Some(inventory::format_time(brief.not_after)),
+                not_before: (detail == Detail::Full).then_some(brief.not_before),
+                not_after: Some(brief.not_after),
                 seconds_left: Some(seconds_left),
             })
         })
