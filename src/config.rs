@@ -106,31 +106,51 @@ pub fn load() -> Result<&'static Loaded, Failure> {
 
 fn read(path: &Path) -> Result<Config, Failure> {
     let shown = crate::output::sanitize(&path.display().to_string()).into_owned();
+    // A FIFO or a device in its place is refused, not waited on: every command reads this.
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|e| Failure::input(format!("config {shown}: cannot read it: {e}")))?;
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            return Err(Failure::input(format!(
+                "config {shown}: not a regular file"
+            )));
+        }
+    }
     let bytes = crate::cmd::read_bounded_input(path, MAX_CONFIG, "a clusterca config file (TOML)")?;
     let text = String::from_utf8(bytes)
         .map_err(|_| Failure::input(format!("config {shown}: not UTF-8 text")))?;
     let config: Config = toml::from_str(&text).map_err(|e| {
-        // toml's message spans lines (a caret under the key): its first line says it.
-        let first = e
-            .message()
-            .lines()
-            .next()
-            .unwrap_or("invalid TOML")
-            .to_owned();
+        // toml's message may quote the whole key or value: one line, at most 160 characters.
+        let said: String = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+        let said = match said.char_indices().nth(160) {
+            Some((cut, _)) => format!("{}...", &said[..cut]),
+            None => said,
+        };
         let at = e
             .span()
-            .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
-            .map(|line| format!(":{line}"))
+            .and_then(|s| text.get(..s.start))
+            .map(|before| format!(":{}", before.matches('\n').count() + 1))
             .unwrap_or_default();
-        Failure::input(format!("config {shown}{at}: {first}"))
+        Failure::input(format!(
+            "config {shown}{at}: {}",
+            crate::output::sanitize(&said)
+        ))
     })?;
     if let Some(ttl) = &config.ttl {
         ttl.parse::<clusterca_pki::Ttl>()
             .map_err(|e| Failure::input(format!("config {shown}: ttl: {e}")))?;
     }
     if let Some(kt) = &config.key_type {
-        kt.parse::<clusterca_pki::KeyType>()
-            .map_err(|e| Failure::input(format!("config {shown}: key_type: {e}")))?;
+        kt.parse::<clusterca_pki::KeyType>().map_err(|_| {
+            Failure::input(format!(
+                "config {shown}: key_type {}: not a key type (ec-p256, ec-p384, ed25519, rsa-2048, rsa-3072, rsa-4096)",
+                clusterca_pki::quote(kt)
+            ))
+        })?;
     }
     for (key, value) in [("dir", &config.dir), ("hosts_file", &config.hosts_file)] {
         if value.as_deref() == Some("") {
@@ -183,10 +203,10 @@ pub fn effective(loaded: &Loaded) -> Vec<Effective> {
                     format!("--{} of {}", id.replace('_', "-"), commands.join(", "))
                 })
                 .unwrap_or_default();
+            // Set but empty counts too: every command with --dir refuses it then.
             let env = (*key == "dir")
                 .then(|| std::env::var("CLUSTERCA_DIR").ok())
-                .flatten()
-                .filter(|v| !v.is_empty());
+                .flatten();
             let (value, source) = match (env, loaded.config.get(key)) {
                 (Some(v), _) => (Some(v), "environment"),
                 (None, Some(v)) => (Some(v.to_owned()), "config"),

@@ -56,22 +56,29 @@ pub fn main() -> ExitCode {
     let config = match config::load() {
         Ok(c) => c,
         Err(f) => {
+            let code = exit_code(f.kind);
             if asks_for_json(&args) {
-                report_error(&f.message, f.kind, 2);
+                report_error(&f.message, f.kind, code);
             } else {
                 eprintln!("clusterca: error: {}", output::one_line(&f.message));
             }
-            return ExitCode::from(2);
+            return ExitCode::from(code);
         }
     };
     let cli = match cli::parse_with(&args, &config.config) {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() && asks_for_json(&args) => {
-            // The usage error as JSON: clap's first line, without its `error: ` prefix.
+            // The usage error as JSON: clap's text on one line, without its `error: ` prefix
+            // and its closing pointer to --help.
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or_default();
+            let said: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+                .collect();
+            let said = said.join(" ");
             report_error(
-                first.strip_prefix("error: ").unwrap_or(first),
+                said.strip_prefix("error: ").unwrap_or(&said),
                 Kind::Input,
                 2,
             );
@@ -81,7 +88,9 @@ pub fn main() -> ExitCode {
             let _ = e.print();
             if e.kind() == clap::error::ErrorKind::DisplayHelp {
                 if let Some(examples) = cli::examples_after_help(&args) {
-                    print!("\n{examples}");
+                    // `clusterca issue --help | head`: a closed pipe is not an error.
+                    use std::io::Write;
+                    let _ = write!(std::io::stdout().lock(), "\n{examples}");
                 }
             }
             // --help and --version are not errors.
@@ -97,12 +106,10 @@ pub fn main() -> ExitCode {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
         Err(f) => {
-            let code = match f.kind {
-                Kind::BrokenPipe => return ExitCode::SUCCESS,
-                Kind::Input => 2,
-                Kind::Busy => 3,
-                Kind::System => 4,
-            };
+            if f.kind == Kind::BrokenPipe {
+                return ExitCode::SUCCESS;
+            }
+            let code = exit_code(f.kind);
             if json {
                 report_error(&f.message, f.kind, code);
             } else {
@@ -113,13 +120,29 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The exit code of a failure of `kind` (DESIGN.md, "Errors and exit codes").
+fn exit_code(kind: Kind) -> u8 {
+    match kind {
+        Kind::BrokenPipe => 0,
+        Kind::Input => 2,
+        Kind::Busy => 3,
+        Kind::System => 4,
+    }
+}
+
 /// True when the command line asks for `--format json` (`--format json`, `--format=json`),
 /// so that even a usage error clap found is reported as JSON.
 fn asks_for_json(args: &[std::ffi::OsString]) -> bool {
-    args.iter()
-        .zip(args.iter().skip(1))
-        .any(|(a, b)| a == "--format" && b == "json")
-        || args.iter().any(|a| a == "--format=json")
+    // The last --format given wins, as clap takes it.
+    let mut json = false;
+    for (i, a) in args.iter().enumerate() {
+        if a == "--format" {
+            json = args.get(i + 1).is_some_and(|v| v == "json");
+        } else if let Some(v) = a.to_str().and_then(|a| a.strip_prefix("--format=")) {
+            json = v == "json";
+        }
+    }
+    json
 }
 
 /// Writes a failure as one JSON line on stderr (docs/json.md, "Errors").

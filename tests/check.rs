@@ -199,19 +199,22 @@ fn repair_tightens_loose_modes_and_says_what_it_changed() {
     assert_eq!(s.mode("ca/signed"), 0o755);
     assert!(report.findings.iter().all(|f| f.rule != "loose-mode"));
 
-    // A key with another hard link is not changed (its mode is the other name's too), and
-    // repair says so; check still finds it.
+    // A key with another hard link is not changed (its mode is the other name's too): not
+    // among the repairs, and the finding says why instead of promising one.
     set("ca/ca_key.pem", 0o644);
     std::fs::hard_link(s.path("ca/ca_key.pem"), s.path("elsewhere.pem")).unwrap();
     let (code, report) = check(&s, true);
     assert_eq!(code, 1);
+    assert!(report.repaired.is_empty(), "{:?}", report.repaired);
+    let key = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "loose-mode")
+        .unwrap_or_else(|| panic!("{:?}", report.findings));
     assert!(
-        report
-            .repaired
-            .iter()
-            .any(|r| r.contains("other hard links")),
-        "{:?}",
-        report.repaired
+        key.message.contains("other hard links") && !key.message.contains("--repair"),
+        "{}",
+        key.message
     );
     assert_eq!(s.mode("elsewhere.pem"), 0o644);
 }
@@ -398,4 +401,45 @@ fn a_signed_file_holding_more_than_its_certificate_and_a_fifo_among_requests_are
             "{rule} {subject}: {found:?}"
         );
     }
+}
+
+#[test]
+fn a_repair_that_fails_half_way_says_what_it_repaired_before_it() {
+    if !common::have_program("strace", "strace") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let s = ready();
+    std::fs::write(s.path("ca/serial"), "0001").unwrap();
+    std::fs::set_permissions(
+        s.path("ca/ca_key.pem"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let out = std::process::Command::new("strace")
+        .args([
+            "-f",
+            "-o",
+            "/dev/null",
+            "-e",
+            "inject=fchmod:error=EIO:when=2",
+        ])
+        .arg(env!("CARGO_BIN_EXE_clusterca"))
+        .args(["check", "--repair"])
+        .current_dir(s.path("."))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot chmod ca/ca_key.pem")
+            && err.contains("repaired before it: set ca/serial to 0004"),
+        "{err}"
+    );
+    // What failed is still found; what was repaired stays repaired.
+    let (code, report) = check(&s, false);
+    assert_eq!(code, 1);
+    assert!(rules(&report).contains(&("loose-mode", "error")));
+    assert_eq!(s.read("ca/serial"), "0004");
 }

@@ -98,6 +98,9 @@ fn a_bad_config_file_is_refused_naming_it() {
         ("dir = [1, 2]\n", "invalid type"),
         ("dir = \"\"\n", "dir is empty"),
         ("this is not toml\n", "clusterca.toml:1"),
+        // The line the problem is on, counted from 1.
+        ("dir = \"x\"\nbogus = 1\n", "clusterca.toml:2"),
+        ("\n\n\nbogus = 1\n", "clusterca.toml:4"),
     ] {
         std::fs::write(s.path("clusterca.toml"), text).unwrap();
         let run = common::finish(
@@ -123,4 +126,51 @@ fn a_bad_config_file_is_refused_naming_it() {
     );
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("missing.toml"), "{}", run.stderr);
+}
+
+#[test]
+fn a_config_file_cannot_hang_or_flood_a_command() {
+    let s = Scratch::new();
+    let run_with = |path: &std::path::Path| {
+        common::finish(
+            s.cmd(&["list"])
+                .env("CLUSTERCA_CONFIG", path)
+                .output()
+                .unwrap(),
+        )
+    };
+    // A FIFO (nobody writes it) and a device: refused at once, not read.
+    let fifo = s.path("config.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    for path in [fifo.as_path(), std::path::Path::new("/dev/zero")] {
+        let started = std::time::Instant::now();
+        let run = run_with(path);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+    // Hostile values are quoted short and escaped, on one line.
+    let long = "k".repeat(500);
+    for text in [
+        format!("key_type = \"{long}\"\n"),
+        format!("{long} = 1\n"),
+        "key_type = \"\\u001b[31mred\"\n".to_owned(),
+    ] {
+        std::fs::write(s.path("clusterca.toml"), &text).unwrap();
+        let run = run_with(&s.path("clusterca.toml"));
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(
+            run.stderr.len() < 400,
+            "{} bytes: {}",
+            run.stderr.len(),
+            run.stderr
+        );
+        assert!(!run.stderr.contains('\u{1b}'), "{}", run.stderr);
+    }
+    // Too large: the limit said in the unit it is set in.
+    std::fs::write(s.path("big.toml"), "#".repeat(100_000)).unwrap();
+    let run = run_with(&s.path("big.toml"));
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("larger than 64 KiB"), "{}", run.stderr);
 }

@@ -554,6 +554,13 @@ fn a_failure_in_json_mode_is_one_json_object_on_stderr() {
             2,
             "--ttl",
         ),
+        // clap's whole message, on one line: which argument is missing.
+        (
+            &["--format", "json", "verify"][..],
+            "input",
+            2,
+            "--name <NAME>",
+        ),
     ] {
         let run = s.run(args);
         assert_eq!(run.code, code, "{args:?}: {}", run.stderr);
@@ -572,13 +579,15 @@ fn a_failure_in_json_mode_is_one_json_object_on_stderr() {
             e.error.message
         );
     }
-    // The text form is unchanged.
+    // The text form is unchanged, and the last --format given decides.
     let run = s.run(&["list", "--dir", "nowhere"]);
     assert!(
         run.stderr.starts_with("clusterca: error: "),
         "{}",
         run.stderr
     );
+    let run = s.run(&["--format", "json", "list", "--format", "text", "--bogus"]);
+    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
 }
 
 #[test]

@@ -279,3 +279,20 @@ fn options_are_offered_only_where_they_act() {
     let (code, _) = clusterca(&["audit", ".", "--lock-timeout", "5s"], "100");
     assert_eq!(code, 2);
 }
+
+#[test]
+fn help_into_a_closed_pipe_is_not_a_panic() {
+    // The reading end is closed before clusterca writes (as `| head -1` does once it has its
+    // line): every write is EPIPE.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clusterca"))
+        .args(["issue", "--help"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}

@@ -236,3 +236,154 @@ fn verify_refuses_bad_input_with_exit_2() {
     // --name is required.
     assert_eq!(s.run(&["verify", "ca/ca_crt.pem"]).code, 2);
 }
+
+/// What a hostile review found `verify` accepting that OpenSSL refuses; each case first
+/// failed, and `openssl verify` is asked the same question.
+#[test]
+fn verify_refuses_what_openssl_clients_refuse() {
+    let s = Scratch::new();
+    s.run(&["init"]).ok();
+    s.run(&["issue", "rev.example.net", "--out", "pki"]).ok();
+
+    // An older and a newer CRL of the same CA, the older first: the newer decides.
+    std::fs::copy(s.path("ca/ca_crl.pem"), s.path("crl_old.pem")).unwrap();
+    // A second apart, so that openssl too can tell the newer by its thisUpdate (it does not
+    // compare CRL numbers).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    s.run(&["revoke", "rev.example.net"]).ok();
+    let both = s.read("crl_old.pem") + &s.read("ca/ca_crl.pem");
+    std::fs::write(s.path("both.pem"), both).unwrap();
+    let run = s.run(&[
+        "verify",
+        "pki/rev.example.net.pem",
+        "--name",
+        "rev.example.net",
+        "--crl",
+        "both.pem",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(!openssl_accepts(
+        &s,
+        "ca/ca_crt.pem",
+        "pki/rev.example.net.pem",
+        "rev.example.net",
+        Some("both.pem")
+    ));
+
+    // A CA certificate that has expired, with a current leaf under it.
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "Expired CA");
+    ca.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(30);
+    ca.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    ca.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let mut leaf = rcgen::CertificateParams::new(vec!["l.example.net".to_owned()]).unwrap();
+    leaf.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    leaf.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(30);
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+    std::fs::write(s.path("expired_ca.pem"), ca_cert.pem()).unwrap();
+    std::fs::write(s.path("under_expired.pem"), leaf_cert.pem()).unwrap();
+    let run = s.run(&[
+        "verify",
+        "under_expired.pem",
+        "--name",
+        "l.example.net",
+        "--ca",
+        "expired_ca.pem",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Expired CA") && run.stdout.contains("not valid now"),
+        "{}",
+        run.stdout
+    );
+    assert!(!openssl_accepts(
+        &s,
+        "expired_ca.pem",
+        "under_expired.pem",
+        "l.example.net",
+        None
+    ));
+
+    // A leaf whose keyUsage allows only certificate signing.
+    s.openssl(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-out",
+        "ku.key",
+    ])
+    .ok();
+    s.openssl(&[
+        "req",
+        "-new",
+        "-key",
+        "ku.key",
+        "-subj",
+        "/CN=ku.example.net",
+        "-out",
+        "ku.csr",
+    ])
+    .ok();
+    std::fs::write(
+        s.path("ku.ext"),
+        "subjectAltName=DNS:ku.example.net\nkeyUsage=critical,keyCertSign\n",
+    )
+    .unwrap();
+    s.openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "ku.csr",
+        "-CA",
+        "ca/ca_crt.pem",
+        "-CAkey",
+        "ca/ca_key.pem",
+        "-set_serial",
+        "99",
+        "-days",
+        "30",
+        "-extfile",
+        "ku.ext",
+        "-out",
+        "ku.pem",
+    ])
+    .ok();
+    let run = s.run(&["verify", "ku.pem", "--name", "ku.example.net"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("keyUsage"), "{}", run.stdout);
+    let purpose = s.openssl(&[
+        "verify",
+        "-CAfile",
+        "ca/ca_crt.pem",
+        "-purpose",
+        "sslserver",
+        "-verify_hostname",
+        "ku.example.net",
+        "ku.pem",
+    ]);
+    assert_ne!(purpose.code, 0);
+
+    // After `renew --ca` the bundle holds the old, still current certificate and the new
+    // one: a leaf verifies, the anchor check finds a current CA certificate of its name.
+    s.run(&["issue", "after.example.net", "--out", "pki"]).ok();
+    s.run(&["renew", "--ca"]).ok();
+    let run = s.run(&[
+        "verify",
+        "pki/after.example.net.pem",
+        "--name",
+        "after.example.net",
+        "--crl",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}

@@ -144,8 +144,10 @@ pub fn audit(g: &Global, args: &AuditArgs) -> Result<Outcome, Failure> {
         writeln!(out, "clean: no findings")?;
         return Ok(outcome);
     }
-    let mut by_rule: std::collections::BTreeMap<(std::cmp::Reverse<Severity>, &str), usize> =
-        std::collections::BTreeMap::new();
+    let mut by_rule: std::collections::BTreeMap<
+        (std::cmp::Reverse<Severity>, clusterca_pki::Rule),
+        usize,
+    > = std::collections::BTreeMap::new();
     for f in &report.findings {
         *by_rule
             .entry((std::cmp::Reverse(f.severity), f.rule))

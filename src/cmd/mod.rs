@@ -67,6 +67,7 @@ impl From<StoreError> for Failure {
 impl From<&StoreError> for Failure {
     fn from(e: &StoreError) -> Self {
         let kind = match e {
+            StoreError::PartlyRepaired { source, .. } => Failure::from(&**source).kind,
             StoreError::Busy { .. } => Kind::Busy,
             StoreError::Io { .. }
             | StoreError::Unfinished { .. }
@@ -226,10 +227,14 @@ pub fn read_bounded_input(
         .and_then(|f| f.take(cap + 1).read_to_end(&mut bytes))
         .map_err(fail)?;
     if bytes.len() as u64 > cap {
+        let limit = if cap >= 1 << 20 {
+            format!("{} MiB", cap >> 20)
+        } else {
+            format!("{} KiB", cap >> 10)
+        };
         return Err(Failure::input(format!(
-            "{}: larger than {} MiB, more than {what} can be",
-            path.display(),
-            cap >> 20
+            "{}: larger than {limit}, more than {what} can be",
+            path.display()
         )));
     }
     Ok(bytes)

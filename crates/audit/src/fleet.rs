@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clusterca_pki::inspect::{self, CertInfo, Object};
-use clusterca_pki::{AltName, Severity};
+use clusterca_pki::{AltName, Rule, Severity};
 use rayon::prelude::*;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -60,20 +60,9 @@ pub struct AuditOptions {
     pub derive_keys: bool,
 }
 
-/// One problem found, on one file of one node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuditFinding {
-    /// The node the file belongs to: a Puppet ssldir, or the file's directory.
-    pub node: String,
-    /// The file.
-    pub subject: String,
-    /// The rule, a stable kebab-case identifier.
-    pub rule: &'static str,
-    /// How serious.
-    pub severity: Severity,
-    /// One line for people.
-    pub message: String,
-}
+/// One problem found, on one file of one node: the [`Finding`] of `check` and `probe`, with
+/// its `node` set.
+pub type AuditFinding = clusterca_pki::Finding;
 
 /// What the audit saw and found.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -127,7 +116,7 @@ struct Scanned {
     keys: Vec<KeySeen>,
     csrs: usize,
     crls: usize,
-    findings: Vec<(&'static str, Severity, String)>,
+    findings: Vec<(Rule, Severity, String)>,
 }
 
 /// The CA bundle and CRLs, prepared once.
@@ -215,19 +204,19 @@ fn walk(paths: &[PathBuf], follow: bool) -> Result<(Vec<Entry>, Vec<AuditFinding
                         .is_some_and(|c| c == ELOOP);
                     let (rule, message) = if let Some(above) = e.loop_ancestor() {
                         (
-                            "symlink-loop",
+                            Rule::SymlinkLoop,
                             format!("a symbolic link loops back to {}", above.display()),
                         )
                     } else if eloop {
                         (
-                            "symlink-loop",
+                            Rule::SymlinkLoop,
                             "a symbolic link that loops (ELOOP)".to_owned(),
                         )
                     } else {
-                        ("unreadable", format!("cannot walk: {e}"))
+                        (Rule::Unreadable, format!("cannot walk: {e}"))
                     };
                     findings.push(AuditFinding {
-                        node: display(&node_of(&path)),
+                        node: Some(display(&node_of(&path))),
                         subject: display(&path),
                         rule,
                         severity: Severity::Error,
@@ -248,12 +237,12 @@ fn walk(paths: &[PathBuf], follow: bool) -> Result<(Vec<Entry>, Vec<AuditFinding
                 let target = std::fs::metadata(&path);
                 let finding = match target {
                     Err(e) if e.raw_os_error() == Some(ELOOP) => Some((
-                        "symlink-loop",
+                        Rule::SymlinkLoop,
                         Severity::Error,
                         "a symbolic link that loops (ELOOP)".to_owned(),
                     )),
                     Err(_) => Some((
-                        "dangling-symlink",
+                        Rule::DanglingSymlink,
                         Severity::Warning,
                         "a symbolic link to nothing".to_owned(),
                     )),
@@ -261,7 +250,7 @@ fn walk(paths: &[PathBuf], follow: bool) -> Result<(Vec<Entry>, Vec<AuditFinding
                 };
                 if let Some((rule, severity, message)) = finding {
                     findings.push(AuditFinding {
-                        node: display(&node_of(&path)),
+                        node: Some(display(&node_of(&path))),
                         subject: display(&path),
                         rule,
                         severity,
@@ -353,7 +342,7 @@ fn judge_cert(
     der: &[u8],
     opts: &AuditOptions,
     auth: &Authority,
-    out: &mut Vec<(&'static str, Severity, String)>,
+    out: &mut Vec<(Rule, Severity, String)>,
 ) {
     let is_ca = c.basic_constraints.as_ref().is_some_and(|b| b.ca);
     let sha1 = c.signature_algorithm.to_ascii_lowercase().contains("sha1");
@@ -361,7 +350,7 @@ fn judge_cert(
         for name in &opts.expect_names {
             if !carries(c, name) {
                 out.push((
-                    "name-missing",
+                    Rule::NameMissing,
                     Severity::Error,
                     format!(
                         "{} does not carry {name} (its alt names: {})",
@@ -381,7 +370,7 @@ fn judge_cert(
         if !auth.cas.is_empty() && !unverifiable && !auth.issued(der, &c.fingerprint, &c.issuer_raw)
         {
             out.push((
-                "foreign-issuer",
+                Rule::ForeignIssuer,
                 Severity::Error,
                 format!(
                     "{} was not issued by the given CA (issuer {})",
@@ -394,7 +383,7 @@ fn judge_cert(
             .contains(&(c.issuer.clone(), c.serial_decimal.clone()))
         {
             out.push((
-                "revoked",
+                Rule::Revoked,
                 Severity::Error,
                 format!("serial {} ({}) is on the CRL", c.serial_number, c.subject),
             ));
@@ -403,13 +392,13 @@ fn judge_cert(
     let days = c.seconds_left.div_euclid(86_400);
     if c.seconds_left <= 0 {
         out.push((
-            "expired",
+            Rule::Expired,
             Severity::Error,
             format!("{} expired on {}", c.subject, c.not_after),
         ));
     } else if days < opts.warn_days {
         out.push((
-            "expiring",
+            Rule::Expiring,
             Severity::Warning,
             format!(
                 "{} expires on {} ({days} days left)",
@@ -419,7 +408,7 @@ fn judge_cert(
     }
     if c.public_key.algorithm == "RSA" && c.public_key.bits < 2048 {
         out.push((
-            "weak-key",
+            Rule::WeakKey,
             Severity::Error,
             format!(
                 "{} has an RSA key of {} bits (at least 2048)",
@@ -429,7 +418,7 @@ fn judge_cert(
     }
     if c.issuer_raw != c.subject_raw && sha1 {
         out.push((
-            "sha1-signature",
+            Rule::Sha1Signature,
             Severity::Error,
             format!("{} is signed with {}", c.subject, c.signature_algorithm),
         ));
@@ -443,13 +432,13 @@ fn judge_crl(
     c: &inspect::CrlInfo,
     opts: &AuditOptions,
     auth: &Authority,
-    out: &mut Vec<(&'static str, Severity, String)>,
+    out: &mut Vec<(Rule, Severity, String)>,
 ) {
     if let Some(next) = c.next_update_time {
         let left = (next - opts.now).whole_seconds();
         if left <= 0 {
             out.push((
-                "crl-expired",
+                Rule::CrlExpired,
                 Severity::Error,
                 format!(
                     "the CRL of {} expired at {}: clients that check it refuse every certificate",
@@ -461,7 +450,7 @@ fn judge_crl(
         }
         if left.div_euclid(86_400) < opts.warn_days {
             out.push((
-                "crl-stale",
+                Rule::CrlStale,
                 Severity::Warning,
                 format!(
                     "the CRL of {} reaches its nextUpdate on {} ({} days left)",
@@ -476,7 +465,7 @@ fn judge_crl(
     if let (Some(have), Some(&current)) = (number, auth.crl_numbers.get(&c.issuer)) {
         if have < current {
             out.push((
-                "crl-stale",
+                Rule::CrlStale,
                 Severity::Warning,
                 format!(
                     "the CRL of {} is number {have}; the CA's (--crl) is number {current}: revocations since are missing here",
@@ -502,8 +491,11 @@ fn scan_file(entry: &Entry, opts: &AuditOptions, auth: &Authority) -> Scanned {
     let (meta, bytes) = match read {
         Ok(r) => r,
         Err(e) => {
-            s.findings
-                .push(("unreadable", Severity::Error, format!("cannot read: {e}")));
+            s.findings.push((
+                Rule::Unreadable,
+                Severity::Error,
+                format!("cannot read: {e}"),
+            ));
             return s;
         }
     };
@@ -527,7 +519,7 @@ fn scan_file(entry: &Entry, opts: &AuditOptions, auth: &Authority) -> Scanned {
         Err(e) => {
             if promised {
                 s.findings
-                    .push(("unparseable", Severity::Error, e.to_string()));
+                    .push((Rule::Unparseable, Severity::Error, e.to_string()));
             }
             return s;
         }
@@ -551,7 +543,7 @@ fn scan_file(entry: &Entry, opts: &AuditOptions, auth: &Authority) -> Scanned {
                 let mode = meta.mode() & 0o7777;
                 if mode & 0o027 != 0 {
                     s.findings.push((
-                        "key-readable",
+                        Rule::KeyReadable,
                         Severity::Error,
                         format!(
                             "private key mode {mode:04o}: {} (Puppet's keys are 0640 at most)",
@@ -565,7 +557,7 @@ fn scan_file(entry: &Entry, opts: &AuditOptions, auth: &Authority) -> Scanned {
                 }
                 if !opts.key_owners.is_empty() && !opts.key_owners.contains(&meta.uid()) {
                     s.findings.push((
-                        "key-owner",
+                        Rule::KeyOwner,
                         Severity::Error,
                         format!(
                             "private key owned by uid {}, not an expected owner",
@@ -575,7 +567,7 @@ fn scan_file(entry: &Entry, opts: &AuditOptions, auth: &Authority) -> Scanned {
                 }
                 if k.public_key.algorithm == "RSA" && k.public_key.bits < 2048 {
                     s.findings.push((
-                        "weak-key",
+                        Rule::WeakKey,
                         Severity::Error,
                         format!(
                             "RSA private key of {} bits (at least 2048)",
@@ -634,9 +626,9 @@ pub fn audit(
         let node = display(&entry.node);
         for (rule, severity, message) in &s.findings {
             findings.push(AuditFinding {
-                node: node.clone(),
+                node: Some(node.clone()),
                 subject: display(&entry.path),
-                rule,
+                rule: *rule,
                 severity: *severity,
                 message: message.clone(),
             });
@@ -656,9 +648,9 @@ pub fn audit(
             match serials.get(&key) {
                 Some((fingerprint, first)) if *fingerprint != c.fingerprint => {
                     findings.push(AuditFinding {
-                        node: node.clone(),
+                        node: Some(node.clone()),
                         subject: display(&entry.path),
-                        rule: "duplicate-serial",
+                        rule: Rule::DuplicateSerial,
                         severity: Severity::Error,
                         message: format!(
                             "serial {} of this issuer is also on a different certificate, {}",
@@ -685,9 +677,9 @@ pub fn audit(
             if let Some(cert) = beside {
                 if cert.spki != key.spki {
                     findings.push(AuditFinding {
-                        node: display(node),
+                        node: Some(display(node)),
                         subject: display(&entry.path),
-                        rule: "key-mismatch",
+                        rule: Rule::KeyMismatch,
                         severity: Severity::Error,
                         message: format!(
                             "this private key does not belong to the certificate beside it ({})",
@@ -779,7 +771,7 @@ mod tests {
         let rules: Vec<_> = report
             .findings
             .iter()
-            .map(|f| (f.rule, f.node.clone()))
+            .map(|f| (f.rule, f.node.clone().unwrap_or_default()))
             .collect();
         assert_eq!(rules.len(), 1, "{rules:?}");
         assert_eq!(rules[0].0, "key-mismatch");

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clusterca_pki::inspect;
-use clusterca_pki::{AltName, Finding, Severity};
+use clusterca_pki::{AltName, Finding, Rule, Severity};
 use rayon::prelude::*;
 use rustls::client::WebPkiServerVerifier;
 use rustls::{ClientConfig, ClientConnection, RootCertStore};
@@ -146,7 +146,7 @@ pub struct ProbeReport {
 /// Outcome of one connection.
 enum Attempt {
     Chain(Vec<Vec<u8>>),
-    Failed { rule: &'static str, message: String },
+    Failed { rule: Rule, message: String },
 }
 
 mod danger {
@@ -228,7 +228,7 @@ fn connect(
         Ok(a) => a.collect(),
         Err(e) => {
             return failed(
-                "unreachable",
+                Rule::Unreachable,
                 format!("cannot resolve {}: {e}", target.host),
             )
         }
@@ -249,9 +249,9 @@ fn connect(
             .map(|e| e.to_string())
             .unwrap_or_else(|| "no address".into());
         let rule = if e.contains("timed out") {
-            "timeout"
+            Rule::Timeout
         } else {
-            "unreachable"
+            Rule::Unreachable
         };
         return failed(rule, format!("cannot connect: {e}"));
     };
@@ -262,18 +262,18 @@ fn connect(
     let _ = sock.set_write_timeout(Some(left));
     let mut conn = match ClientConnection::new(config.clone(), sni.clone()) {
         Ok(c) => c,
-        Err(e) => return failed("tls-handshake", e.to_string()),
+        Err(e) => return failed(Rule::TlsHandshake, e.to_string()),
     };
     while conn.is_handshaking() {
         if start.elapsed() > timeout {
-            return failed("timeout", format!("no handshake within {timeout:?}"));
+            return failed(Rule::Timeout, format!("no handshake within {timeout:?}"));
         }
         if let Err(e) = conn.complete_io(&mut sock) {
             let rule = match e.kind() {
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => "timeout",
-                _ => "tls-handshake",
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => Rule::Timeout,
+                _ => Rule::TlsHandshake,
             };
-            let message = if rule == "timeout" {
+            let message = if rule == Rule::Timeout {
                 format!("no handshake within {timeout:?}")
             } else {
                 format!("handshake failed: {e}")
@@ -290,7 +290,7 @@ fn connect(
     let _ = sock.flush();
     if chain.is_empty() {
         return failed(
-            "tls-handshake",
+            Rule::TlsHandshake,
             "the server presented no certificate".into(),
         );
     }
@@ -373,7 +373,7 @@ fn judge(target: &str, p: &Presented, opts: &ProbeOptions, out: &mut Vec<Finding
         let names: Vec<String> = opts.expect_names.iter().map(ToString::to_string).collect();
         out.push(Finding::new(
             target,
-            "name-missing",
+            Rule::NameMissing,
             Severity::Error,
             format!(
                 "{who} does not carry {} (its alt names: {})",
@@ -388,7 +388,7 @@ fn judge(target: &str, p: &Presented, opts: &ProbeOptions, out: &mut Vec<Finding
     } else if p.verified == Some(false) {
         out.push(Finding::new(
             target,
-            "untrusted",
+            Rule::Untrusted,
             Severity::Error,
             format!(
                 "{who} does not verify against the CA: {}",
@@ -403,14 +403,14 @@ fn judge(target: &str, p: &Presented, opts: &ProbeOptions, out: &mut Vec<Finding
     if p.days_left < 0 {
         out.push(Finding::new(
             target,
-            "expired",
+            Rule::Expired,
             Severity::Error,
             format!("{who} expired on {not_after}"),
         ));
     } else if p.days_left < opts.warn_days {
         out.push(Finding::new(
             target,
-            "expiring",
+            Rule::Expiring,
             Severity::Warning,
             format!("{who} expires on {not_after} ({} days left)", p.days_left),
         ));
@@ -491,7 +491,7 @@ pub fn probe(
         let name = target.to_string();
         let mut findings = Vec::new();
         let mut chains: BTreeMap<Vec<u8>, (Vec<Vec<u8>>, usize)> = BTreeMap::new();
-        let mut failures: BTreeMap<(&'static str, String), usize> = BTreeMap::new();
+        let mut failures: BTreeMap<(Rule, String), usize> = BTreeMap::new();
         let connections = attempts.len();
         for a in attempts {
             match a {

@@ -25,7 +25,7 @@ pub use ca::{
 };
 pub use csr::{AltNamePolicy, CertRequest, CopiedExtension};
 pub use error::Error;
-pub use finding::{Finding, Severity};
+pub use finding::{Finding, Rule, Severity};
 pub use key::{pem_encode, KeyType, PrivateKey};
 pub use name::{AltName, AltNames, CertName};
 pub use reason::{reason_name, Reason};

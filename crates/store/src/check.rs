@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use clusterca_pki::inspect;
-use clusterca_pki::{CertName, Finding, Severity};
+use clusterca_pki::{CertName, Finding, Rule, Severity};
 use time::OffsetDateTime;
 
 use crate::error::{quote, IoContext};
@@ -87,6 +87,28 @@ impl Store {
             }
             Err(e) => return Err(e),
         };
+        // A step that fails after others changed something reports those with its error.
+        match self.repair_steps(&mut done, now, warn) {
+            Ok(findings) => {
+                drop(signer);
+                Ok((done, findings))
+            }
+            Err(source) if done.is_empty() => Err(source),
+            Err(source) => Err(Error::PartlyRepaired {
+                done,
+                source: Box::new(source),
+            }),
+        }
+    }
+
+    /// The repairs after recovery, each said in `done`, then the check again; run under the
+    /// lock [`Store::repair_lifecycle`] holds.
+    fn repair_steps(
+        &self,
+        done: &mut Vec<String>,
+        now: OffsetDateTime,
+        warn: Option<time::Duration>,
+    ) -> Result<Vec<Finding>, Error> {
         let scan = self.scan(now)?;
         let inventory = self.shown(layout::INVENTORY);
         let root = self.root();
@@ -161,14 +183,13 @@ impl Store {
                 serial::format(scan.floor)
             ));
         }
-        self.tighten_modes(&mut done)?;
+        self.tighten_modes(done)?;
         let after = self.scan(now)?;
         let mut findings = after.findings;
         if let Some(warn) = warn {
             findings.extend(self.lifecycle_findings(now, warn, &after.leaves)?);
         }
-        drop(signer);
-        Ok((done, findings))
+        Ok(findings)
     }
 
     fn scan(&self, now: OffsetDateTime) -> Result<Scan, Error> {
@@ -184,7 +205,7 @@ impl Store {
             Err(e) => {
                 f.push(Finding::new(
                     display(&self.shown(layout::CA_CRT)),
-                    "ca-unusable",
+                    Rule::CaUnusable,
                     Severity::Error,
                     e.to_string(),
                 ));
@@ -196,7 +217,7 @@ impl Store {
             if let Some(why) = self.puppet_cannot_sign(ca) {
                 f.push(Finding::new(
                     display(&self.shown(layout::CA_KEY)),
-                    "puppet-cannot-sign",
+                    Rule::PuppetCannotSign,
                     Severity::Info,
                     why,
                 ));
@@ -211,7 +232,7 @@ impl Store {
             Err(e) => {
                 f.push(Finding::new(
                     display(&serial_path),
-                    "serial-unreadable",
+                    Rule::SerialUnreadable,
                     Severity::Error,
                     e.to_string(),
                 ));
@@ -242,7 +263,7 @@ impl Store {
                 Ok(l) => {
                     f.push(Finding::new(
                         format!("{}:{}", display(&inv_path), i + 1),
-                        "inventory-no-newline",
+                        Rule::InventoryNoNewline,
                         Severity::Warning,
                         "the last line lacks its newline (a hand edit, or an append cut short inside the subject); `check --repair` ends it, or cuts it off when an interrupted batch left it",
                     ));
@@ -252,7 +273,7 @@ impl Store {
                     if last && !complete {
                         f.push(Finding::new(
                             format!("{}:{}", display(&inv_path), i + 1),
-                            "torn-inventory-line",
+                            Rule::TornInventoryLine,
                             Severity::Error,
                             format!(
                                 "the last line is cut off ({}); `check --repair` truncates it",
@@ -262,7 +283,7 @@ impl Store {
                     } else {
                         f.push(Finding::new(
                             format!("{}:{}", display(&inv_path), i + 1),
-                            "inventory-line",
+                            Rule::InventoryLine,
                             Severity::Error,
                             result.err().unwrap_or_default(),
                         ));
@@ -275,7 +296,7 @@ impl Store {
                 let subjects: Vec<&str> = lines.iter().map(|l| l.subject.as_str()).collect();
                 f.push(Finding::new(
                     format!("serial 0x{serial:04X}"),
-                    "duplicate-serial",
+                    Rule::DuplicateSerial,
                     Severity::Error,
                     format!(
                         "inventory.txt records serial 0x{serial:04X} {} times ({})",
@@ -323,7 +344,7 @@ impl Store {
                 SignedEntry::Temp(file) => {
                     f.push(Finding::new(
                         display(&dir.join(&file)),
-                        "stale-temp-file",
+                        Rule::StaleTempFile,
                         Severity::Info,
                         "left by an interrupted write; `check --repair` removes it",
                     ));
@@ -345,7 +366,7 @@ impl Store {
                     if let Some(what) = extra {
                         f.push(Finding::new(
                             display(&dir.join(&file)),
-                            "extra-content",
+                            Rule::ExtraContent,
                             Severity::Error,
                             what,
                         ));
@@ -361,7 +382,7 @@ impl Store {
             if cn != name.as_str() {
                 f.push(Finding::new(
                     display(&path),
-                    "name-mismatch",
+                    Rule::NameMismatch,
                     Severity::Error,
                     format!("filed as {name} but its subject is {}", info.subject),
                 ));
@@ -369,7 +390,7 @@ impl Store {
             if ca_spki.is_some() && signed != Some(true) {
                 f.push(Finding::new(
                     display(&path),
-                    "foreign-certificate",
+                    Rule::ForeignCertificate,
                     Severity::Error,
                     format!("not signed by this CA (issuer {})", info.issuer),
                 ));
@@ -377,7 +398,7 @@ impl Store {
             let Ok(serial) = info.serial_decimal.parse::<u64>() else {
                 f.push(Finding::new(
                     display(&path),
-                    "serial-too-large",
+                    Rule::SerialTooLarge,
                     Severity::Error,
                     format!("serial 0x{} does not fit 64 bits", info.serial_hex),
                 ));
@@ -398,7 +419,7 @@ impl Store {
             if !by_serial.contains_key(&serial) && !unsafe_entries.contains(&layout::INVENTORY) {
                 f.push(Finding::new(
                     display(&path),
-                    "not-in-inventory",
+                    Rule::NotInInventory,
                     // Puppet's own `ca setup` and `ca generate --ca-client` leave such gaps.
                     Severity::Info,
                     format!(
@@ -422,7 +443,7 @@ impl Store {
             if let Some(line) = self.renewed_ca_without_line(&by_serial, now) {
                 f.push(Finding::new(
                     display(&self.shown(layout::CA_CRT)),
-                    "not-in-inventory",
+                    Rule::NotInInventory,
                     Severity::Info,
                     format!(
                         "the renewed CA certificate (serial 0x{:04X}) has no inventory line (an interrupted `renew --ca`); `check --repair` appends it",
@@ -436,7 +457,7 @@ impl Store {
             if names.len() > 1 {
                 f.push(Finding::new(
                     format!("serial 0x{serial:04X}"),
-                    "duplicate-serial",
+                    Rule::DuplicateSerial,
                     Severity::Error,
                     format!(
                         "signed/ holds {} certificates with serial 0x{serial:04X}: {}",
@@ -469,7 +490,7 @@ impl Store {
             // Serial 1 is the CA's own (or unused, under a root): leaves start at 2.
             let gaps = gap_ranges(&used, serial::FIRST_LEAF, next.max(floor));
             if !gaps.is_empty() {
-                f.push(Finding::new(display(&inv_path), "serial-gap", Severity::Info,
+                f.push(Finding::new(display(&inv_path), Rule::SerialGap, Severity::Info,
                     format!("serials {} were reserved but never recorded (an interrupted issuance, or files from other tools); harmless", gaps.join(", "))));
             }
         }
@@ -488,7 +509,7 @@ impl Store {
                 if file.starts_with('.') && file.contains(".tmp.") && regular() {
                     f.push(Finding::new(
                         display(&dir.join(&file)),
-                        "stale-temp-file",
+                        Rule::StaleTempFile,
                         Severity::Info,
                         "left by an interrupted write; `check --repair` removes it",
                     ));
@@ -559,7 +580,7 @@ impl Store {
             Ok(_) => {
                 f.push(Finding::new(
                     display(&path),
-                    "crl-unparseable",
+                    Rule::CrlUnparseable,
                     Severity::Error,
                     "no X509 CRL block",
                 ));
@@ -568,7 +589,7 @@ impl Store {
             Err(e) => {
                 f.push(Finding::new(
                     display(&path),
-                    "crl-unparseable",
+                    Rule::CrlUnparseable,
                     Severity::Error,
                     e.to_string(),
                 ));
@@ -580,7 +601,7 @@ impl Store {
                 if info.next_update_time.is_some_and(|t| t <= now) {
                     f.push(Finding::new(
                         display(&path),
-                        "crl-expired",
+                        Rule::CrlExpired,
                         Severity::Error,
                         format!(
                             "nextUpdate {} has passed; clients refuse an expired CRL",
@@ -591,7 +612,7 @@ impl Store {
             }
             Err(e) => f.push(Finding::new(
                 display(&path),
-                "crl-unparseable",
+                Rule::CrlUnparseable,
                 Severity::Error,
                 e.to_string(),
             )),
@@ -600,7 +621,7 @@ impl Store {
             if !inspect::crl_signed_by(&first, spki).unwrap_or(false) {
                 f.push(Finding::new(
                     display(&path),
-                    "crl-signature",
+                    Rule::CrlSignature,
                     Severity::Error,
                     "the CRL is not signed by this CA",
                 ));
@@ -637,7 +658,7 @@ impl Store {
         }
         f.push(Finding::new(
             display(&self.shown(layout::SIGNED_MAX)),
-            "signed-max-stale",
+            Rule::SignedMaxStale,
             Severity::Error,
             format!(
                 "the serial rule's cache says signed/ holds {} entries up to serial 0x{:04X}; it holds {entries} up to 0x{highest:04X}. `check --repair` removes it",
@@ -670,7 +691,7 @@ impl Store {
                 match requests.entry(&file)? {
                     Some(e) if !e.is_file() => f.push(Finding::new(
                         display(&path),
-                        "unsafe-entry",
+                        Rule::UnsafeEntry,
                         Severity::Error,
                         format!(
                             "is {}, not a request file: never followed; remove it",
@@ -687,7 +708,7 @@ impl Store {
                         if let Err(why) = parsed {
                             f.push(Finding::new(
                                 display(&path),
-                                "unparseable-request",
+                                Rule::UnparseableRequest,
                                 Severity::Error,
                                 format!("{why}; remove the file"),
                             ));
@@ -721,7 +742,7 @@ impl Store {
             if csr_key.is_some() && csr_key == cert_key {
                 f.push(Finding::new(
                     display(&request),
-                    "stale-request",
+                    Rule::StaleRequest,
                     Severity::Error,
                     "already signed (a removal failed); it blocks `sign --all`. `check --repair` removes it",
                 ));
@@ -729,7 +750,7 @@ impl Store {
             } else {
                 f.push(Finding::new(
                     display(&request),
-                    "request-beside-signed",
+                    Rule::RequestBesideSigned,
                     Severity::Warning,
                     format!("{name} is already signed with another key; clean it before signing this request"),
                 ));
@@ -764,7 +785,7 @@ impl Store {
                 found.push(name);
                 f.push(Finding::new(
                     display(&self.shown(name)),
-                    "unsafe-entry",
+                    Rule::UnsafeEntry,
                     Severity::Error,
                     why,
                 ));
@@ -786,12 +807,20 @@ impl Store {
             if mode & forbidden != 0 {
                 f.push(Finding::new(
                     display(&path),
-                    "loose-mode",
+                    Rule::LooseMode,
                     severity,
-                    format!(
-                        "mode {mode:04o}: {why} (`check --repair` sets {:04o})",
-                        mode & !forbidden
-                    ),
+                    if meta.is_file() && meta.nlink > 1 {
+                        // Its mode is another name's too: not changed by --repair.
+                        format!(
+                            "mode {mode:04o}: {why}; it has other hard links: give it its own copy (mode {:04o})",
+                            mode & !forbidden
+                        )
+                    } else {
+                        format!(
+                            "mode {mode:04o}: {why} (`check --repair` sets {:04o})",
+                            mode & !forbidden
+                        )
+                    },
                 ));
             }
         }
@@ -823,12 +852,8 @@ impl Store {
             } else if entry.is_file() {
                 let file = root.open_regular(name)?;
                 let meta = file.metadata().ctx("stat", &path)?;
+                // Its mode is another name's too: left, and the finding says so.
                 if meta.nlink() > 1 {
-                    done.push(format!(
-                        "left {} at mode {:04o}: it has other hard links; give it its own copy",
-                        display(&path),
-                        meta.mode() & 0o7777
-                    ));
                     continue;
                 }
                 (meta.mode() & 0o7777, file.into())
@@ -969,7 +994,7 @@ enum SignedEntry {
     /// A temporary file left by an interrupted write.
     Temp(String),
     /// A finding about the entry itself (path, rule, severity, message): it is not read on.
-    Finding(std::path::PathBuf, &'static str, Severity, String),
+    Finding(std::path::PathBuf, Rule, Severity, String),
     /// A certificate file, parsed, with whether the CA signed it (when the CA is known).
     Cert {
         file: String,
@@ -996,7 +1021,7 @@ fn read_signed_entry(
     let Some(stem) = file.strip_suffix(".pem") else {
         return Ok(SignedEntry::Finding(
             path,
-            "unexpected-file",
+            Rule::UnexpectedFile,
             Severity::Warning,
             "not a .pem file".into(),
         ));
@@ -1006,7 +1031,7 @@ fn read_signed_entry(
         Err(e) => {
             return Ok(SignedEntry::Finding(
                 path,
-                "invalid-certname",
+                Rule::InvalidCertname,
                 Severity::Error,
                 e.to_string(),
             ))
@@ -1051,7 +1076,7 @@ fn read_signed_entry(
             };
             Ok(SignedEntry::Finding(
                 path,
-                "unparseable-certificate",
+                Rule::UnparseableCertificate,
                 Severity::Error,
                 msg,
             ))
@@ -1095,7 +1120,7 @@ fn check_serial_counter(f: &mut Vec<Finding>, path: &Path, next: Option<u64>, fl
     if next < floor {
         f.push(Finding::new(
             display(path),
-            "serial-behind",
+            Rule::SerialBehind,
             Severity::Error,
             format!(
                 "holds {} but 0x{:04X} is recorded; clusterca skips ahead, Puppet Server would reuse serials. `check --repair` sets it to {}",
@@ -1108,7 +1133,7 @@ fn check_serial_counter(f: &mut Vec<Finding>, path: &Path, next: Option<u64>, fl
     if next > serial::PUPPET_LIMIT {
         f.push(Finding::new(
             display(path),
-            "serial-above-limit",
+            Rule::SerialAboveLimit,
             Severity::Error,
             format!(
                 "holds 0x{next:X}, past 0x{:X}: Puppet Server cannot read it and clusterca signs no more; `check --repair` rewrites it by the serial rule",
@@ -1128,7 +1153,7 @@ fn check_beyond_limit(f: &mut Vec<Finding>, recorded: &serial::Recorded) {
     for s in above.iter().take(20) {
         f.push(Finding::new(
             format!("serial 0x{s:04X}"),
-            "serial-above-limit",
+            Rule::SerialAboveLimit,
             Severity::Warning,
             format!(
                 "recorded serial 0x{s:X} is past 0x{:X}, which Puppet Server reads as its highest; the serial rule leaves it out",
@@ -1157,7 +1182,7 @@ fn check_unissued_revocations(f: &mut Vec<Finding>, recorded: &serial::Recorded)
         .collect();
     f.push(Finding::new(
         "ca_crl.pem",
-        "crl-unissued-serial",
+        Rule::CrlUnissuedSerial,
         // Every CA imported with its CRL has these; the serial rule makes them harmless.
         Severity::Info,
         format!(

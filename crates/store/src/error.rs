@@ -130,6 +130,14 @@ pub enum Error {
         /// What failed.
         source: Box<Error>,
     },
+    /// `check --repair` failed after it had repaired something: what it did, then why it
+    /// stopped.
+    PartlyRepaired {
+        /// What was repaired, one sentence each.
+        done: Vec<String>,
+        /// What failed.
+        source: Box<Error>,
+    },
     /// A file is already where `issue` would write a certificate.
     CertExists {
         /// The existing file.
@@ -222,6 +230,9 @@ impl fmt::Display for Error {
                 f,
                 "serial 0x{serial:04X} was never issued by this CA (not in inventory.txt or signed/); pass --force to put it on the CRL anyway"
             ),
+            Error::PartlyRepaired { done, source } => {
+                write!(f, "{source}; repaired before it: {}", done.join("; "))
+            }
             Error::Unfinished { names, source } => {
                 let shown: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
                 let more = names.len().saturating_sub(shown.len());
@@ -266,9 +277,9 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io { source, .. } => Some(source),
-            Error::Unfinished { source, .. } | Error::Recorded { source, .. } => {
-                Some(source.as_ref())
-            }
+            Error::Unfinished { source, .. }
+            | Error::Recorded { source, .. }
+            | Error::PartlyRepaired { source, .. } => Some(source.as_ref()),
             Error::Pki { source, .. } => Some(source),
             _ => None,
         }

@@ -1,7 +1,7 @@
 //! What `check` adds about the lifecycle: the CA certificate, the CRL and the certificates that
 //! expire within `--warn-days` (an expired CRL is `check`'s own error, `crl-expired`).
 
-use clusterca_pki::{inspect, Finding, Severity};
+use clusterca_pki::{inspect, Finding, Rule, Severity};
 use time::{Duration, OffsetDateTime};
 
 use crate::{layout, Error, Store};
@@ -54,12 +54,12 @@ impl Store {
         {
             if let Some(end) = info.not_after_time {
                 if end <= now {
-                    f.push(Finding::new(&ca_path, "ca-expired", Severity::Error, format!(
+                    f.push(Finding::new(&ca_path, Rule::CaExpired, Severity::Error, format!(
                         "the CA certificate expired at {}: nothing it signed verifies; renew it with `clusterca renew --ca`",
                         info.not_after
                     )));
                 } else if end - now <= warn {
-                    f.push(Finding::new(&ca_path, "ca-expiring", Severity::Warning, format!(
+                    f.push(Finding::new(&ca_path, Rule::CaExpiring, Severity::Warning, format!(
                         "the CA certificate expires in {} days ({}); renew it with `clusterca renew --ca`",
                         days(end - now),
                         info.not_after
@@ -81,7 +81,7 @@ impl Store {
             .and_then(|i| i.next_update_time)
         {
             if next > now && next - now <= warn {
-                f.push(Finding::new(&crl_path, "crl-expiring", Severity::Warning, format!(
+                f.push(Finding::new(&crl_path, Rule::CrlExpiring, Severity::Warning, format!(
                     "the CRL's nextUpdate is in {} days; sign it again with `clusterca crl` (serve does so on its own)",
                     days(next - now)
                 )));
@@ -98,7 +98,7 @@ impl Store {
             if left <= 0 {
                 f.push(Finding::new(
                     subject,
-                    "cert-expired",
+                    Rule::CertExpired,
                     Severity::Info,
                     format!(
                         "{} (serial {}) expired at {not_after}",
@@ -108,7 +108,7 @@ impl Store {
             } else if left <= warn.whole_seconds() {
                 f.push(Finding::new(
                     subject,
-                    "cert-expiring",
+                    Rule::CertExpiring,
                     Severity::Info,
                     format!(
                         "{} (serial {}) expires in {} days; `clusterca renew {}` replaces it",

@@ -20,7 +20,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clusterca_pki::{inspect, CertName, Finding, Severity};
+use clusterca_pki::{inspect, CertName, Finding, Rule, Severity};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{quote, IoContext};
@@ -160,7 +160,7 @@ impl Store {
             Err(e) => {
                 f.push(Finding::new(
                     subject,
-                    "journal-unreadable",
+                    Rule::JournalUnreadable,
                     Severity::Error,
                     e.to_string(),
                 ));
@@ -177,7 +177,7 @@ impl Store {
         let busy = crate::lock::is_held(self.root(), layout::LOCK);
         f.push(Finding::new(
             subject,
-            "interrupted-batch",
+            Rule::InterruptedBatch,
             if busy { Severity::Info } else { Severity::Error },
             format!(
                 "{} a batch of {} certificate(s), {} of them on record; {}",
@@ -204,7 +204,7 @@ impl Store {
             if issued.iter().any(|e| e.key.is_some()) {
                 f.push(Finding::new(
                     path.display().to_string(),
-                    "journal-keys-unchecked",
+                    Rule::JournalKeysUnchecked,
                     Severity::Warning,
                     format!(
                         "written by uid {}, not by root or by this user: the key files it names were not looked at",
@@ -219,7 +219,7 @@ impl Store {
             if let Some(problem) = key_problem(key, entry) {
                 f.push(Finding::new(
                     key.display().to_string(),
-                    "recorded-without-key",
+                    Rule::RecordedWithoutKey,
                     Severity::Error,
                     format!(
                         "serial 0x{:04X} ({}) is issued but its key {problem}; revoke it and issue again",
@@ -245,7 +245,7 @@ impl Store {
             if name.starts_with(SET_ASIDE) {
                 f.push(Finding::new(
                     self.shown(&name).display().to_string(),
-                    "journal-set-aside",
+                    Rule::JournalSetAside,
                     Severity::Warning,
                     "a journal recovery could not use; `check --repair` said why. Revoke what it names as recorded, then remove it",
                 ));
