@@ -299,6 +299,9 @@ fn an_openssl_ca_with_its_crl_is_copied_into_a_new_directory() {
         "pool.example.net",
         "--out",
         "out",
+        // Within the OpenSSL CA's year.
+        "--ttl",
+        "90d",
     ])
     .ok();
     assert!(s.read("ca/inventory.txt").starts_with("0x0011 "));
@@ -397,7 +400,8 @@ fn an_intermediate_bundle_without_a_crl_gets_a_new_crl() {
     assert!(s.crl_signed_by_ca());
     assert!(s.crl_aki_is_ca_ski());
     std::fs::create_dir_all(s.path("out")).unwrap();
-    s.run(&["issue", "node.example.net", "--out", "out"]).ok();
+    s.run(&["issue", "node.example.net", "--out", "out", "--ttl", "90d"])
+        .ok();
     let v = s.crl_verify(
         "out/node.example.net.pem",
         &["-verify_hostname", "node.example.net"],

@@ -306,9 +306,17 @@ fn one_refused_request_does_not_hold_up_sign_all() {
     assert_eq!(
         run.stdout
             .lines()
-            .filter(|l| l.starts_with("signed "))
+            .filter(|l| l.starts_with("signed ") && l.contains(" serial "))
             .count(),
         2
+    );
+    // The batch's summary line.
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l == "signed 2 certificates, 1 refused"),
+        "{}",
+        run.stdout
     );
     // Both good ones signed with serials 2 and 3: none taken for the refused one, which stays
     // queued.
