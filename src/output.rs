@@ -169,10 +169,16 @@ pub fn show_store_progress() {
             bar.set_message(stage);
             *cur = Some((stage, bar));
         }
-        if let Some((_, bar)) = cur.as_ref() {
-            bar.set_position(done as u64);
-        }
-        if done >= total {
+        // One call per item, from any thread, in any order (under this lock): counted, so
+        // the bar never steps back, and cleared when the count is whole.
+        let whole = match cur.as_ref() {
+            Some((_, bar)) if done > 0 => {
+                bar.inc(1);
+                bar.position() >= total as u64
+            }
+            _ => false,
+        };
+        if whole {
             if let Some((_, bar)) = cur.take() {
                 bar.finish_and_clear();
             }
