@@ -4,7 +4,10 @@
 
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clusterca_pki::{AltName, CertName, KeyType, Ttl};
 
 /// Generic-name cluster certificates: a Puppet-compatible CA with a file-locked store.
 ///
@@ -51,8 +54,8 @@ pub struct DirOpt {
 #[derive(Debug, Clone, Args)]
 pub struct LockOpt {
     /// How long to wait for another signer holding the CA store lock (e.g. 30s, 2m, 500ms).
-    #[arg(long, default_value = "30s", value_name = "DURATION")]
-    pub lock_timeout: String,
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = duration)]
+    pub lock_timeout: Duration,
 }
 
 /// What a command gets besides its own arguments: the output format and, where the command
@@ -61,7 +64,7 @@ pub struct LockOpt {
 pub struct Global {
     pub dir: PathBuf,
     pub format: Format,
-    pub lock_timeout: String,
+    pub lock_timeout: Duration,
 }
 
 impl Cli {
@@ -71,7 +74,7 @@ impl Cli {
         Global {
             dir: dir.map_or_else(|| PathBuf::from("ca"), |d| d.dir.clone()),
             format: self.global.format,
-            lock_timeout: lock.map_or_else(|| "30s".to_owned(), |l| l.lock_timeout.clone()),
+            lock_timeout: lock.map_or(Duration::from_secs(30), |l| l.lock_timeout),
         }
     }
 }
@@ -367,22 +370,22 @@ pub struct ServeArgs {
     /// Deadline for a whole request, headers and body, counted from the connection's accept
     /// (or the previous answer on a kept-alive connection); a slower client gets 408 and is
     /// disconnected.
-    #[arg(long, default_value = "30s", value_name = "DURATION")]
-    pub request_timeout: String,
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = duration)]
+    pub request_timeout: Duration,
 
     /// Limit for a TLS handshake and for a request's headers, and the idle limit between
     /// requests on a kept-alive connection (e.g. 10s, 500ms).
-    #[arg(long, default_value = "10s", value_name = "DURATION")]
-    pub header_timeout: String,
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = duration)]
+    pub header_timeout: Duration,
 
     /// Lifetime of each CRL the server signs (revoke, clean, refresh).
-    #[arg(long, default_value = "5y", value_name = "TTL")]
-    pub next_update: String,
+    #[arg(long, default_value = "5y", value_name = "TTL", value_parser = ttl)]
+    pub next_update: Ttl,
 
     /// Sign the CRL again, same entries, when its nextUpdate is this close [default: a quarter
     /// of --next-update].
-    #[arg(long, value_name = "TTL")]
-    pub crl_refresh: Option<String>,
+    #[arg(long, value_name = "TTL", value_parser = ttl)]
+    pub crl_refresh: Option<Ttl>,
 
     /// Answer Puppet's certificate renewal (POST /puppet-ca/v1/certificate_renewal): a client
     /// with a valid certificate of this CA gets a renewed one, same key and extensions.
@@ -390,8 +393,8 @@ pub struct ServeArgs {
     pub allow_auto_renewal: bool,
 
     /// Lifetime of auto-renewed certificates (Puppet's auto-renewal-cert-ttl).
-    #[arg(long, default_value = "90d", value_name = "TTL")]
-    pub auto_renewal_ttl: String,
+    #[arg(long, default_value = "90d", value_name = "TTL", value_parser = ttl)]
+    pub auto_renewal_ttl: Ttl,
 
     #[command(flatten)]
     pub store: DirOpt,
@@ -544,8 +547,8 @@ pub struct Expectations {
     /// A name every (non-CA) certificate must be valid for: DNS:name, IP:address, or a bare
     /// name. Repeat, or separate with commas.
     /// (`probe` needs at least one; `audit` without one checks expiry, issuer, keys and modes.)
-    #[arg(long = "expect-name", value_name = "NAME", value_delimiter = ',')]
-    pub names: Vec<String>,
+    #[arg(long = "expect-name", value_name = "NAME", value_delimiter = ',', value_parser = alt_name)]
+    pub names: Vec<AltName>,
 
     /// The CA certificate or bundle (PEM or DER) certificates must be issued by.
     #[arg(long, value_name = "FILE")]
@@ -602,8 +605,8 @@ pub struct VerifyArgs {
     pub file: PathBuf,
 
     /// A DNS name or IP address the certificate must be valid for; repeat for several.
-    #[arg(long = "name", value_name = "NAME", required = true)]
-    pub names: Vec<String>,
+    #[arg(long = "name", value_name = "NAME", required = true, value_parser = alt_name)]
+    pub names: Vec<AltName>,
 
     /// The trusted CA certificate or bundle [default: ca_crt.pem of --dir].
     #[arg(long, value_name = "FILE")]
@@ -639,8 +642,8 @@ pub struct ProbeArgs {
     pub connections: usize,
 
     /// Limit for connecting and for the TLS handshake, per connection (e.g. 5s, 500ms).
-    #[arg(long, default_value = "5s", value_name = "DURATION")]
-    pub timeout: String,
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = duration)]
+    pub timeout: Duration,
 
     /// Connections in flight at once.
     #[arg(short = 'j', long, default_value_t = 32, value_name = "N")]
@@ -663,8 +666,8 @@ pub struct SubmitArgs {
     pub sign: bool,
 
     /// Lifetime of the certificates --sign makes.
-    #[arg(long, default_value = "5y", value_name = "TTL", requires = "sign")]
-    pub ttl: String,
+    #[arg(long, default_value = "5y", value_name = "TTL", requires = "sign", value_parser = ttl)]
+    pub ttl: Ttl,
 
     /// Issue even when --ttl ends after the CA certificate does (such a certificate stops
     /// verifying when the CA expires, years before its own end).
@@ -682,11 +685,12 @@ pub struct SubmitArgs {
 pub struct SignArgs {
     /// Certnames whose requests to sign.
     #[arg(
+        value_parser = cert_name,
         value_name = "NAME",
         required_unless_present = "all",
         conflicts_with = "all"
     )]
-    pub names: Vec<String>,
+    pub names: Vec<CertName>,
 
     /// Sign every queued request.
     #[arg(long)]
@@ -697,8 +701,8 @@ pub struct SignArgs {
     pub allow_alt_names: Vec<String>,
 
     /// Certificate lifetime: a number with unit y, d, h, m or s.
-    #[arg(long, default_value = "5y", value_name = "TTL")]
-    pub ttl: String,
+    #[arg(long, default_value = "5y", value_name = "TTL", value_parser = ttl)]
+    pub ttl: Ttl,
 
     /// Issue even when --ttl ends after the CA certificate does (such a certificate stops
     /// verifying when the CA expires, years before its own end).
@@ -716,15 +720,15 @@ pub struct SignArgs {
 #[derive(Debug, Args)]
 pub struct CrlLifetime {
     /// How long the new CRL is valid: a number with unit y, d, h, m or s.
-    #[arg(long, default_value = "5y", value_name = "TTL")]
-    pub next_update: String,
+    #[arg(long, default_value = "5y", value_name = "TTL", value_parser = ttl)]
+    pub next_update: Ttl,
 }
 
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
     /// Certnames whose signed certificates to revoke.
-    #[arg(value_name = "NAME", required_unless_present = "serials")]
-    pub names: Vec<String>,
+    #[arg(value_name = "NAME", required_unless_present = "serials", value_parser = cert_name)]
+    pub names: Vec<CertName>,
 
     /// A serial number to revoke, in hex (`0x1F` or `1F`). Repeatable. Refused when this CA
     /// never issued it (no inventory line, no file in signed/), unless --force.
@@ -754,13 +758,13 @@ pub struct RevokeArgs {
 #[derive(Debug, Args)]
 pub struct RenewArgs {
     /// Certnames whose signed certificates to renew.
-    #[arg(value_name = "NAME", required_unless_present_any = ["expiring_within", "all", "ca"])]
-    pub names: Vec<String>,
+    #[arg(value_name = "NAME", required_unless_present_any = ["expiring_within", "all", "ca"], value_parser = cert_name)]
+    pub names: Vec<CertName>,
 
     /// Renew every signed, unrevoked certificate that expires within this (e.g. 30d), the
     /// expired ones included.
-    #[arg(long, value_name = "TTL", conflicts_with_all = ["names", "all", "ca"])]
-    pub expiring_within: Option<String>,
+    #[arg(long, value_name = "TTL", conflicts_with_all = ["names", "all", "ca"], value_parser = ttl)]
+    pub expiring_within: Option<Ttl>,
 
     /// Renew every signed, unrevoked certificate.
     #[arg(long, conflicts_with_all = ["names", "ca"])]
@@ -771,16 +775,16 @@ pub struct RenewArgs {
     pub ca: bool,
 
     /// Lifetime of the new certificates [default: 5y; with --ca 15y].
-    #[arg(long, value_name = "TTL")]
-    pub ttl: Option<String>,
+    #[arg(long, value_name = "TTL", value_parser = ttl)]
+    pub ttl: Option<Ttl>,
 
     /// Make a new key for each certificate (written to --out as NAME.key.pem, 0600).
     #[arg(long, requires = "out")]
     pub rekey: bool,
 
     /// Key type of the new keys with --rekey [default: the old key's type].
-    #[arg(long, requires = "rekey", value_name = "TYPE")]
-    pub key_type: Option<String>,
+    #[arg(long, requires = "rekey", value_name = "TYPE", value_parser = key_type)]
+    pub key_type: Option<KeyType>,
 
     /// Directory for the new certificates as NAME.pem (and keys with --rekey).
     #[arg(long, value_name = "DIR")]
@@ -808,8 +812,8 @@ pub struct RenewArgs {
 #[derive(Debug, Args)]
 pub struct CleanArgs {
     /// Certnames to revoke and remove.
-    #[arg(required = true, value_name = "NAME")]
-    pub names: Vec<String>,
+    #[arg(required = true, value_name = "NAME", value_parser = cert_name)]
+    pub names: Vec<CertName>,
 
     #[command(flatten)]
     pub crl: CrlLifetime,
@@ -868,8 +872,8 @@ pub struct InitArgs {
     /// Key type of the CA key (and the root's): ec-p256, ec-p384, ed25519, rsa-2048, rsa-3072
     /// or rsa-4096. Puppet Server 7 can sign only with an RSA CA key [default: ec-p256;
     /// rsa-4096 with --puppet].
-    #[arg(long, value_name = "TYPE")]
-    pub key_type: Option<String>,
+    #[arg(long, value_name = "TYPE", value_parser = key_type)]
+    pub key_type: Option<KeyType>,
 
     /// Make what `puppetserver ca setup` makes, so that Puppet Server 7 runs its CA service on
     /// the directory: an RSA root ("Puppet Root CA: <random hex>", root_key.pem) and the
@@ -895,8 +899,8 @@ pub struct InitArgs {
     pub root_name: Option<String>,
 
     /// Lifetime of the CA certificate: a number with unit y, d, h, m or s.
-    #[arg(long, default_value = "15y", value_name = "TTL")]
-    pub ttl: String,
+    #[arg(long, default_value = "15y", value_name = "TTL", value_parser = ttl)]
+    pub ttl: Ttl,
 
     #[command(flatten)]
     pub store: DirOpt,
@@ -945,12 +949,12 @@ pub struct IssueArgs {
     pub alt_names: Vec<String>,
 
     /// Certificate lifetime: a number with unit y, d, h, m or s.
-    #[arg(long, default_value = "5y", value_name = "TTL")]
-    pub ttl: String,
+    #[arg(long, default_value = "5y", value_name = "TTL", value_parser = ttl)]
+    pub ttl: Ttl,
 
     /// Key type of the new keys: ec-p256, ec-p384, ed25519, rsa-2048, rsa-3072 or rsa-4096.
-    #[arg(long, default_value = "ec-p256", value_name = "TYPE")]
-    pub key_type: String,
+    #[arg(long, default_value = "ec-p256", value_name = "TYPE", value_parser = key_type)]
+    pub key_type: KeyType,
 
     /// Directory for NAME.key.pem (0600) and NAME.pem (0644).
     #[arg(long, default_value = ".", value_name = "DIR")]
@@ -991,8 +995,8 @@ pub struct ShowArgs {
 pub struct ListArgs {
     /// Only these certnames, in any state (`puppetserver ca list --certname`); one that has
     /// neither a request nor a certificate is named on stderr, and the exit status is 1.
-    #[arg(value_name = "NAME")]
-    pub names: Vec<String>,
+    #[arg(value_name = "NAME", value_parser = cert_name)]
+    pub names: Vec<CertName>,
 
     /// Also list signed, expired and revoked certnames, not only pending requests.
     #[arg(long)]
@@ -1000,9 +1004,36 @@ pub struct ListArgs {
 
     /// Only certificates that expire within this (e.g. 30d; expired ones included, revoked
     /// ones not).
-    #[arg(long, value_name = "TTL")]
-    pub expiring: Option<String>,
+    #[arg(long, value_name = "TTL", value_parser = ttl)]
+    pub expiring: Option<Ttl>,
 
     #[command(flatten)]
     pub store: DirOpt,
+}
+
+// The value parsers: each option's text becomes its typed value here, at the edge, and a bad
+// one is refused by clap with the parser's sentence (rendered on one line by `main`).
+
+fn ttl(text: &str) -> Result<Ttl, String> {
+    text.parse()
+        .map_err(|e: clusterca_pki::Error| e.to_string())
+}
+
+fn key_type(text: &str) -> Result<KeyType, String> {
+    text.parse()
+        .map_err(|e: clusterca_pki::Error| e.to_string())
+}
+
+fn cert_name(text: &str) -> Result<CertName, String> {
+    text.parse()
+        .map_err(|e: clusterca_pki::Error| e.to_string())
+}
+
+fn alt_name(text: &str) -> Result<AltName, String> {
+    text.parse()
+        .map_err(|e: clusterca_pki::Error| e.to_string())
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    crate::cmd::parse_duration(text).map_err(|f| f.message)
 }

@@ -67,6 +67,25 @@ pub fn main() -> ExitCode {
     };
     let cli = match cli::parse_with(&args, &config.config) {
         Ok(cli) => cli,
+        // A value the option's parser refused: bad input, said in one line like every other
+        // (the option, then the parser's sentence, which quotes the value escaped and short).
+        Err(e) if e.kind() == clap::error::ErrorKind::ValueValidation => {
+            use clap::error::{ContextKind, ContextValue};
+            let arg = match e.get(ContextKind::InvalidArg) {
+                Some(ContextValue::String(a)) => a.clone(),
+                _ => "a value".to_owned(),
+            };
+            let why = std::error::Error::source(&e)
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "invalid value".to_owned());
+            let message = format!("{arg}: {why}");
+            if asks_for_json(&args) {
+                report_error(&message, Kind::Input, 2);
+            } else {
+                eprintln!("clusterca: error: {}", output::one_line(&message));
+            }
+            return ExitCode::from(2);
+        }
         Err(e) if e.use_stderr() && asks_for_json(&args) => {
             // The usage error as JSON: clap's text on one line, without its `error: ` prefix
             // and its closing pointer to --help.

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use clusterca_audit::{AuditOptions, ProbeOptions, Target};
-use clusterca_pki::{inspect, AltName, Severity};
+use clusterca_pki::{inspect, Severity};
 use time::OffsetDateTime;
 
 use crate::cli::{AuditArgs, FailOn, Format, Global, ProbeArgs};
@@ -26,13 +26,6 @@ impl From<clusterca_audit::Error> for Failure {
             message: e.to_string(),
         }
     }
-}
-
-fn expect_names(texts: &[String]) -> Result<Vec<AltName>, Failure> {
-    Ok(texts
-        .iter()
-        .map(|t| t.parse())
-        .collect::<Result<Vec<AltName>, _>>()?)
 }
 
 /// The certificates of `--ca`, DER.
@@ -78,7 +71,7 @@ fn outcome(fail_on: FailOn, worst: Option<Severity>) -> Outcome {
 }
 
 pub fn audit(g: &Global, args: &AuditArgs) -> Result<Outcome, Failure> {
-    let expect_names = expect_names(&args.expect.names)?;
+    let expect_names = args.expect.names.clone();
     let ca = read_ca(args.expect.ca.as_deref())?;
     let crls = match &args.crl {
         Some(path) => read_crls(path)?,
@@ -215,11 +208,11 @@ pub fn probe(g: &Global, args: &ProbeArgs) -> Result<Outcome, Failure> {
         ));
     }
     let opts = ProbeOptions {
-        expect_names: expect_names(&args.expect.names)?,
+        expect_names: args.expect.names.clone(),
         ca: read_ca(args.expect.ca.as_deref())?,
         sni: args.sni.clone(),
         connections: args.connections,
-        timeout: super::parse_duration("--timeout", &args.timeout)?,
+        timeout: args.timeout,
         concurrency: args.concurrency,
         warn_days: i64::from(args.expect.warn_days),
     };

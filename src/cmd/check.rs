@@ -24,7 +24,7 @@ pub fn run(g: &Global, args: &CheckArgs) -> Result<Outcome, Failure> {
     let now = OffsetDateTime::now_utc();
     let warn = time::Duration::days(i64::from(args.warn_days));
     let (repaired, findings) = if args.repair {
-        store.repair_lifecycle(super::parse_timeout(&g.lock_timeout)?, now, Some(warn))?
+        store.repair_lifecycle(g.lock_timeout, now, Some(warn))?
     } else {
         (Vec::new(), store.check_lifecycle(now, warn)?)
     };

@@ -74,7 +74,7 @@ pub fn run(g: &Global, args: &ImportArgs) -> Result<Outcome, Failure> {
         }
         _ => {
             let store = Store::open(&g.dir)?;
-            let adopted = store.adopt(super::parse_timeout(&g.lock_timeout)?, now)?;
+            let adopted = store.adopt(g.lock_timeout, now)?;
             (store, adopted, "adopted")
         }
     };

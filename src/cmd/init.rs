@@ -148,8 +148,8 @@ fn create(
 }
 
 pub fn run(g: &Global, args: &InitArgs) -> Result<Outcome, Failure> {
-    let key_type: KeyType = match &args.key_type {
-        Some(name) => name.parse()?,
+    let key_type: KeyType = match args.key_type {
+        Some(key_type) => key_type,
         None if args.puppet => KeyType::Rsa4096,
         None => KeyType::EcP256,
     };
@@ -163,7 +163,7 @@ pub fn run(g: &Global, args: &InitArgs) -> Result<Outcome, Failure> {
             "--root-key-out and --root-name need --chain or --puppet",
         ));
     }
-    let ttl: Ttl = args.ttl.parse()?;
+    let ttl: Ttl = args.ttl;
     let spec = CaSpec {
         common_name: args.ca_name.clone().unwrap_or_else(default_ca_name),
         ttl,

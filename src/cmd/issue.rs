@@ -97,7 +97,7 @@ pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
         ));
     }
     let shared = parse_alt_names(args.alt_names.iter().map(String::as_str))?;
-    let ttl: Ttl = args.ttl.parse()?;
+    let ttl: Ttl = args.ttl;
     let specs: Vec<LeafSpec> = requests
         .into_iter()
         .map(|(name, own)| LeafSpec::new(name, shared.iter().cloned().chain(own), ttl))
@@ -109,8 +109,8 @@ pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
             )));
         }
     }
-    let key_type: KeyType = args.key_type.parse()?;
-    let lock_timeout = super::parse_timeout(&g.lock_timeout)?;
+    let key_type: KeyType = args.key_type;
+    let lock_timeout = g.lock_timeout;
     let auth = Authority::open(&g.dir, lock_timeout)?;
     let now = OffsetDateTime::now_utc();
     super::check_within_ca(&auth, ttl, args.allow_beyond_ca, now)?;

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use clusterca_pki::{CertName, Serial, Timestamp, Ttl};
+use clusterca_pki::{Serial, Timestamp, Ttl};
 use clusterca_store::{CertState, CertStatus, EmptyObject, Fingerprints, Store};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -62,12 +62,9 @@ impl<'a> From<&'a CertStatus> for Listed<'a> {
 }
 
 pub fn run(g: &Global, args: &ListArgs) -> Result<Outcome, Failure> {
-    let within: Option<Ttl> = args.expiring.as_deref().map(str::parse).transpose()?;
-    let wanted = args
-        .names
-        .iter()
-        .map(|n| n.parse::<CertName>().map(|n| n.as_str().to_owned()))
-        .collect::<Result<std::collections::BTreeSet<String>, _>>()?;
+    let within: Option<Ttl> = args.expiring;
+    let wanted: std::collections::BTreeSet<String> =
+        args.names.iter().map(|n| n.as_str().to_owned()).collect();
     // Names given: every state of those names.
     let all = args.all || !wanted.is_empty();
     let store = Store::open(&g.dir)?;
@@ -119,7 +116,7 @@ pub fn run(g: &Global, args: &ListArgs) -> Result<Outcome, Failure> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if statuses.is_empty() {
         let what = match (&args.expiring, all) {
-            (Some(w), _) => format!("certificates expiring within {}", sanitize(w)),
+            (Some(w), _) => format!("certificates expiring within {w}"),
             (None, true) => "certificates".to_owned(),
             (None, false) => "pending requests (try --all)".to_owned(),
         };

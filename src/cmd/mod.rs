@@ -160,13 +160,8 @@ pub fn parse_hex_serial(flag: &str, text: &str) -> Result<u64, Failure> {
     })
 }
 
-/// Parses `--lock-timeout`: a number with unit ms, s or m; a bare number is seconds.
-pub fn parse_timeout(text: &str) -> Result<Duration, Failure> {
-    parse_duration("--lock-timeout", text)
-}
-
-/// Parses a duration given for `flag`: a number with unit ms, s or m; a bare number is seconds.
-pub fn parse_duration(flag: &str, text: &str) -> Result<Duration, Failure> {
+/// Parses a duration: a number with unit ms, s or m; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, Failure> {
     let t = text.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -185,7 +180,8 @@ pub fn parse_duration(flag: &str, text: &str) -> Result<Duration, Failure> {
         .map(Duration::from_secs_f64)
         .ok_or_else(|| {
             Failure::input(format!(
-                "invalid {flag} {text:?}: expected a duration such as 30s, 2m or 500ms"
+                "duration {}: expected one such as 30s, 2m or 500ms",
+                clusterca_pki::quote(text)
             ))
         })
 }
@@ -246,12 +242,12 @@ mod tests {
 
     #[test]
     fn timeouts() {
-        assert_eq!(parse_timeout("30s").unwrap(), Duration::from_secs(30));
-        assert_eq!(parse_timeout("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_timeout("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_timeout("1.5").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
         for bad in ["", "x", "5h", "-1s", "1e99"] {
-            assert!(parse_timeout(bad).is_err(), "{bad:?}");
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -40,20 +40,12 @@ struct CaRenewedReport {
 }
 
 pub fn run(g: &Global, args: &RenewArgs) -> Result<Outcome, Failure> {
-    let timeout = super::parse_timeout(&g.lock_timeout)?;
-    let ttl: Option<Ttl> = args.ttl.as_deref().map(str::parse).transpose()?;
-    let crl_lifetime: Ttl = args.crl.next_update.parse()?;
-    let within: Option<Ttl> = args
-        .expiring_within
-        .as_deref()
-        .map(str::parse)
-        .transpose()?;
-    let key_type: Option<KeyType> = args.key_type.as_deref().map(str::parse).transpose()?;
-    let names = args
-        .names
-        .iter()
-        .map(|n| n.parse())
-        .collect::<Result<Vec<CertName>, _>>()?;
+    let timeout = g.lock_timeout;
+    let ttl: Option<Ttl> = args.ttl;
+    let crl_lifetime: Ttl = args.crl.next_update;
+    let within: Option<Ttl> = args.expiring_within;
+    let key_type: Option<KeyType> = args.key_type;
+    let names: Vec<CertName> = args.names.clone();
     let auth = Authority::open(&g.dir, timeout)?.crl_lifetime(crl_lifetime);
     let out = args.out.as_deref().map(super::open_out).transpose()?;
     let now = OffsetDateTime::now_utc();

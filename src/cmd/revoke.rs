@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use clusterca_pki::{inspect, CertName, Reason, Serial, Timestamp, Ttl};
+use clusterca_pki::{inspect, Reason, Serial, Timestamp, Ttl};
 use clusterca_store::{Authority, CrlUpdate, Store};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -26,13 +26,6 @@ struct Report {
     pruned_expired: Option<Vec<Serial>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pruned_duplicates: Option<Vec<Serial>>,
-}
-
-fn names(args: &[String]) -> Result<Vec<CertName>, Failure> {
-    Ok(args
-        .iter()
-        .map(|n| n.parse())
-        .collect::<Result<Vec<CertName>, _>>()?)
 }
 
 pub(crate) fn report(
@@ -92,13 +85,13 @@ pub(crate) fn report(
 }
 
 fn authority(g: &Global, crl: &CrlLifetime) -> Result<Authority, Failure> {
-    let next_update: Ttl = crl.next_update.parse()?;
-    let timeout = super::parse_timeout(&g.lock_timeout)?;
+    let next_update: Ttl = crl.next_update;
+    let timeout = g.lock_timeout;
     Ok(Authority::open(&g.dir, timeout)?.crl_lifetime(next_update))
 }
 
 pub fn revoke(g: &Global, args: &RevokeArgs) -> Result<Outcome, Failure> {
-    let names = names(&args.names)?;
+    let names = &args.names;
     let serials = args
         .serials
         .iter()
@@ -107,7 +100,7 @@ pub fn revoke(g: &Global, args: &RevokeArgs) -> Result<Outcome, Failure> {
     let reason: Reason = args.reason.parse()?;
     let auth = authority(g, &args.crl)?;
     let update = auth.revoke(
-        &names,
+        names,
         &serials,
         reason,
         args.force,
@@ -118,9 +111,9 @@ pub fn revoke(g: &Global, args: &RevokeArgs) -> Result<Outcome, Failure> {
 }
 
 pub fn clean(g: &Global, args: &CleanArgs) -> Result<Outcome, Failure> {
-    let names = names(&args.names)?;
+    let names = &args.names;
     let auth = authority(g, &args.crl)?;
-    let update = auth.clean(&names, OffsetDateTime::now_utc());
+    let update = auth.clean(names, OffsetDateTime::now_utc());
     super::print_notes(auth.store());
     report(g, "clean", update?, None)
 }

@@ -42,16 +42,14 @@ pub fn run(g: &Global, args: &ServeArgs) -> Result<Outcome, Failure> {
         .iter()
         .map(|a| a.parse())
         .collect::<Result<Vec<AltName>, _>>()?;
-    let next_update: clusterca_pki::Ttl = args.next_update.parse()?;
-    let crl_refresh = match &args.crl_refresh {
-        Some(t) => t.parse()?,
-        None => clusterca_pki::Ttl::from_secs(next_update.as_secs() / 4),
-    };
+    let next_update = args.next_update;
+    let crl_refresh = args
+        .crl_refresh
+        .unwrap_or_else(|| clusterca_pki::Ttl::from_secs(next_update.as_secs() / 4));
     if crl_refresh.as_secs() >= next_update.as_secs() {
         return Err(Failure::input(format!(
             "--crl-refresh {}: must be shorter than --next-update {} (the CRL would be signed again at once, for ever)",
-            args.crl_refresh.as_deref().unwrap_or_default(),
-            args.next_update
+            crl_refresh, args.next_update
         )));
     }
     let cfg = Config {
@@ -63,16 +61,16 @@ pub fn run(g: &Global, args: &ServeArgs) -> Result<Outcome, Failure> {
         admins: args.admins.clone(),
         standby: args.standby,
         shared: args.shared,
-        lock_timeout: super::parse_timeout(&g.lock_timeout)?,
+        lock_timeout: g.lock_timeout,
         max_connections: args.max_connections,
         body_limit: 64 * 1024,
-        header_timeout: super::parse_duration("--header-timeout", &args.header_timeout)?,
-        request_timeout: super::parse_duration("--request-timeout", &args.request_timeout)?,
+        header_timeout: args.header_timeout,
+        request_timeout: args.request_timeout,
         max_per_address: args.max_connections_per_address,
         next_update,
         crl_refresh,
         allow_auto_renewal: args.allow_auto_renewal,
-        auto_renewal_ttl: args.auto_renewal_ttl.parse()?,
+        auto_renewal_ttl: args.auto_renewal_ttl,
     };
     clusterca_server::run(cfg, |_| {})?;
     Ok(Outcome::Clean)

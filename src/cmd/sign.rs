@@ -42,7 +42,7 @@ pub fn submit(g: &Global, args: &SubmitArgs) -> Result<Outcome, Failure> {
             "--name files a single CSR; with several, each is filed under its CN",
         ));
     }
-    let ttl: Ttl = args.ttl.parse()?;
+    let ttl: Ttl = args.ttl;
     // Every file read and parsed before the lock: a bad one refuses the command, nothing
     // filed.
     let mut ops = Vec::with_capacity(args.csrs.len());
@@ -70,7 +70,7 @@ pub fn submit(g: &Global, args: &SubmitArgs) -> Result<Outcome, Failure> {
             ttl,
         });
     }
-    let timeout = super::parse_timeout(&g.lock_timeout)?;
+    let timeout = g.lock_timeout;
     let auth = Authority::open(&g.dir, timeout)?;
     if args.sign {
         super::check_within_ca(&auth, ttl, args.allow_beyond_ca, OffsetDateTime::now_utc())?;
@@ -208,13 +208,9 @@ pub fn submit(g: &Global, args: &SubmitArgs) -> Result<Outcome, Failure> {
 }
 
 pub fn sign(g: &Global, args: &SignArgs) -> Result<Outcome, Failure> {
-    let ttl: Ttl = args.ttl.parse()?;
-    let timeout = super::parse_timeout(&g.lock_timeout)?;
-    let names = args
-        .names
-        .iter()
-        .map(|n| n.parse())
-        .collect::<Result<Vec<CertName>, _>>()?;
+    let ttl: Ttl = args.ttl;
+    let timeout = g.lock_timeout;
+    let names: &[CertName] = &args.names;
     let auth = Authority::open(&g.dir, timeout)?.allow_alt_names(args.allow_alt_names.clone());
     let store = auth.store();
     let now = OffsetDateTime::now_utc();
@@ -224,7 +220,7 @@ pub fn sign(g: &Global, args: &SignArgs) -> Result<Outcome, Failure> {
         auth.sign_all(ttl, now)
     } else {
         // The names given: all or nothing.
-        auth.sign(&names, ttl, now).map(|c| (c, Vec::new()))
+        auth.sign(names, ttl, now).map(|c| (c, Vec::new()))
     };
     super::print_notes(store);
     let (issued, refused) = signed?;

@@ -13,11 +13,7 @@ use crate::output::{self, sanitize};
 use crate::{Failure, Outcome};
 
 pub fn run(g: &Global, args: &VerifyArgs) -> Result<Outcome, Failure> {
-    let names = args
-        .names
-        .iter()
-        .map(|t| t.parse())
-        .collect::<Result<Vec<AltName>, _>>()?;
+    let names: Vec<AltName> = args.names.clone();
     let (shown, bytes) = if args.file.as_os_str() == "-" {
         ("-".to_owned(), super::read_input(Path::new("/dev/stdin"))?)
     } else {
