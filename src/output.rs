@@ -35,7 +35,7 @@ pub fn one_line(s: &str) -> String {
 
 /// Findings as aligned lines (`severity  rule  subject: message`), each prefixed by `indent`.
 pub fn findings(
-    out: &mut impl Write,
+    out: &mut dyn Write,
     indent: &str,
     findings: &[clusterca_pki::Finding],
 ) -> io::Result<()> {
@@ -66,6 +66,24 @@ impl From<io::Error> for Failure {
             }
         }
     }
+}
+
+/// What a command reports: one value, which is its JSON (docs/json.md), with one text
+/// rendering for people. [`emit`] is the one place a report reaches stdout.
+pub trait Report: Serialize {
+    /// The text form.
+    fn text(&self, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// Writes `report` in `format`: pretty JSON, or its text (buffered).
+pub fn emit(format: crate::cli::Format, report: &impl Report) -> Result<(), Failure> {
+    if format == crate::cli::Format::Json {
+        return json(report);
+    }
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    report.text(&mut out)?;
+    out.flush()?;
+    Ok(())
 }
 
 /// Writes `value` as pretty JSON and a newline to stdout, bidirectional controls escaped.

@@ -47,7 +47,66 @@ fn probe(s: &Scratch, targets: &[String], extra: &[&str]) -> (i32, Value) {
     let run = s.run(&args);
     let v = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
+    // The contract of docs/json.md, unknown fields denied; serials and times in their form.
+    let report: ProbeReport = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not docs/json.md's shape: {e}: {}", run.stdout));
+    for c in report.targets.iter().flat_map(|t| &t.certificates) {
+        if let Some(t) = &c.not_after {
+            assert!(common::is_rfc3339_utc(t), "{t}");
+        }
+        if let Some(n) = &c.serial_number {
+            assert!(n.hex.starts_with("0x") && n.hex.len() >= 6, "{n:?}");
+        }
+    }
     (run.code, v)
+}
+
+/// docs/json.md's `probe` report.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ProbeReport {
+    targets: Vec<TargetReport>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct TargetReport {
+    target: String,
+    connections: usize,
+    handshakes: usize,
+    certificates: Vec<Presented>,
+    agreement: String,
+    findings: Vec<Finding>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Presented {
+    fingerprint: String,
+    subject: String,
+    issuer: String,
+    serial_number: Option<common::Serial>,
+    subject_alt_names: Vec<String>,
+    not_after: Option<String>,
+    days_left: i64,
+    chain_length: usize,
+    verified: Option<bool>,
+    verify_error: Option<String>,
+    carries_expected_names: bool,
+    seen: usize,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Finding {
+    subject: String,
+    rule: String,
+    severity: String,
+    message: String,
 }
 
 fn fingerprints(target: &Value) -> Vec<String> {

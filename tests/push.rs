@@ -27,7 +27,34 @@ fn push(s: &Scratch, port: u16, extra: &[&str]) -> (i32, Value) {
     let run = push_run(s, port, &all);
     let v = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
+    // The contract of docs/json.md, unknown fields denied.
+    let _: PushReport = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not docs/json.md's shape: {e}: {}", run.stdout));
     (run.code, v)
+}
+
+/// docs/json.md's `push` report.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct PushReport {
+    hosts: Vec<HostResult>,
+    changed: usize,
+    unchanged: usize,
+    failed: usize,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct HostResult {
+    host: String,
+    status: String,
+    changed: usize,
+    unchanged: usize,
+    reason: Option<String>,
+    seconds: f64,
+    then_output: Option<String>,
 }
 
 #[test]

@@ -5,9 +5,10 @@ use std::path::Path;
 
 use clusterca_audit::{AuditOptions, ProbeOptions, Target};
 use clusterca_pki::{inspect, Severity};
+use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::cli::{AuditArgs, FailOn, Format, Global, ProbeArgs};
+use crate::cli::{AuditArgs, FailOn, Global, ProbeArgs};
 use crate::output::{self, sanitize};
 use crate::{Failure, Kind, Outcome};
 
@@ -118,57 +119,7 @@ pub fn audit(g: &Global, args: &AuditArgs) -> Result<Outcome, Failure> {
         args.expect.fail_on,
         report.findings.iter().map(|f| f.severity).max(),
     );
-    if g.format == Format::Json {
-        output::json(&report)?;
-        return Ok(outcome);
-    }
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "audited {} in {}: {}, {}, {}, {}",
-        output::count(report.files, "file", "files"),
-        output::count(report.nodes, "node", "nodes"),
-        output::count(report.certificates, "certificate", "certificates"),
-        output::count(report.keys, "private key", "private keys"),
-        output::count(report.csrs, "CSR", "CSRs"),
-        output::count(report.crls, "CRL", "CRLs")
-    )?;
-    if report.findings.is_empty() {
-        writeln!(out, "clean: no findings")?;
-        return Ok(outcome);
-    }
-    let mut by_rule: std::collections::BTreeMap<
-        (std::cmp::Reverse<Severity>, clusterca_pki::Rule),
-        usize,
-    > = std::collections::BTreeMap::new();
-    for f in &report.findings {
-        *by_rule
-            .entry((std::cmp::Reverse(f.severity), f.rule))
-            .or_default() += 1;
-    }
-    writeln!(out)?;
-    writeln!(out, "{:<18}  {:<8}  {:>6}", "RULE", "SEVERITY", "FOUND")?;
-    for ((severity, rule), n) in &by_rule {
-        writeln!(
-            out,
-            "{rule:<18}  {}  {n:>6}",
-            output::paint(&format!("{:<8}", severity.0), &severity.0.to_string())
-        )?;
-    }
-    if !output::items() {
-        return Ok(outcome);
-    }
-    writeln!(out)?;
-    for f in &report.findings {
-        writeln!(
-            out,
-            "{}  {:<18}  {}: {}",
-            output::paint(&format!("{:<7}", f.severity), &f.severity.to_string()),
-            f.rule,
-            sanitize(&f.subject),
-            sanitize(&f.message)
-        )?;
-    }
+    output::emit(g.format, &AuditOut(&report))?;
     Ok(outcome)
 }
 
@@ -226,68 +177,141 @@ pub fn probe(g: &Global, args: &ProbeArgs) -> Result<Outcome, Failure> {
         .flat_map(|t| t.findings.iter().map(|f| f.severity))
         .max();
     let outcome = outcome(args.expect.fail_on, worst);
-    if g.format == Format::Json {
-        output::json(&report)?;
-        return Ok(outcome);
-    }
-    let mut out = std::io::stdout().lock();
-    for t in report.targets.iter().filter(|_| output::items()) {
+    output::emit(g.format, &ProbeOut(&report))?;
+    Ok(outcome)
+}
+
+/// What `audit` reports: the library's report (JSON: the same), with its text.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct AuditOut<'a>(&'a clusterca_audit::AuditReport);
+
+impl output::Report for AuditOut<'_> {
+    fn text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let report = self.0;
         writeln!(
             out,
-            "{}  {}, {}, {}: {}",
-            t.target,
-            output::count(t.connections, "connection", "connections"),
-            output::count(t.handshakes, "handshake", "handshakes"),
-            output::count(
-                t.certificates.len(),
-                "distinct certificate",
-                "distinct certificates"
-            ),
-            t.agreement
+            "audited {} in {}: {}, {}, {}, {}",
+            output::count(report.files, "file", "files"),
+            output::count(report.nodes, "node", "nodes"),
+            output::count(report.certificates, "certificate", "certificates"),
+            output::count(report.keys, "private key", "private keys"),
+            output::count(report.csrs, "CSR", "CSRs"),
+            output::count(report.crls, "CRL", "CRLs")
         )?;
-        for c in &t.certificates {
-            let verified = match c.verified {
-                Some(true) => "verified",
-                Some(false) => "NOT VERIFIED",
-                None => "not checked (no --ca)",
-            };
-            writeln!(
-                out,
-                "  {:>3}x  {}  serial {}  {} days left  {verified}",
-                c.seen,
-                sanitize(&c.subject),
-                c.serial_number
-                    .as_ref()
-                    .map_or_else(|| "-".to_owned(), ToString::to_string),
-                c.days_left
-            )?;
-            writeln!(
-                out,
-                "        alt names {}",
-                sanitize(&c.subject_alt_names.join(", "))
-            )?;
-            writeln!(out, "        SHA256 {}", c.fingerprint)?;
+        if report.findings.is_empty() {
+            writeln!(out, "clean: no findings")?;
+            return Ok(());
         }
-        output::findings(&mut out, "  ", &t.findings)?;
+        let mut by_rule: std::collections::BTreeMap<
+            (std::cmp::Reverse<Severity>, clusterca_pki::Rule),
+            usize,
+        > = std::collections::BTreeMap::new();
+        for f in &report.findings {
+            *by_rule
+                .entry((std::cmp::Reverse(f.severity), f.rule))
+                .or_default() += 1;
+        }
+        writeln!(out)?;
+        writeln!(out, "{:<18}  {:<8}  {:>6}", "RULE", "SEVERITY", "FOUND")?;
+        for ((severity, rule), n) in &by_rule {
+            writeln!(
+                out,
+                "{rule:<18}  {}  {n:>6}",
+                output::paint(&format!("{:<8}", severity.0), &severity.0.to_string())
+            )?;
+        }
+        if output::items() {
+            writeln!(out)?;
+            for f in &report.findings {
+                writeln!(
+                    out,
+                    "{}  {:<18}  {}: {}",
+                    output::paint(&format!("{:<7}", f.severity), &f.severity.to_string()),
+                    f.rule,
+                    sanitize(&f.subject),
+                    sanitize(&f.message)
+                )?;
+            }
+        }
+        // The batch's last line: what was found.
+        let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
+        writeln!(
+            out,
+            "found: {}, {}, {}",
+            output::count(count(Severity::Error), "error", "errors"),
+            output::count(count(Severity::Warning), "warning", "warnings"),
+            output::count(count(Severity::Info), "note", "notes")
+        )
     }
-    let findings: usize = report.targets.iter().map(|t| t.findings.len()).sum();
-    let agreeing = report
-        .targets
-        .iter()
-        .filter(|t| {
-            t.agreement == "one-shared-certificate" || t.agreement == "per-node-certificates"
-        })
-        .count();
-    writeln!(
-        out,
-        "probed {}: {} agree, {}",
-        output::count(report.targets.len(), "target", "targets"),
-        agreeing,
-        if findings == 0 {
-            output::paint("no findings", "clean")
-        } else {
-            output::paint(&output::count(findings, "finding", "findings"), "error")
+}
+
+/// What `probe` reports: the library's report (JSON: the same), with its text.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct ProbeOut<'a>(&'a clusterca_audit::ProbeReport);
+
+impl output::Report for ProbeOut<'_> {
+    fn text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let report = self.0;
+        for t in report.targets.iter().filter(|_| output::items()) {
+            writeln!(
+                out,
+                "{}  {}, {}, {}: {}",
+                t.target,
+                output::count(t.connections, "connection", "connections"),
+                output::count(t.handshakes, "handshake", "handshakes"),
+                output::count(
+                    t.certificates.len(),
+                    "distinct certificate",
+                    "distinct certificates"
+                ),
+                t.agreement
+            )?;
+            for c in &t.certificates {
+                let verified = match c.verified {
+                    Some(true) => "verified",
+                    Some(false) => "NOT VERIFIED",
+                    None => "not checked (no --ca)",
+                };
+                writeln!(
+                    out,
+                    "  {:>3}x  {}  serial {}  {} days left  {verified}",
+                    c.seen,
+                    sanitize(&c.subject),
+                    c.serial_number
+                        .as_ref()
+                        .map_or_else(|| "-".to_owned(), ToString::to_string),
+                    c.days_left
+                )?;
+                writeln!(
+                    out,
+                    "        alt names {}",
+                    sanitize(&c.subject_alt_names.join(", "))
+                )?;
+                writeln!(out, "        SHA256 {}", c.fingerprint)?;
+            }
+            output::findings(out, "  ", &t.findings)?;
         }
-    )?;
-    Ok(outcome)
+        let findings: usize = report.targets.iter().map(|t| t.findings.len()).sum();
+        let agreeing = report
+            .targets
+            .iter()
+            .filter(|t| {
+                t.agreement == "one-shared-certificate" || t.agreement == "per-node-certificates"
+            })
+            .count();
+        writeln!(
+            out,
+            "probed {}: {} agree, {}",
+            output::count(report.targets.len(), "target", "targets"),
+            agreeing,
+            if findings == 0 {
+                output::paint("no findings", "clean")
+            } else {
+                output::paint(&output::count(findings, "finding", "findings"), "error")
+            }
+        )?;
+        Ok(())
+    }
 }

@@ -7,15 +7,39 @@ use clusterca_store::Store;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::cli::{CheckArgs, Format, Global};
+use crate::cli::{CheckArgs, Global};
 use crate::output::{self, sanitize};
 use crate::{Failure, Outcome};
 
-/// `--format json` output of `check`.
+/// What `check` reports.
 #[derive(Serialize)]
 struct Report {
     findings: Vec<Finding>,
     repaired: Vec<String>,
+}
+
+impl output::Report for Report {
+    fn text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        for r in &self.repaired {
+            writeln!(out, "repaired: {}", sanitize(r))?;
+        }
+        if output::items() {
+            output::findings(out, "", &self.findings)?;
+        }
+        let count = |s: Severity| self.findings.iter().filter(|f| f.severity == s).count();
+        writeln!(
+            out,
+            "{}: {}, {}, {}",
+            if count(Severity::Error) + count(Severity::Warning) == 0 {
+                output::paint("clean", "clean")
+            } else {
+                output::paint("problems found", "error")
+            },
+            output::count(count(Severity::Error), "error", "errors"),
+            output::count(count(Severity::Warning), "warning", "warnings"),
+            output::count(count(Severity::Info), "note", "notes")
+        )
+    }
 }
 
 pub fn run(g: &Global, args: &CheckArgs) -> Result<Outcome, Failure> {
@@ -33,29 +57,6 @@ pub fn run(g: &Global, args: &CheckArgs) -> Result<Outcome, Failure> {
     } else {
         Outcome::Clean
     };
-    if g.format == Format::Json {
-        output::json(&Report { findings, repaired })?;
-        return Ok(outcome);
-    }
-    let mut out = std::io::stdout().lock();
-    for r in &repaired {
-        writeln!(out, "repaired: {}", sanitize(r))?;
-    }
-    if output::items() {
-        output::findings(&mut out, "", &findings)?;
-    }
-    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
-    writeln!(
-        out,
-        "{}: {}, {}, {}",
-        if outcome == Outcome::Clean {
-            output::paint("clean", "clean")
-        } else {
-            output::paint("problems found", "error")
-        },
-        output::count(count(Severity::Error), "error", "errors"),
-        output::count(count(Severity::Warning), "warning", "warnings"),
-        output::count(count(Severity::Info), "note", "notes")
-    )?;
+    output::emit(g.format, &Report { findings, repaired })?;
     Ok(outcome)
 }

@@ -204,59 +204,12 @@ fn plan(g: &Global, o: &InstallOptions) -> Result<InstallPlan, Failure> {
 pub fn install(g: &Global, args: &InstallArgs) -> Result<Outcome, Failure> {
     let plan = plan(g, &args.opts)?;
     let report = clusterca_deploy::apply(&plan, args.dry_run)?;
-    if g.format == Format::Json {
-        output::json(&report)?;
-        return Ok(Outcome::Clean);
-    }
-    let mut out = std::io::stdout().lock();
-    let names = |uid: u32, gid: u32| {
-        let user = nix::unistd::User::from_uid(uid.into())
-            .ok()
-            .flatten()
-            .map_or_else(|| uid.to_string(), |u| u.name);
-        let group = nix::unistd::Group::from_gid(gid.into())
-            .ok()
-            .flatten()
-            .map_or_else(|| gid.to_string(), |g| g.name);
-        format!("{user}:{group}")
-    };
-    if report.dry_run {
-        writeln!(
-            out,
-            "dry run: nothing written; this is what install would do"
-        )?;
-    }
-    for a in &report.paths {
-        writeln!(
-            out,
-            "{:<9}  {:04o}  {:<15}  {}  ({})",
-            a.action,
-            a.mode,
-            names(a.uid, a.gid),
-            sanitize(&a.path.display().to_string()),
-            a.what
-        )?;
-        if let Some(b) = &a.backup {
-            writeln!(
-                out,
-                "           old file kept as {}",
-                sanitize(&b.display().to_string())
-            )?;
-        }
-    }
-    if let Some(s) = &report.selinux {
-        writeln!(out, "{s}")?;
-    }
-    let count = |act| report.paths.iter().filter(|a| a.action == act).count();
-    use clusterca_deploy::Action;
-    writeln!(
-        out,
-        "{}: {} created, {} replaced, {} fixed, {} unchanged",
-        plan.name,
-        count(Action::Created),
-        count(Action::Replaced),
-        count(Action::Fixed),
-        count(Action::Unchanged)
+    output::emit(
+        g.format,
+        &InstallOut {
+            report: &report,
+            name: &plan.name,
+        },
     )?;
     Ok(Outcome::Clean)
 }
@@ -369,65 +322,136 @@ pub fn push(g: &Global, args: &PushArgs) -> Result<Outcome, Failure> {
     } else {
         Outcome::Clean
     };
-    if g.format == Format::Json {
-        output::json(&report)?;
-        return Ok(outcome);
-    }
-    let mut out = std::io::stdout().lock();
-    let width = report
-        .hosts
-        .iter()
-        .map(|r| r.host.len())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    if output::items() {
+    output::emit(g.format, &report)?;
+    Ok(outcome)
+}
+
+/// What `install` reports: the library's report (JSON: the same), with its text.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct InstallOut<'a> {
+    report: &'a clusterca_deploy::InstallReport,
+    /// The certname, for the summary line.
+    #[serde(skip)]
+    name: &'a str,
+}
+
+impl output::Report for InstallOut<'_> {
+    fn text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let report = self.report;
+        let names = |uid: u32, gid: u32| {
+            let user = nix::unistd::User::from_uid(uid.into())
+                .ok()
+                .flatten()
+                .map_or_else(|| uid.to_string(), |u| u.name);
+            let group = nix::unistd::Group::from_gid(gid.into())
+                .ok()
+                .flatten()
+                .map_or_else(|| gid.to_string(), |g| g.name);
+            format!("{user}:{group}")
+        };
+        if report.dry_run {
+            writeln!(
+                out,
+                "dry run: nothing written; this is what install would do"
+            )?;
+        }
+        for a in &report.paths {
+            writeln!(
+                out,
+                "{:<9}  {:04o}  {:<15}  {}  ({})",
+                a.action,
+                a.mode,
+                names(a.uid, a.gid),
+                sanitize(&a.path.display().to_string()),
+                a.what
+            )?;
+            if let Some(b) = &a.backup {
+                writeln!(
+                    out,
+                    "           old file kept as {}",
+                    sanitize(&b.display().to_string())
+                )?;
+            }
+        }
+        if let Some(s) = &report.selinux {
+            writeln!(out, "{s}")?;
+        }
+        let count = |act| report.paths.iter().filter(|a| a.action == act).count();
+        use clusterca_deploy::Action;
         writeln!(
             out,
-            "{:<width$}  {:<9}  {:>7}  {:>9}  {:>6}",
-            "HOST", "RESULT", "CHANGED", "UNCHANGED", "TIME"
+            "{}: {} created, {} replaced, {} fixed, {} unchanged",
+            self.name,
+            count(Action::Created),
+            count(Action::Replaced),
+            count(Action::Fixed),
+            count(Action::Unchanged)
         )?;
+        Ok(())
     }
-    for r in report.hosts.iter().filter(|_| output::items()) {
-        let status = match r.status {
-            HostStatus::Changed => "changed".to_owned(),
-            HostStatus::Unchanged => "unchanged".to_owned(),
-            HostStatus::Failed => format!("failed: {}", r.reason.as_deref().unwrap_or("unknown")),
-        };
-        if r.status == HostStatus::Failed {
+}
+
+impl output::Report for PushReport {
+    fn text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let report = self;
+        let width = report
+            .hosts
+            .iter()
+            .map(|r| r.host.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        if output::items() {
             writeln!(
                 out,
-                "{:<width$}  {}",
-                sanitize(&r.host),
-                output::paint(&sanitize(&status), "error")
-            )?;
-        } else {
-            writeln!(
-                out,
-                "{:<width$}  {:<9}  {:>7}  {:>9}  {:>5.1}s",
-                sanitize(&r.host),
-                status,
-                r.changed,
-                r.unchanged,
-                r.seconds
+                "{:<width$}  {:<9}  {:>7}  {:>9}  {:>6}",
+                "HOST", "RESULT", "CHANGED", "UNCHANGED", "TIME"
             )?;
         }
-        // What --then printed there, under its host.
-        for line in r.then_output.iter().flat_map(|t| t.lines()) {
-            writeln!(out, "    | {}", sanitize(line))?;
+        for r in report.hosts.iter().filter(|_| output::items()) {
+            let status = match r.status {
+                HostStatus::Changed => "changed".to_owned(),
+                HostStatus::Unchanged => "unchanged".to_owned(),
+                HostStatus::Failed => {
+                    format!("failed: {}", r.reason.as_deref().unwrap_or("unknown"))
+                }
+            };
+            if r.status == HostStatus::Failed {
+                writeln!(
+                    out,
+                    "{:<width$}  {}",
+                    sanitize(&r.host),
+                    output::paint(&sanitize(&status), "error")
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "{:<width$}  {:<9}  {:>7}  {:>9}  {:>5.1}s",
+                    sanitize(&r.host),
+                    status,
+                    r.changed,
+                    r.unchanged,
+                    r.seconds
+                )?;
+            }
+            // What --then printed there, under its host.
+            for line in r.then_output.iter().flat_map(|t| t.lines()) {
+                writeln!(out, "    | {}", sanitize(line))?;
+            }
         }
+        writeln!(
+            out,
+            "{}: {} changed, {} unchanged, {}",
+            crate::output::count(report.hosts.len(), "host", "hosts"),
+            report.changed,
+            report.unchanged,
+            if report.failed == 0 {
+                "0 failed".to_owned()
+            } else {
+                output::paint(&format!("{} failed", report.failed), "error")
+            }
+        )?;
+        Ok(())
     }
-    writeln!(
-        out,
-        "{}: {} changed, {} unchanged, {}",
-        crate::output::count(report.hosts.len(), "host", "hosts"),
-        report.changed,
-        report.unchanged,
-        if report.failed == 0 {
-            "0 failed".to_owned()
-        } else {
-            output::paint(&format!("{} failed", report.failed), "error")
-        }
-    )?;
-    Ok(outcome)
 }

@@ -55,6 +55,30 @@ struct ConfigReport {
     values: Vec<crate::config::Effective>,
 }
 
+impl crate::output::Report for ConfigReport {
+    fn text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "config file  {}",
+            self.file.as_deref().map_or_else(
+                || format!("none ({} does not exist)", crate::config::DEFAULT_PATH),
+                |f| sanitize(f).into_owned()
+            )
+        )?;
+        for v in &self.values {
+            writeln!(
+                out,
+                "{:<11}  {:<24}  {:<11}  {}",
+                v.key,
+                v.value.as_deref().map_or_else(|| "(none)".into(), sanitize),
+                v.source,
+                v.options
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// `clusterca config`: the defaults in effect and where each came from.
 pub fn config(g: &crate::cli::Global) -> Result<Outcome, Failure> {
     let loaded = crate::config::load()?;
@@ -62,28 +86,6 @@ pub fn config(g: &crate::cli::Global) -> Result<Outcome, Failure> {
         file: loaded.path.as_ref().map(|p| p.display().to_string()),
         values: crate::config::effective(loaded),
     };
-    if g.format == crate::cli::Format::Json {
-        crate::output::json(&report)?;
-        return Ok(Outcome::Clean);
-    }
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "config file  {}",
-        report.file.as_deref().map_or_else(
-            || format!("none ({} does not exist)", crate::config::DEFAULT_PATH),
-            |f| sanitize(f).into_owned()
-        )
-    )?;
-    for v in &report.values {
-        writeln!(
-            out,
-            "{:<11}  {:<24}  {:<11}  {}",
-            v.key,
-            v.value.as_deref().map_or_else(|| "(none)".into(), sanitize),
-            v.source,
-            v.options
-        )?;
-    }
+    crate::output::emit(g.format, &report)?;
     Ok(Outcome::Clean)
 }

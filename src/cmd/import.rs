@@ -8,7 +8,7 @@ use clusterca_store::{Adopted, ImportFiles, Input, Store};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::cli::{Format, Global, ImportArgs};
+use crate::cli::{Global, ImportArgs};
 use crate::output::{self, sanitize};
 use crate::{Failure, Outcome};
 
@@ -85,48 +85,51 @@ pub fn run(g: &Global, args: &ImportArgs) -> Result<Outcome, Failure> {
         Outcome::Clean
     };
     let report = report(g, action, &adopted, findings);
-    if g.format == Format::Json {
-        output::json(&report)?;
-        return Ok(outcome);
-    }
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{} CA {} in {}",
-        report.action,
-        sanitize(&report.subject),
-        sanitize(&report.dir)
-    )?;
-    writeln!(out, "  key          {}", report.key)?;
-    writeln!(
-        out,
-        "  bundle       {}; {}",
-        if report.chain_length == 1 {
-            "1 certificate".to_owned()
-        } else {
-            format!("{} certificates, issuing CA first", report.chain_length)
-        },
-        crate::output::count(report.crl_count, "CRL", "CRLs")
-    )?;
-    writeln!(out, "  valid until  {}", report.not_after)?;
-    writeln!(out, "  fingerprint  (SHA256) {}", report.fingerprint)?;
-    writeln!(out, "  next serial  {}", report.next_serial)?;
-    writeln!(
-        out,
-        "  certnames    {} signed, {} revoked, {} requested",
-        report.signed, report.revoked, report.requests
-    )?;
-    output::findings(&mut out, "  ", &report.findings)?;
-    writeln!(
-        out,
-        "  check        {}",
-        if outcome == Outcome::Clean {
-            "clean"
-        } else {
-            "problems found (see above; `clusterca check --repair` fixes what is safe to fix)"
-        }
-    )?;
+    output::emit(g.format, &report)?;
     Ok(outcome)
+}
+
+impl output::Report for Report {
+    fn text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let report = self;
+        writeln!(
+            out,
+            "{} CA {} in {}",
+            report.action,
+            sanitize(&report.subject),
+            sanitize(&report.dir)
+        )?;
+        writeln!(out, "  key          {}", report.key)?;
+        writeln!(
+            out,
+            "  bundle       {}; {}",
+            if report.chain_length == 1 {
+                "1 certificate".to_owned()
+            } else {
+                format!("{} certificates, issuing CA first", report.chain_length)
+            },
+            crate::output::count(report.crl_count, "CRL", "CRLs")
+        )?;
+        writeln!(out, "  valid until  {}", report.not_after)?;
+        writeln!(out, "  fingerprint  (SHA256) {}", report.fingerprint)?;
+        writeln!(out, "  next serial  {}", report.next_serial)?;
+        writeln!(
+            out,
+            "  certnames    {} signed, {} revoked, {} requested",
+            report.signed, report.revoked, report.requests
+        )?;
+        output::findings(out, "  ", &report.findings)?;
+        let clean = report.findings.iter().all(|f| f.severity <= Severity::Info);
+        writeln!(
+            out,
+            "  check        {}",
+            if clean {
+                "clean"
+            } else {
+                "problems found (see above; `clusterca check --repair` fixes what is safe to fix)"
+            }
+        )
+    }
 }
 
 fn report(g: &Global, action: &'static str, a: &Adopted, findings: Vec<Finding>) -> Report {

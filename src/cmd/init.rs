@@ -9,7 +9,7 @@ use clusterca_store::{layout, Owner, Store};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::cli::{Format, Global, InitArgs};
+use crate::cli::{Global, InitArgs};
 use crate::output::{self, sanitize};
 use crate::{Failure, Outcome};
 
@@ -27,6 +27,28 @@ struct Created {
     /// The root of a two-level CA (`--puppet`, `--chain`).
     #[serde(skip_serializing_if = "Option::is_none")]
     root: Option<Root>,
+}
+
+impl output::Report for Created {
+    fn text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let created = self;
+        writeln!(
+            out,
+            "created CA {} in {}",
+            sanitize(&created.subject),
+            sanitize(&created.dir)
+        )?;
+        writeln!(out, "  key type     {}", created.key_type)?;
+        writeln!(out, "  valid until  {}", created.not_after)?;
+        writeln!(out, "  fingerprint  (SHA256) {}", created.fingerprint)?;
+        writeln!(out, "  files        {}", created.files.join(" "))?;
+        if let Some(root) = &created.root {
+            writeln!(out, "  signed by    {}", sanitize(&root.subject))?;
+            writeln!(out, "  root until   {}", root.not_after)?;
+            writeln!(out, "  root key     {}", sanitize(&root.key))?;
+        }
+        Ok(())
+    }
 }
 
 /// The root of a two-level CA, in `init`'s output.
@@ -202,25 +224,6 @@ pub fn run(g: &Global, args: &InitArgs) -> Result<Outcome, Failure> {
         },
         root,
     };
-    if g.format == Format::Json {
-        output::json(&created)?;
-        return Ok(Outcome::Clean);
-    }
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "created CA {} in {}",
-        sanitize(&created.subject),
-        sanitize(&created.dir)
-    )?;
-    writeln!(out, "  key type     {}", created.key_type)?;
-    writeln!(out, "  valid until  {}", created.not_after)?;
-    writeln!(out, "  fingerprint  (SHA256) {}", created.fingerprint)?;
-    writeln!(out, "  files        {}", created.files.join(" "))?;
-    if let Some(root) = &created.root {
-        writeln!(out, "  signed by    {}", sanitize(&root.subject))?;
-        writeln!(out, "  root until   {}", root.not_after)?;
-        writeln!(out, "  root key     {}", sanitize(&root.key))?;
-    }
+    output::emit(g.format, &created)?;
     Ok(Outcome::Clean)
 }

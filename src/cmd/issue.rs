@@ -8,7 +8,7 @@ use clusterca_store::{Authority, IssueJob};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::cli::{Format, Global, IssueArgs};
+use crate::cli::{Global, IssueArgs};
 use crate::output::{self, sanitize};
 use crate::{Failure, Outcome};
 
@@ -62,6 +62,36 @@ fn leaf_name(text: &str) -> Result<CertName, clusterca_pki::Error> {
     let name = text.parse::<CertName>()?;
     name.check_dns()?;
     Ok(name)
+}
+
+/// What `issue` reports: the certificates (JSON: their array), and where they went.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct IssueReport {
+    certificates: Vec<Issued>,
+    #[serde(skip)]
+    out: String,
+}
+
+impl output::Report for IssueReport {
+    fn text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        for r in self.certificates.iter().filter(|_| output::items()) {
+            writeln!(
+                out,
+                "issued {} serial {} valid until {}",
+                sanitize(&r.name),
+                r.serial_number,
+                r.not_after
+            )?;
+            writeln!(out, "  alt names    {}", r.subject_alt_names.join(", "))?;
+            writeln!(out, "  certificate  {}", sanitize(&r.certificate))?;
+            writeln!(out, "  key          {}", sanitize(&r.key))?;
+        }
+        if self.certificates.len() > 1 || !output::items() {
+            writeln!(out, "{}", summary(&self.certificates, &self.out))?;
+        }
+        Ok(())
+    }
 }
 
 /// The line that ends a batch: how many, which serials, where.
@@ -126,7 +156,7 @@ pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
     super::print_notes(auth.store());
     let issued = issued?;
 
-    let report: Vec<Issued> = issued
+    let certificates: Vec<Issued> = issued
         .iter()
         .map(|f| Issued {
             name: f.cert.name.to_string(),
@@ -139,26 +169,10 @@ pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
             key: f.key_path.display().to_string(),
         })
         .collect();
-    if g.format == Format::Json {
-        output::json(&report)?;
-        return Ok(Outcome::Clean);
-    }
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for r in report.iter().filter(|_| output::items()) {
-        writeln!(
-            out,
-            "issued {} serial {} valid until {}",
-            sanitize(&r.name),
-            r.serial_number,
-            r.not_after
-        )?;
-        writeln!(out, "  alt names    {}", r.subject_alt_names.join(", "))?;
-        writeln!(out, "  certificate  {}", sanitize(&r.certificate))?;
-        writeln!(out, "  key          {}", sanitize(&r.key))?;
-    }
-    if report.len() > 1 || !output::items() {
-        writeln!(out, "{}", summary(&report, &args.out.display().to_string()))?;
-    }
-    out.flush()?;
+    let report = IssueReport {
+        certificates,
+        out: args.out.display().to_string(),
+    };
+    output::emit(g.format, &report)?;
     Ok(Outcome::Clean)
 }

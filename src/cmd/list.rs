@@ -61,6 +61,71 @@ impl<'a> From<&'a CertStatus> for Listed<'a> {
     }
 }
 
+/// What `list` reports: the statuses (JSON: an array of [`Listed`], made as it is written).
+struct ListReport<'a> {
+    statuses: &'a [CertStatus],
+    /// What there is none of, when there is none.
+    nothing: String,
+}
+
+impl Serialize for ListReport<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.statuses.iter().map(Listed::from))
+    }
+}
+
+impl output::Report for ListReport<'_> {
+    fn text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let statuses = self.statuses;
+        if statuses.is_empty() {
+            return writeln!(out, "No {} to list", self.nothing);
+        }
+        let width = statuses
+            .iter()
+            .map(|s| s.name.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        writeln!(
+            out,
+            "{:<width$}  {:<9}  {:>6}  {:<20}  {:<9}  ALT NAMES",
+            "NAME", "STATE", "SERIAL", "NOT AFTER", "TIME LEFT"
+        )?;
+        // Lines made in parallel, in order, a chunk at a time: 100,000 of them are a tenth of
+        // a second of one core.
+        use rayon::prelude::*;
+        use std::fmt::Write as _;
+        let chunks: Vec<String> = statuses
+            .par_chunks(2048)
+            .map(|chunk| {
+                let mut text = String::with_capacity(chunk.len() * 96);
+                for s in chunk {
+                    // Writing to a String cannot fail.
+                    let _ = writeln!(
+                        text,
+                        "{:<width$}  {}  {:>6}  {:<20}  {:<9}  {}",
+                        sanitize(&s.name),
+                        output::paint(&format!("{:<9}", s.state.name()), s.state.name()),
+                        s.serial_number
+                            .map(|n| Serial::new(n).hex())
+                            .unwrap_or_else(|| "-".into()),
+                        s.not_after
+                            .map(clusterca_pki::rfc3339)
+                            .unwrap_or_else(|| "-".into()),
+                        s.seconds_left.map(time_left).unwrap_or_else(|| "-".into()),
+                        sanitize(&s.subject_alt_names.join(", "))
+                    );
+                }
+                text
+            })
+            .collect();
+        for chunk in chunks {
+            out.write_all(chunk.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
 pub fn run(g: &Global, args: &ListArgs) -> Result<Outcome, Failure> {
     let within: Option<Ttl> = args.expiring;
     let wanted: std::collections::BTreeSet<String> =
@@ -109,64 +174,18 @@ pub fn run(g: &Global, args: &ListArgs) -> Result<Outcome, Failure> {
             (statuses, Outcome::Findings)
         }
     };
-    if g.format == Format::Json {
-        output::json(&statuses.iter().map(Listed::from).collect::<Vec<_>>())?;
-        return Ok(outcome);
-    }
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if statuses.is_empty() {
-        let what = match (&args.expiring, all) {
-            (Some(w), _) => format!("certificates expiring within {w}"),
-            (None, true) => "certificates".to_owned(),
-            (None, false) => "pending requests (try --all)".to_owned(),
-        };
-        writeln!(out, "No {what} to list")?;
-        out.flush()?;
-        return Ok(outcome);
-    }
-    let width = statuses
-        .iter()
-        .map(|s| s.name.len())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    writeln!(
-        out,
-        "{:<width$}  {:<9}  {:>6}  {:<20}  {:<9}  ALT NAMES",
-        "NAME", "STATE", "SERIAL", "NOT AFTER", "TIME LEFT"
+    let nothing = match (&args.expiring, all) {
+        (Some(w), _) => format!("certificates expiring within {w}"),
+        (None, true) => "certificates".to_owned(),
+        (None, false) => "pending requests (try --all)".to_owned(),
+    };
+    output::emit(
+        g.format,
+        &ListReport {
+            statuses: &statuses,
+            nothing,
+        },
     )?;
-    // Lines made in parallel, in order, a chunk at a time: 100,000 of them are a tenth of a
-    // second of one core.
-    use rayon::prelude::*;
-    use std::fmt::Write as _;
-    let chunks: Vec<String> = statuses
-        .par_chunks(2048)
-        .map(|chunk| {
-            let mut text = String::with_capacity(chunk.len() * 96);
-            for s in chunk {
-                // Writing to a String cannot fail.
-                let _ = writeln!(
-                    text,
-                    "{:<width$}  {}  {:>6}  {:<20}  {:<9}  {}",
-                    sanitize(&s.name),
-                    output::paint(&format!("{:<9}", s.state.name()), s.state.name()),
-                    s.serial_number
-                        .map(|n| Serial::new(n).hex())
-                        .unwrap_or_else(|| "-".into()),
-                    s.not_after
-                        .map(clusterca_pki::rfc3339)
-                        .unwrap_or_else(|| "-".into()),
-                    s.seconds_left.map(time_left).unwrap_or_else(|| "-".into()),
-                    sanitize(&s.subject_alt_names.join(", "))
-                );
-            }
-            text
-        })
-        .collect();
-    for chunk in chunks {
-        out.write_all(chunk.as_bytes())?;
-    }
-    out.flush()?;
     Ok(outcome)
 }
 

@@ -7,7 +7,7 @@ use clusterca_store::{Authority, CrlUpdate, Store};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::cli::{CleanArgs, CrlArgs, CrlLifetime, Format, Global, RevokeArgs};
+use crate::cli::{CleanArgs, CrlArgs, CrlLifetime, Global, RevokeArgs};
 use crate::output::{self, sanitize};
 use crate::{Failure, Outcome};
 
@@ -26,6 +26,43 @@ struct Report {
     pruned_expired: Option<Vec<Serial>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pruned_duplicates: Option<Vec<Serial>>,
+    /// What the text lines start with: `revoke`, `clean`, `crl`, `prune`.
+    #[serde(skip)]
+    verb: String,
+    /// ca_crl.pem, as the text names it.
+    #[serde(skip)]
+    crl_file: String,
+}
+
+impl output::Report for Report {
+    fn text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let (r, verb) = (self, &self.verb);
+        for s in &r.revoked {
+            match r.reason {
+                Some(why) => writeln!(out, "{verb}: revoked serial {s} ({why})")?,
+                None => writeln!(out, "{verb}: revoked serial {s}")?,
+            }
+        }
+        for s in r.pruned_expired.iter().flatten() {
+            writeln!(out, "{verb}: dropped serial {s} (expired)")?;
+        }
+        for s in r.pruned_duplicates.iter().flatten() {
+            writeln!(out, "{verb}: dropped a repeated entry of serial {s}")?;
+        }
+        for s in &r.already_revoked {
+            writeln!(out, "{verb}: serial {s} was already revoked")?;
+        }
+        for p in &r.removed {
+            writeln!(out, "{verb}: removed {}", sanitize(p))?;
+        }
+        writeln!(
+            out,
+            "{verb}: CRL number {} (next update {}) written to {}",
+            r.crl_number,
+            r.next_update,
+            sanitize(&r.crl_file)
+        )
+    }
 }
 
 pub(crate) fn report(
@@ -45,42 +82,14 @@ pub(crate) fn report(
         removed: u.removed,
         pruned_expired: pruning.then(|| serials(u.pruned_expired)),
         pruned_duplicates: pruning.then(|| serials(u.pruned_duplicates)),
+        verb: verb.to_owned(),
+        crl_file: g
+            .dir
+            .join(clusterca_store::layout::CA_CRL)
+            .display()
+            .to_string(),
     };
-    if g.format == Format::Json {
-        output::json(&r)?;
-        return Ok(Outcome::Clean);
-    }
-    let mut out = std::io::stdout().lock();
-    for s in &r.revoked {
-        match r.reason {
-            Some(why) => writeln!(out, "{verb}: revoked serial {s} ({why})")?,
-            None => writeln!(out, "{verb}: revoked serial {s}")?,
-        }
-    }
-    for s in r.pruned_expired.iter().flatten() {
-        writeln!(out, "{verb}: dropped serial {s} (expired)")?;
-    }
-    for s in r.pruned_duplicates.iter().flatten() {
-        writeln!(out, "{verb}: dropped a repeated entry of serial {s}")?;
-    }
-    for s in &r.already_revoked {
-        writeln!(out, "{verb}: serial {s} was already revoked")?;
-    }
-    for p in &r.removed {
-        writeln!(out, "{verb}: removed {}", sanitize(p))?;
-    }
-    writeln!(
-        out,
-        "{verb}: CRL number {} (next update {}) written to {}",
-        r.crl_number,
-        r.next_update,
-        sanitize(
-            &g.dir
-                .join(clusterca_store::layout::CA_CRL)
-                .display()
-                .to_string()
-        )
-    )?;
+    output::emit(g.format, &r)?;
     Ok(Outcome::Clean)
 }
 
@@ -125,17 +134,7 @@ pub fn crl(g: &Global, args: &CrlArgs) -> Result<Outcome, Failure> {
         let bytes = store.read_crl()?;
         let objects = inspect::parse(&bytes, OffsetDateTime::now_utc())
             .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
-        if g.format == Format::Json {
-            output::json(&objects)?;
-            return Ok(Outcome::Clean);
-        }
-        let mut out = std::io::stdout().lock();
-        for (i, o) in objects.iter().enumerate() {
-            if i > 0 {
-                writeln!(out)?;
-            }
-            super::show::render(&mut out, o)?;
-        }
+        output::emit(g.format, &super::show::Objects(objects))?;
         return Ok(Outcome::Clean);
     }
     let auth = authority(g, &args.crl)?;

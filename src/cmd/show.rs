@@ -9,15 +9,39 @@ use clusterca_store::Store;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::cli::{Format, Global, ShowArgs};
+use crate::cli::{Global, ShowArgs};
 use crate::output::{self, sanitize};
 use crate::{Failure, Outcome};
 
-/// `--format json` output of `show`.
+/// What `show` reports.
 #[derive(Serialize)]
 struct Shown {
     source: String,
-    objects: Vec<Object>,
+    objects: Objects,
+}
+
+impl output::Report for Shown {
+    fn text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        output::Report::text(&self.objects, out)
+    }
+}
+
+/// Described objects (JSON: their array), shown one after another with a blank line
+/// between: `show`'s and `crl --show`'s.
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct Objects(pub Vec<Object>);
+
+impl output::Report for Objects {
+    fn text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        for (i, o) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            render(out, o)?;
+        }
+        Ok(())
+    }
 }
 
 /// The file to show and its bytes: the path as given, or `signed/NAME.pem` for a certname
@@ -130,20 +154,13 @@ pub fn run(g: &Global, args: &ShowArgs) -> Result<Outcome, Failure> {
             )));
         }
     }
-    if g.format == Format::Json {
-        output::json(&Shown {
+    output::emit(
+        g.format,
+        &Shown {
             source: path.display().to_string(),
-            objects,
-        })?;
-        return Ok(outcome);
-    }
-    let mut out = std::io::stdout().lock();
-    for (i, o) in objects.iter().enumerate() {
-        if i > 0 {
-            writeln!(out)?;
-        }
-        render(&mut out, o)?;
-    }
+            objects: Objects(objects),
+        },
+    )?;
     Ok(outcome)
 }
 
@@ -173,7 +190,7 @@ fn list(items: &[String]) -> String {
     }
 }
 
-fn render_cert(out: &mut impl Write, c: &CertInfo) -> std::io::Result<()> {
+fn render_cert(out: &mut dyn Write, c: &CertInfo) -> std::io::Result<()> {
     writeln!(out, "certificate")?;
     writeln!(out, "  subject         {}", sanitize(&c.subject))?;
     writeln!(out, "  issuer          {}", sanitize(&c.issuer))?;
@@ -215,7 +232,7 @@ fn render_cert(out: &mut impl Write, c: &CertInfo) -> std::io::Result<()> {
     }
 }
 
-pub fn render(out: &mut impl Write, o: &Object) -> std::io::Result<()> {
+pub fn render(out: &mut dyn Write, o: &Object) -> std::io::Result<()> {
     match o {
         Object::Certificate(c) => render_cert(out, c),
         Object::Csr(r) => {

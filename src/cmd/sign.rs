@@ -7,7 +7,7 @@ use clusterca_store::{Authority, GroupDone, GroupOp};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::cli::{Format, Global, SignArgs, SubmitArgs};
+use crate::cli::{Global, SignArgs, SubmitArgs};
 use crate::output::{self, sanitize};
 use crate::{Failure, Outcome};
 
@@ -19,6 +19,82 @@ struct Signed {
     not_after: Timestamp,
     fingerprint: String,
     certificate: String,
+}
+
+/// What `sign` reports: the certificates signed (JSON: their array); the refused ones were
+/// named on stderr, and counted in the summary.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct SignReport {
+    certificates: Vec<Signed>,
+    #[serde(skip)]
+    refused: usize,
+    /// `--all`: a summary line even for one.
+    #[serde(skip)]
+    summary: bool,
+}
+
+impl output::Report for SignReport {
+    fn text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let report = &self.certificates;
+        if report.is_empty() && self.refused == 0 {
+            writeln!(out, "No requests to sign")?;
+        }
+        for r in report.iter().filter(|_| output::items()) {
+            writeln!(
+                out,
+                "signed {} serial {} valid until {}  {}",
+                sanitize(&r.name),
+                r.serial_number,
+                r.not_after,
+                sanitize(&r.certificate)
+            )?;
+        }
+        if self.summary || report.len() > 1 || !output::items() {
+            writeln!(
+                out,
+                "{} {}, {} refused",
+                output::paint("signed", "signed"),
+                output::count(report.len(), "certificate", "certificates"),
+                self.refused
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// What `submit` reports: one object per request filed or signed (JSON: their array).
+#[derive(Serialize)]
+#[serde(transparent)]
+struct SubmitReport(Vec<Submitted>);
+
+impl output::Report for SubmitReport {
+    fn text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        for d in &self.0 {
+            match (&d.serial_number, &d.refused) {
+                (Some(serial), _) => writeln!(
+                    out,
+                    "signed {} (serial {serial}) as {}",
+                    sanitize(&d.name),
+                    sanitize(&d.file)
+                )?,
+                (None, Some(why)) => writeln!(
+                    out,
+                    "submitted {} as {} (not signed: {})",
+                    sanitize(&d.name),
+                    sanitize(&d.file),
+                    sanitize(why)
+                )?,
+                (None, None) => writeln!(
+                    out,
+                    "submitted {} as {}",
+                    sanitize(&d.name),
+                    sanitize(&d.file)
+                )?,
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `--format json` output of `submit`: one object per request.
@@ -157,34 +233,9 @@ pub fn submit(g: &Global, args: &SubmitArgs) -> Result<Outcome, Failure> {
             }
         }
     }
-    if g.format == Format::Json {
-        output::json(&done)?;
-    } else {
-        let mut out = std::io::stdout().lock();
-        for d in &done {
-            match (&d.serial_number, &d.refused) {
-                (Some(serial), _) => writeln!(
-                    out,
-                    "signed {} (serial {serial}) as {}",
-                    sanitize(&d.name),
-                    sanitize(&d.file)
-                )?,
-                (None, Some(why)) => writeln!(
-                    out,
-                    "submitted {} as {} (not signed: {})",
-                    sanitize(&d.name),
-                    sanitize(&d.file),
-                    sanitize(why)
-                )?,
-                (None, None) => writeln!(
-                    out,
-                    "submitted {} as {}",
-                    sanitize(&d.name),
-                    sanitize(&d.file)
-                )?,
-            }
-        }
-    }
+    let done = SubmitReport(done);
+    output::emit(g.format, &done)?;
+    let done = done.0;
     match failure {
         // The others were printed; the exit code is the first refusal's.
         Some(f) if done.len() == args.csrs.len() => Err(Failure {
@@ -246,33 +297,11 @@ pub fn sign(g: &Global, args: &SignArgs) -> Result<Outcome, Failure> {
             certificate: store.signed_shown(&c.name).display().to_string(),
         })
         .collect();
-    if g.format == Format::Json {
-        output::json(&report)?;
-        return Ok(outcome);
-    }
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if report.is_empty() && refused.is_empty() {
-        writeln!(out, "No requests to sign")?;
-    }
-    for r in report.iter().filter(|_| output::items()) {
-        writeln!(
-            out,
-            "signed {} serial {} valid until {}  {}",
-            sanitize(&r.name),
-            r.serial_number,
-            r.not_after,
-            sanitize(&r.certificate)
-        )?;
-    }
-    if args.all || report.len() > 1 || !output::items() {
-        writeln!(
-            out,
-            "{} {}, {} refused",
-            output::paint("signed", "signed"),
-            output::count(report.len(), "certificate", "certificates"),
-            refused.len()
-        )?;
-    }
-    out.flush()?;
+    let report = SignReport {
+        certificates: report,
+        refused: refused.len(),
+        summary: args.all,
+    };
+    output::emit(g.format, &report)?;
     Ok(outcome)
 }

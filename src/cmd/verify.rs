@@ -8,7 +8,7 @@ use clusterca_pki::{inspect, AltName};
 use clusterca_store::{layout, Store};
 use time::OffsetDateTime;
 
-use crate::cli::{Format, Global, VerifyArgs};
+use crate::cli::{Global, VerifyArgs};
 use crate::output::{self, sanitize};
 use crate::{Failure, Outcome};
 
@@ -58,34 +58,53 @@ pub fn run(g: &Global, args: &VerifyArgs) -> Result<Outcome, Failure> {
     } else {
         Outcome::Findings
     };
-    if g.format == Format::Json {
-        output::json(&report)?;
-        return Ok(outcome);
-    }
-    let mut out = std::io::stdout().lock();
-    for n in &report.names {
-        match &n.error {
-            None => writeln!(
-                out,
-                "{}: {} for {}{}",
-                sanitize(&shown),
-                output::paint("OK", "OK"),
-                sanitize(&n.name),
-                if report.revocation_checked {
-                    " (not revoked)"
-                } else {
-                    ""
-                }
-            )?,
-            Some(why) => writeln!(
-                out,
-                "{}: {} for {}: {}",
-                sanitize(&shown),
-                output::paint("FAILED", "FAILED"),
-                sanitize(&n.name),
-                sanitize(why)
-            )?,
-        }
-    }
+    output::emit(
+        g.format,
+        &VerifyOut {
+            report: &report,
+            shown,
+        },
+    )?;
     Ok(outcome)
+}
+
+/// What `verify` reports: the library's report (JSON: the same), with one text line a name.
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+struct VerifyOut<'a> {
+    report: &'a clusterca_audit::VerifyReport,
+    /// The file as the lines name it.
+    #[serde(skip)]
+    shown: String,
+}
+
+impl output::Report for VerifyOut<'_> {
+    fn text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let (report, shown) = (self.report, &self.shown);
+        for n in &report.names {
+            match &n.error {
+                None => writeln!(
+                    out,
+                    "{}: {} for {}{}",
+                    sanitize(shown),
+                    output::paint("OK", "OK"),
+                    sanitize(&n.name),
+                    if report.revocation_checked {
+                        " (not revoked)"
+                    } else {
+                        ""
+                    }
+                )?,
+                Some(why) => writeln!(
+                    out,
+                    "{}: {} for {}: {}",
+                    sanitize(shown),
+                    output::paint("FAILED", "FAILED"),
+                    sanitize(&n.name),
+                    sanitize(why)
+                )?,
+            }
+        }
+        Ok(())
+    }
 }
