@@ -42,6 +42,15 @@ pub struct GlobalArgs {
     pub quiet: bool,
 }
 
+/// `--allow-beyond-ca`, for the commands that sign leaves with a `--ttl`.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct CaEnd {
+    /// Issue even when --ttl ends after the CA certificate does (such a certificate stops
+    /// verifying when the CA expires, years before its own end).
+    #[arg(long)]
+    pub allow_beyond_ca: bool,
+}
+
 /// The CA directory, for the commands that read or write it.
 #[derive(Debug, Clone, Args)]
 pub struct DirOpt {
@@ -669,10 +678,8 @@ pub struct SubmitArgs {
     #[arg(long, default_value = "5y", value_name = "TTL", requires = "sign", value_parser = ttl)]
     pub ttl: Ttl,
 
-    /// Issue even when --ttl ends after the CA certificate does (such a certificate stops
-    /// verifying when the CA expires, years before its own end).
-    #[arg(long)]
-    pub allow_beyond_ca: bool,
+    #[command(flatten)]
+    pub ca_end: CaEnd,
 
     #[command(flatten)]
     pub store: DirOpt,
@@ -704,10 +711,8 @@ pub struct SignArgs {
     #[arg(long, default_value = "5y", value_name = "TTL", value_parser = ttl)]
     pub ttl: Ttl,
 
-    /// Issue even when --ttl ends after the CA certificate does (such a certificate stops
-    /// verifying when the CA expires, years before its own end).
-    #[arg(long)]
-    pub allow_beyond_ca: bool,
+    #[command(flatten)]
+    pub ca_end: CaEnd,
 
     #[command(flatten)]
     pub store: DirOpt,
@@ -794,10 +799,8 @@ pub struct RenewArgs {
     #[arg(long)]
     pub supersede: bool,
 
-    /// Issue even when --ttl ends after the CA certificate does (such a certificate stops
-    /// verifying when the CA expires, years before its own end).
-    #[arg(long)]
-    pub allow_beyond_ca: bool,
+    #[command(flatten)]
+    pub ca_end: CaEnd,
 
     #[command(flatten)]
     pub crl: CrlLifetime,
@@ -964,10 +967,8 @@ pub struct IssueArgs {
     #[arg(long)]
     pub allow_wildcard: bool,
 
-    /// Issue even when --ttl ends after the CA certificate does (such a certificate stops
-    /// verifying when the CA expires, years before its own end).
-    #[arg(long)]
-    pub allow_beyond_ca: bool,
+    #[command(flatten)]
+    pub ca_end: CaEnd,
 
     #[command(flatten)]
     pub store: DirOpt,

@@ -127,7 +127,7 @@ fn read(path: &Path) -> Result<Config, Failure> {
         // toml's message may quote the whole key or value: one line, at most 160 characters.
         let said: String = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
         let said = match said.char_indices().nth(160) {
-            Some((cut, _)) => format!("{}...", &said[..cut]),
+            Some((cut, _)) => format!("{}...", said.get(..cut).unwrap_or_default()),
             None => said,
         };
         let at = e

@@ -143,7 +143,7 @@ pub fn run(g: &Global, args: &IssueArgs) -> Result<Outcome, Failure> {
     let lock_timeout = g.lock_timeout;
     let auth = Authority::open(&g.dir, lock_timeout)?;
     let now = OffsetDateTime::now_utc();
-    super::check_within_ca(&auth, ttl, args.allow_beyond_ca, now)?;
+    super::check_within_ca(&auth, ttl, args.ca_end.allow_beyond_ca, now)?;
     // Opened once: every key and certificate is written relative to this handle.
     let out = super::open_out(&args.out)?;
     let job = IssueJob {

@@ -122,7 +122,7 @@ pub fn run(g: &Global, args: &RenewArgs) -> Result<Outcome, Failure> {
     super::check_within_ca(
         &auth,
         ttl.unwrap_or(Ttl::LEAF_DEFAULT),
-        args.allow_beyond_ca,
+        args.ca_end.allow_beyond_ca,
         now,
     )?;
     let names = if args.all || within.is_some() {

@@ -149,7 +149,12 @@ pub fn submit(g: &Global, args: &SubmitArgs) -> Result<Outcome, Failure> {
     let timeout = g.lock_timeout;
     let auth = Authority::open(&g.dir, timeout)?;
     if args.sign {
-        super::check_within_ca(&auth, ttl, args.allow_beyond_ca, OffsetDateTime::now_utc())?;
+        super::check_within_ca(
+            &auth,
+            ttl,
+            args.ca_end.allow_beyond_ca,
+            OffsetDateTime::now_utc(),
+        )?;
     }
     // Each is checked before the lock is taken (and again under it): a request refused here
     // touches nothing, and with none left the lock is not even taken.
@@ -265,7 +270,7 @@ pub fn sign(g: &Global, args: &SignArgs) -> Result<Outcome, Failure> {
     let auth = Authority::open(&g.dir, timeout)?.allow_alt_names(args.allow_alt_names.clone());
     let store = auth.store();
     let now = OffsetDateTime::now_utc();
-    super::check_within_ca(&auth, ttl, args.allow_beyond_ca, now)?;
+    super::check_within_ca(&auth, ttl, args.ca_end.allow_beyond_ca, now)?;
     let signed = if args.all {
         // Every request that passes is signed; each refused one is reported.
         auth.sign_all(ttl, now)

@@ -63,7 +63,7 @@ pub fn verify(
     opts: &VerifyOptions,
     now: OffsetDateTime,
 ) -> Result<VerifyReport, Error> {
-    let Some(leaf_der) = chain.first() else {
+    let Some((leaf_der, rest)) = chain.split_first() else {
         return Err(Error::Ca(clusterca_pki::Error::CaMismatch {
             reason: "no certificate to verify".into(),
         }));
@@ -92,7 +92,7 @@ pub fn verify(
     }
     let verifier = builder.build().map_err(|e| Error::Tls(e.to_string()))?;
     let leaf_cert = CertificateDer::from(leaf_der.as_slice());
-    let intermediates: Vec<CertificateDer<'_>> = chain[1..]
+    let intermediates: Vec<CertificateDer<'_>> = rest
         .iter()
         .map(|d| CertificateDer::from(d.as_slice()))
         .collect();
@@ -130,7 +130,7 @@ pub fn verify(
         subject: leaf.subject,
         serial_number: leaf.serial_number,
         not_after: Timestamp(leaf.not_after_time.unwrap_or(now)),
-        intermediates: chain.len() - 1,
+        intermediates: rest.len(),
         revocation_checked: !opts.crls.is_empty(),
         verified: !names.is_empty() && names.iter().all(|n| n.verified),
         names,
